@@ -1,0 +1,35 @@
+# Two commands: `make run` starts Parley with its workers on http://127.0.0.1:5000,
+# `make test` runs every test. Both set up what they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench lint install clean
+
+run: install
+	$(BIN)/python scripts/dev.py run
+
+test: install
+	$(BIN)/python scripts/dev.py services --browser
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python scripts/dev.py services
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check .
+
+install: $(VENV)/.installed
+
+# Debian and Ubuntu ship venv separately (python3-venv).
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,107 @@
+"""Parley: a real-time 1:1 chat, rendered on the server."""
+
+import hashlib
+import os
+import sys
+from datetime import timedelta
+
+from flask import Flask, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+from app import connections, errors, formatting
+from app.auth import sessions
+from app.extensions import compress, csrf, jwt, limiter, mail, sock
+from app.forms import field_attributes
+
+
+def create_app(overrides=None):
+    app = Flask(__name__)
+    app.config.from_mapping(config.load())
+    app.config.update(overrides or {})
+    app.config.update(
+        # Room for an image at the limit plus the form, so an oversized image
+        # still gets a clear message with the draft kept.
+        MAX_CONTENT_LENGTH=2 * app.config["MAX_IMAGE_BYTES"] + 1024 * 1024,
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"],
+        RATELIMIT_KEY_PREFIX=app.config["KEY_PREFIX"] + "limits",
+        RATELIMIT_STRATEGY="moving-window",
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # asset URLs carry a content hash
+    )
+    if app.config["APP_ENV"] == "production":
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    connections.init_app(app)
+    for extension in (compress, csrf, jwt, limiter, mail, sock):
+        extension.init_app(app)
+    app.before_request(sessions.load_user)
+    app.after_request(sessions.save_tokens)
+    app.after_request(security_headers)
+    errors.init_app(app)
+    register_blueprints(app)
+    app.add_template_global(asset_url_for(app), "asset")
+    app.add_template_global(field_attributes)
+    app.add_template_filter(formatting.iso_time)
+    app.add_template_filter(formatting.utc_label)
+
+    @app.cli.command("create-indexes")
+    def create_indexes():
+        """Create the MongoDB indexes (the release step; safe to repeat)."""
+        from app.data import indexes
+
+        indexes.create_all()
+        print("Indexes are in place.")
+
+    return app
+
+
+def create_app_or_exit():
+    """create_app for a process's entry point: a configuration error is one clear line, not a traceback."""
+    try:
+        return create_app()
+    except config.ConfigError as error:
+        sys.exit(f"Parley cannot start: {error}")
+
+
+def register_blueprints(app):
+    from app.auth.views import bp as auth
+    from app.chats.views import bp as chats
+    from app.people.views import bp as people
+
+    for blueprint in (auth, chats, people):
+        app.register_blueprint(blueprint)
+    if app.config["APP_ENV"] == "development":
+        from app.dev import bp as dev
+
+        app.register_blueprint(dev)
+
+
+def asset_url_for(app):
+    """asset("parley.css") -> /static/parley.css?v=<content hash>, cacheable for a year."""
+    versions = {}
+
+    def asset(filename):
+        if filename not in versions:
+            with open(os.path.join(app.static_folder, filename), "rb") as file:
+                versions[filename] = hashlib.sha256(file.read()).hexdigest()[:12]
+        return url_for("static", filename=filename, v=versions[filename])
+
+    return asset
+
+
+def security_headers(response):
+    """Strict CSP (no inline script or style anywhere), nosniff, no framing."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,131 @@
+"""RabbitMQ: the durable queues, and a publisher that waits for the broker's confirm.
+
+pika connections must not be shared between greenlets, so each process has one
+publishing thread (a greenlet under gevent) that owns a confirming connection;
+requests hand it jobs and wait for the outcome.
+"""
+
+import json
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import pika
+from flask import current_app
+
+SEND_OTP = "send-otp"
+CHAT_MESSAGES = "chat:messages"
+
+PERSISTENT = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json")
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """The broker did not confirm the job."""
+
+
+def queue_name(name):
+    """The queue's name in this deployment's namespace."""
+    return current_app.config["QUEUE_PREFIX"] + name
+
+
+def publish(name, payload):
+    """Queue a job on one of Parley's queues; raises PublishError if the broker does not confirm."""
+    current_app.extensions["publisher"].publish(queue_name(name), payload)
+
+
+def dead_letter_queue(name):
+    return name + ".dead"
+
+
+def connect(url, heartbeat=30):
+    params = pika.URLParameters(url)
+    params.heartbeat = heartbeat
+    params.connection_attempts = 1
+    params.socket_timeout = 3
+    params.blocked_connection_timeout = 5
+    return pika.BlockingConnection(params)
+
+
+def declare(channel, name):
+    """Both queues are durable, and each has a dead-letter queue beside it."""
+    channel.queue_declare(name, durable=True)
+    channel.queue_declare(dead_letter_queue(name), durable=True)
+
+
+class Publisher:
+    def __init__(self, url, confirm_timeout=5.0):
+        self.url = url
+        self.confirm_timeout = confirm_timeout
+        self._jobs = queue.Queue()
+        self._thread = None
+        self._start_lock = threading.Lock()
+
+    def publish(self, name, payload):
+        """Queue `payload` (JSON) on queue `name`; raise PublishError unless the broker confirms it."""
+        outcome = Future()
+        self._jobs.put((name, json.dumps(payload).encode(), outcome))
+        self._start()
+        try:
+            outcome.result(self.confirm_timeout)
+        except FutureTimeout:
+            outcome.cancel()  # not yet handed to the broker: it never will be
+            raise PublishError("the broker did not confirm in time") from None
+
+    def _start(self):
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="rabbitmq-publisher", daemon=True)
+                self._thread.start()
+
+    def _run(self):
+        channel, declared = None, set()
+        while True:
+            try:
+                name, body, outcome = self._jobs.get(timeout=10)
+            except queue.Empty:
+                channel = self._keep_alive(channel)
+                continue
+            if not outcome.set_running_or_notify_cancel():
+                continue
+            try:
+                if channel is None:
+                    channel, declared = self._open(), set()
+                if name not in declared:
+                    declare(channel, name)
+                    declared.add(name)
+                channel.basic_publish("", name, body, PERSISTENT, mandatory=True)
+            except Exception as error:  # any failure here means "not confirmed"
+                log.warning("publish to %s failed: %r", name, error)
+                outcome.set_exception(PublishError(str(error) or type(error).__name__))
+                self._close(channel)
+                channel = None
+            else:
+                outcome.set_result(None)
+
+    def _open(self):
+        channel = connect(self.url).channel()
+        channel.confirm_delivery()
+        return channel
+
+    def _keep_alive(self, channel):
+        """Serve heartbeats while idle, so the broker does not drop us."""
+        if channel is None:
+            return None
+        try:
+            channel.connection.process_data_events(0)
+            return channel
+        except Exception:
+            self._close(channel)
+            return None
+
+    @staticmethod
+    def _close(channel):
+        try:
+            if channel is not None:
+                channel.connection.close()
+        except Exception:
+            pass

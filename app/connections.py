@@ -1,0 +1,37 @@
+"""MongoDB, Redis and RabbitMQ clients: one set per process.
+
+Created in create_app but opened on first use, so a gunicorn worker connects
+after it forks, never before.
+"""
+
+import redis
+from flask import current_app
+from pymongo import MongoClient
+
+from app.broker import Publisher
+
+
+def init_app(app):
+    mongo = MongoClient(app.config["MONGODB_URI"], connect=False, tz_aware=True, appname="parley")
+    app.extensions["mongo"] = mongo.get_default_database()
+    app.extensions["redis"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30
+    )
+    app.extensions["publisher"] = Publisher(app.config["RABBITMQ_URL"])
+
+
+def db():
+    return current_app.extensions["mongo"]
+
+
+def redis_client():
+    return current_app.extensions["redis"]
+
+
+def publisher():
+    return current_app.extensions["publisher"]
+
+
+def key(*parts):
+    """A Redis key in this deployment's namespace: key("otp", email) -> "parley:otp:email"."""
+    return current_app.config["KEY_PREFIX"] + ":".join(str(part) for part in parts)

@@ -1,0 +1,51 @@
+"""Error pages, and the same messages as alerts for htmx requests."""
+
+import logging
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.broker import PublishError
+from app.web import is_htmx
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "We could not understand that request.",
+    403: "You cannot do that.",
+    404: "We could not find that page.",
+    405: "That page cannot do that.",
+    413: "That upload is too large.",
+    429: "You are going too fast. Wait a moment and try again.",
+    500: "Something went wrong on our side. Try again.",
+    503: "We could not reach a service we need. Try again in a moment.",
+}
+
+
+def error_response(message, status):
+    """An htmx request gets the message in the page's alert region, where a
+    screen reader announces it; a page load gets an error page."""
+    if is_htmx():
+        html = render_template("_alert.html", message=message)
+        return html, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", message=message, status=status), status
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def form_expired(error):
+        return error_response("This page has expired. Reload it and try again.", 400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return error_response(MESSAGES.get(error.code, error.description), error.code)
+
+    @app.errorhandler(PublishError)
+    def not_queued(error):
+        return error_response(MESSAGES[503], 503)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        log.exception("unhandled error")
+        return error_response(MESSAGES[500], 500)

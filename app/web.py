@@ -1,0 +1,20 @@
+"""Answers that work for both plain page loads and htmx requests."""
+
+from flask import redirect, render_template, request
+
+
+def is_htmx():
+    return request.headers.get("HX-Request") == "true"
+
+
+def go_to(url):
+    """Navigate to `url`: a 303 for a plain form post, HX-Redirect for htmx
+    (fetch would follow a 303 and swap the whole page into the target)."""
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+def render(page, fragment, status=200, **context):
+    """The whole `page` for a plain request, only `fragment` for htmx."""
+    return render_template(fragment if is_htmx() else page, **context), status

@@ -1,0 +1,5 @@
+"""The WSGI entry point: `gunicorn wsgi:app`."""
+
+from app import create_app_or_exit
+
+app = create_app_or_exit()
