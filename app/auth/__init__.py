@@ -1,0 +1,1 @@
+"""Sign in by emailed one-time code; sessions in JWT cookies."""

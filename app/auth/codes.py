@@ -1,0 +1,74 @@
+"""One-time sign-in codes: six random digits, kept hashed in Redis for five
+minutes, five tries each."""
+
+import enum
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+from app.connections import key, redis_client
+
+CODE_TTL = 300
+MAX_TRIES = 5
+
+# Atomic, so two guesses at once cannot both use the last try and an expiring
+# code cannot come back to life without its TTL.
+CHECK_SCRIPT = """
+local stored = redis.call('HGET', KEYS[1], 'digest')
+if not stored then
+  if redis.call('GET', KEYS[2]) == ARGV[1] then return {'used', 0} end
+  return {'expired', 0}
+end
+local tries = tonumber(redis.call('HGET', KEYS[1], 'tries'))
+if tries >= tonumber(ARGV[2]) then return {'locked', 0} end
+if stored == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+  return {'ok', 0}
+end
+local left = tonumber(ARGV[2]) - redis.call('HINCRBY', KEYS[1], 'tries', 1)
+if left <= 0 then return {'locked', 0} end
+return {'wrong', left}
+"""
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+def new_code():
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def digest(email, code):
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{email}\n{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def store(email, code):
+    """Keep the code's digest for CODE_TTL seconds, replacing any earlier code."""
+    pipe = redis_client().pipeline()
+    pipe.delete(key("otp-used", email))
+    pipe.hset(key("otp", email), mapping={"digest": digest(email, code), "tries": 0})
+    pipe.expire(key("otp", email), CODE_TTL)
+    pipe.execute()
+
+
+def discard(email):
+    redis_client().delete(key("otp", email))
+
+
+def check(email, code):
+    """Return (Outcome, tries_left) and use the code up if it is right."""
+    script = redis_client().register_script(CHECK_SCRIPT)
+    outcome, tries_left = script(
+        keys=[key("otp", email), key("otp-used", email)],
+        args=[digest(email, code), MAX_TRIES, CODE_TTL],
+    )
+    return Outcome(outcome), int(tries_left)

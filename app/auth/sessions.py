@@ -1,0 +1,144 @@
+"""Who is signed in: JWT cookies, with refresh tokens kept (and rotated) in Redis.
+
+Every request reads the access token. When it is missing, expired or about to
+expire and the refresh token is still alive, the server rotates the refresh
+token and issues a new pair on its own, so a user is never bounced while the
+refresh token lives. A refresh token used twice is refused, except within a
+few seconds of its rotation, when parallel requests from one page all carry it.
+"""
+
+import secrets
+import time
+from functools import wraps
+
+import jwt as pyjwt
+from bson import ObjectId
+from flask import current_app, g, request, url_for
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+)
+
+from app.connections import key, redis_client
+from app.web import go_to
+
+RENEW_BEFORE = 120  # seconds of access-token life left when the server renews it
+ROTATION_GRACE = 20  # seconds a rotated refresh token still counts, for parallel requests
+
+ROTATE_SCRIPT = """
+local user = redis.call('GET', KEYS[1])
+if user then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], user, 'EX', ARGV[1])
+  redis.call('SET', KEYS[3], user, 'EX', ARGV[2])
+  return {'rotated', user}
+end
+local recent = redis.call('GET', KEYS[3])
+if recent then return {'grace', recent} end
+return {'refused', ''}
+"""
+
+
+def _refresh_ttl():
+    return int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
+
+
+def _set_access(response, token):
+    set_access_cookies(response, token, max_age=current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+
+
+def _set_refresh(response, token):
+    set_refresh_cookies(response, token, max_age=current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+
+
+def _claims(cookie_name, token_type):
+    """The verified claims of a token cookie, or None (absent, forged or expired)."""
+    token = request.cookies.get(current_app.config[cookie_name])
+    if not token:
+        return None
+    try:
+        claims = decode_token(token)
+    except pyjwt.PyJWTError:
+        return None
+    return claims if claims.get("type") == token_type else None
+
+
+def _new_refresh_token(user_id):
+    jti = secrets.token_urlsafe(18)
+    return jti, create_refresh_token(identity=str(user_id), additional_claims={"jti": jti})
+
+
+def start(response, user_id):
+    """Sign `user_id` in: store a new refresh token and set both cookies."""
+    jti, refresh_token = _new_refresh_token(user_id)
+    redis_client().set(key("refresh", jti), str(user_id), ex=_refresh_ttl())
+    _set_access(response, create_access_token(identity=str(user_id)))
+    _set_refresh(response, refresh_token)
+
+
+def end(response):
+    """Sign out: revoke the refresh token (and any issued during this request) and clear the cookies."""
+    claims = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
+    revoked = [jti for jti in (claims and claims["jti"], g.pop("new_refresh_jti", None)) if jti]
+    if revoked:
+        redis_client().delete(*(key("refresh", jti) for jti in revoked))
+    g.pop("new_access_token", None)
+    g.pop("new_refresh_token", None)
+    unset_jwt_cookies(response)
+
+
+def _rotate(old_jti, new_jti):
+    script = redis_client().register_script(ROTATE_SCRIPT)
+    outcome, user_id = script(
+        keys=[key("refresh", old_jti), key("refresh", new_jti), key("rotated", old_jti)],
+        args=[_refresh_ttl(), ROTATION_GRACE],
+    )
+    return outcome, user_id
+
+
+def load_user():
+    """before_request: set g.user_id (an ObjectId, or None when signed out)."""
+    g.user_id = None
+    access = _claims("JWT_ACCESS_COOKIE_NAME", "access")
+    if access and access["exp"] - time.time() > RENEW_BEFORE:
+        g.user_id = ObjectId(access["sub"])
+        return
+    refresh = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
+    if refresh is None:
+        if access:  # about to expire, nothing to renew it with: use it while it lasts
+            g.user_id = ObjectId(access["sub"])
+        return
+    new_jti, new_refresh = _new_refresh_token(refresh["sub"])
+    outcome, user_id = _rotate(refresh["jti"], new_jti)
+    if outcome == "refused":
+        g.session_ended = True
+        return
+    g.user_id = ObjectId(user_id)
+    g.new_access_token = create_access_token(identity=user_id)
+    if outcome == "rotated":
+        g.new_refresh_jti, g.new_refresh_token = new_jti, new_refresh
+
+
+def save_tokens(response):
+    """after_request: send renewed tokens, or clear the cookies of an ended session."""
+    if g.get("new_access_token"):
+        _set_access(response, g.new_access_token)
+    if g.get("new_refresh_token"):
+        _set_refresh(response, g.new_refresh_token)
+    if g.get("session_ended"):
+        unset_jwt_cookies(response)
+    return response
+
+
+def login_required(view):
+    @wraps(view)
+    def signed_in_view(*args, **kwargs):
+        if g.user_id is None:
+            return go_to(url_for("auth.signin"))
+        return view(*args, **kwargs)
+
+    return signed_in_view

@@ -1,0 +1,1 @@
+"""Thin data-access modules, one per MongoDB collection."""

@@ -1,0 +1,61 @@
+"""users: email (unique, lower-cased), name, search terms, created_at, last_seen_at."""
+
+from datetime import UTC, datetime
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.connections import db
+
+MAX_NAME = 50
+# The highest code point: `prefix + TOP` sorts after every word starting with prefix.
+TOP = "\U0010ffff"
+
+
+def search_terms(name, email):
+    """Lower-cased words that people search by: each word of the name, the email and its local part."""
+    return sorted({*name.lower().split(), email, email.split("@")[0]})
+
+
+def get(user_id):
+    return db().users.find_one({"_id": user_id})
+
+
+def find_or_create(email):
+    """The user with this (lower-cased) email; created on first sign-in, named after the local part."""
+    name = email.split("@")[0][:MAX_NAME]
+    try:
+        return db().users.find_one_and_update(
+            {"email": email},
+            {
+                "$setOnInsert": {
+                    "name": name,
+                    "terms": search_terms(name, email),
+                    "created_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:  # created by a parallel sign-in a moment ago
+        return db().users.find_one({"email": email})
+
+
+def rename(user, name):
+    db().users.update_one({"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name, user["email"])}})
+
+
+def names(user_ids):
+    """{user_id: name} for the given ids."""
+    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"name": 1})
+    return {user["_id"]: user["name"] for user in found}
+
+
+def search(text, exclude_id, limit=20):
+    """People whose name words or email start with `text` (case-insensitive), by name."""
+    prefix = text.strip().lower()
+    if not prefix:
+        return []
+    found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1, "email": 1}).limit(limit + 1)
+    people = [user for user in found if user["_id"] != exclude_id][:limit]
+    return sorted(people, key=lambda user: (user["name"].lower(), user["email"]))

@@ -1,0 +1,1 @@
+"""People: your profile, and finding someone to chat with."""

@@ -1,0 +1,64 @@
+"""A live Parley (gunicorn with gevent, both workers) and Chromium through Playwright."""
+
+import os
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.support import Processes
+
+RESEND_COOLDOWN = 3
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Quiet, offline, sandbox-free (we run as root in CI).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def live(base_env):
+    """The whole app, as the Procfile runs it, for the browser tests."""
+    # A short resend cooldown, so a test can sign the same person in twice.
+    processes = Processes({**os.environ, **base_env, "SIGNIN_RESEND_COOLDOWN": str(RESEND_COOLDOWN)})
+    web = processes.web()
+    processes.worker("mail")
+    processes.worker("chat")
+    web.processes = processes
+    yield web
+    processes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live):
+    """new_page(**context_options): a page in a fresh browser context (its own cookies)."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(base_url=live.url, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

@@ -1,0 +1,35 @@
+"""What a person does in the browser, step by step, for the browser tests."""
+
+import json
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+axe = Axe()
+
+
+def sign_in(page, inbox, email, keyboard_only=False):
+    before = len(inbox.to(email))
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send code").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("Verification code").fill(inbox.code(email, count=before + 1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def assert_accessible(page, context=None):
+    """No WCAG 2.2 A/AA violations that axe-core can find on the page as it is now."""
+    results = axe.run(page, context=context, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+    ]
+    assert violations == [], f"axe found on {page.url}:\n{json.dumps(violations, indent=2)}"

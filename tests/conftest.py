@@ -1,0 +1,135 @@
+"""Fixtures: every run gets its own database, Redis key prefix and queue
+prefix on the shared services; tests that break a service get their own."""
+
+import os
+import uuid
+
+import pika
+import pytest
+import redis
+
+from tests.support import Inbox, Processes, SecantusDB
+
+RUN = uuid.uuid4().hex[:8]
+QUEUES = ("send-otp", "chat:messages")
+
+
+def pytest_runtest_makereport(item, call):
+    if call.when == "call":
+        item.failed_call = call.excinfo is not None
+
+
+@pytest.fixture(scope="session")
+def secantus():
+    server = SecantusDB()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def inbox():
+    box = Inbox()
+    yield box
+    box.stop()
+
+
+def namespace_env(name):
+    return {"KEY_PREFIX": f"test-{name}:", "QUEUE_PREFIX": f"test-{name}."}
+
+
+def clean_namespace(env):
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    keys = list(client.scan_iter(env["KEY_PREFIX"] + "*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(env["RABBITMQ_URL"]))
+    except pika.exceptions.AMQPError:
+        return
+    channel = connection.channel()
+    for queue in QUEUES:
+        for name in (queue, queue + ".dead"):
+            channel.queue_delete(env["QUEUE_PREFIX"] + name)
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def base_env(secantus, inbox, tmp_path_factory):
+    """The environment of this run; in-process apps and subprocesses both use it."""
+    env = {
+        "APP_ENV": "test",
+        "SECRET_KEY": "test-secret-key-of-a-sensible-length",
+        "JWT_SECRET_KEY": "test-jwt-secret-key-of-a-sensible-length",
+        "MONGODB_URI": f"mongodb://127.0.0.1:{secantus.port}/parley_{RUN}?directConnection=true",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "CLOUDAMQP_URL": "",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(inbox.port),
+        "MAIL_USE_TLS": "",
+        "MAIL_USE_SSL": "",
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_DEFAULT_SENDER": "Parley <no-reply@parley.test>",
+        "CLOUDINARY_URL": "",
+        "MAX_IMAGE_BYTES": "",
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "DEV_MAILBOX": str(tmp_path_factory.mktemp("mailbox")),
+        # Every browser test signs in from 127.0.0.1; the per-IP limit has its own test.
+        "SIGNIN_LIMIT_PER_IP": "100000 per hour",
+        "SIGNIN_LIMIT_PER_EMAIL": "",
+        "SIGNIN_RESEND_COOLDOWN": "",
+        "WEB_CONCURRENCY": "1",
+        **namespace_env(RUN),
+    }
+    os.environ.update(env)
+    from app import create_app
+    from app.data import indexes
+
+    with create_app().app_context():
+        indexes.create_all()
+    yield env
+    clean_namespace(env)
+
+
+@pytest.fixture
+def namespace(base_env):
+    """A Redis and queue namespace of this test's own, for tests that read queues or keys."""
+    env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}")}
+    yield env
+    clean_namespace(env)
+
+
+@pytest.fixture
+def app(base_env):
+    from app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def processes(request, base_env):
+    """Start gunicorn or the workers as subprocesses: processes.web(), processes.worker("chat")."""
+    started = Processes(dict(os.environ, **base_env))
+    yield started
+    if getattr(request.node, "failed_call", False):
+        print(started.report())
+    started.stop_all()
+
+
+@pytest.fixture
+def ns_app(namespace):
+    """An app whose Redis keys and queues are this test's alone."""
+    from app import create_app
+
+    return create_app({"KEY_PREFIX": namespace["KEY_PREFIX"], "QUEUE_PREFIX": namespace["QUEUE_PREFIX"]})
+
+
+@pytest.fixture
+def ns_client(ns_app):
+    return ns_app.test_client()

@@ -1,0 +1,163 @@
+"""The mail worker as its own process, against real RabbitMQ and a real SMTP server."""
+
+import json
+import mailbox
+import time
+from email.message import EmailMessage
+
+import pika
+import pytest
+
+from app.broker import Publisher, PublishError
+from tests.helpers import csrf_token, unique_email
+from tests.support import Inbox, PrivateRabbitMQ, free_port, queue_depth, wait_for
+
+
+def publish(url, queue, body):
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.queue_declare(queue, durable=True)
+    channel.confirm_delivery()
+    channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2))
+    connection.close()
+
+
+def dead_letters(url, queue):
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.queue_declare(queue + ".dead", durable=True)
+    found = []
+    while True:
+        method, properties, body = channel.basic_get(queue + ".dead", auto_ack=True)
+        if method is None:
+            break
+        found.append((properties.headers or {}, body))
+    connection.close()
+    return found
+
+
+def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, namespace, processes, inbox):
+    processes.env.update(namespace)
+    processes.worker("mail")
+    client = ns_app.test_client()
+    email = unique_email("dana")
+    started = time.monotonic()
+    assert client.post("/signin", data={"email": email, "csrf_token": csrf_token(client)}).status_code == 303
+    message = inbox.wait(email)
+    arrived = time.monotonic() - started
+    print(f"\nsign-in code email arrived {arrived * 1000:.0f} ms after the form was posted")
+    assert message["Subject"] == "Your Parley sign-in code"
+    assert message["From"] == "Parley <no-reply@parley.test>"
+    body = message.get_body(("plain",)).get_content()
+    code = body.split("code is ")[1][:6]
+    assert code.isdigit()
+    assert client.post("/verify", data={"code": code, "csrf_token": csrf_token(client, "/verify")}).status_code == 303
+    assert queue_depth(namespace["RABBITMQ_URL"], namespace["QUEUE_PREFIX"] + "send-otp") == 0
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "not JSON"),
+        (b'["a", "list"]', "not a JSON object"),
+        (json.dumps({"to": "x@example.com", "subject": "Hi"}).encode(), "missing or empty 'body'"),
+        (json.dumps({"to": "nobody", "subject": "Hi", "body": "Hello"}).encode(), "bad address 'nobody'"),
+    ],
+)
+def test_a_malformed_job_is_dead_lettered_with_its_reason_and_the_queue_keeps_flowing(
+    namespace, processes, inbox, body, reason
+):
+    queue = namespace["QUEUE_PREFIX"] + "send-otp"
+    url = namespace["RABBITMQ_URL"]
+    processes.env.update(namespace)
+    publish(url, queue, body)
+    email = unique_email()
+    publish(url, queue, json.dumps({"to": email, "subject": "After", "body": "Still flowing"}).encode())
+    processes.worker("mail")
+    assert inbox.wait(email)["Subject"] == "After"
+    [(headers, parked)] = wait_for(lambda: dead_letters(url, queue), 10, what="the dead letter")
+    assert parked == body
+    assert headers["x-parley-reason"].startswith(reason)
+    assert queue_depth(url, queue) == 0
+
+
+def test_an_smtp_outage_is_retried_not_dropped(namespace, processes):
+    port = free_port()  # nothing listens here yet
+    queue = namespace["QUEUE_PREFIX"] + "send-otp"
+    processes.env.update(namespace, MAIL_PORT=str(port))
+    worker = processes.worker("mail")
+    email = unique_email()
+    publish(namespace["RABBITMQ_URL"], queue, json.dumps({"to": email, "subject": "Later", "body": "b"}).encode())
+    wait_for(lambda: "retrying 1 job" in worker.output(), 10, what="a retry")
+    late_inbox = Inbox(port)
+    try:
+        assert late_inbox.wait(email, timeout=30)["Subject"] == "Later"
+    finally:
+        late_inbox.stop()
+    assert dead_letters(namespace["RABBITMQ_URL"], queue) == []
+
+
+@pytest.fixture
+def private_rabbit():
+    broker = PrivateRabbitMQ()
+    yield broker
+    broker.remove()
+
+
+def test_a_broker_restart_midway_loses_no_email(namespace, processes, inbox, private_rabbit):
+    processes.env.update(namespace, RABBITMQ_URL=private_rabbit.url)
+    queue = namespace["QUEUE_PREFIX"] + "send-otp"
+    publisher = Publisher(private_rabbit.url, confirm_timeout=3)
+    addresses = [unique_email(f"r{i}") for i in range(30)]
+
+    def send(address):
+        """What a person does when told "try again": try again until it is confirmed."""
+        for _ in range(100):
+            try:
+                publisher.publish(queue, {"to": address, "subject": "Code", "body": "Your code is 123456."})
+                return
+            except PublishError:
+                time.sleep(0.2)
+        raise AssertionError(f"could not publish for {address}")
+
+    for address in addresses[:10]:  # queued while no worker runs
+        send(address)
+    worker = processes.worker("mail")
+    for address in addresses[10:20]:
+        send(address)
+    private_rabbit.restart()
+    for address in addresses[20:]:
+        send(address)
+    for address in addresses:
+        inbox.wait(address, timeout=60)
+    assert worker.alive()
+    assert "reconnecting" in worker.output()
+
+
+def test_dev_mailbox_shows_what_the_sink_received_newest_first(base_env, tmp_path, monkeypatch):
+    from app import create_app
+
+    box = mailbox.Maildir(tmp_path / "mail", create=True)
+    for n, subject in enumerate(["First", "Second"]):
+        message = EmailMessage()
+        message["Subject"], message["To"] = subject, "eve@example.com"
+        message["Date"] = f"Tue, 24 Nov 2026 10:0{n}:00 +0000"
+        message.set_content(f"Your Parley sign-in code is 00000{n}.")
+        box.add(message)
+    monkeypatch.setenv("APP_ENV", "development")
+    page = create_app({"DEV_MAILBOX": str(tmp_path / "mail")}).test_client().get("/dev/mailbox")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.index("Second") < html.index("First")
+    assert "Your Parley sign-in code is 000001." in html
+
+
+def test_dev_mailbox_is_not_found_in_production(base_env, monkeypatch):
+    from app import create_app
+    from tests.unit.test_config import PRODUCTION
+
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert create_app().test_client().get("/dev/mailbox").status_code == 404
+    monkeypatch.setenv("APP_ENV", "test")
+    assert create_app().test_client().get("/dev/mailbox").status_code == 404

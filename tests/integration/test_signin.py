@@ -1,0 +1,347 @@
+"""Sign-in through the HTTP interface, on real Redis, RabbitMQ and SecantusDB."""
+
+import time
+from datetime import timedelta
+
+import jwt as pyjwt
+import pytest
+
+from app.connections import key, redis_client
+from tests.helpers import code_in, csrf_token, errors_in, queued_jobs, session_cookies, unique_email
+
+HTMX = {"HX-Request": "true"}
+
+
+def request_code(client, email, token, **extra):
+    return client.post("/signin", data={"email": email, "csrf_token": token, **extra})
+
+
+def test_sign_in_with_an_emailed_code(ns_app, ns_client):
+    email = unique_email("ann")
+    token = csrf_token(ns_client)
+    response = request_code(ns_client, email.upper(), token)
+    assert response.status_code == 303 and response.headers["Location"] == "/verify"
+
+    [job] = queued_jobs(ns_app, "send-otp")
+    assert job["to"] == email  # lower-cased
+    assert job["subject"] == "Your Parley sign-in code"
+    page = ns_client.get("/verify").get_data(as_text=True)
+    assert f"We sent a code to {email}" in page and 'autocomplete="one-time-code"' in page
+
+    response = ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+    for name, max_age in (("access_token_cookie", 900), ("refresh_token_cookie", 15 * 24 * 3600)):
+        assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name]
+        assert f"Max-Age={max_age}" in cookies[name]
+    home = ns_client.get("/").get_data(as_text=True)
+    assert "Welcome, " + email.split("@")[0] in home
+    assert 'aria-label="Chats"' in home and "New chat" in home and "Sign out" in home
+
+
+def test_htmx_gets_errors_in_place_and_a_redirect_header_on_success(ns_app, ns_client):
+    token = csrf_token(ns_client)
+    response = ns_client.post("/signin", data={"email": "nope", "csrf_token": token}, headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert html.lstrip().startswith('<section id="signin-panel"')  # the fragment, not a page
+    assert 'aria-invalid="true"' in html and "autofocus" in html
+    response = ns_client.post("/signin", data={"email": unique_email(), "csrf_token": token}, headers=HTMX)
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/verify"
+
+
+@pytest.mark.parametrize(
+    "email, message",
+    [
+        ("", "Enter your email address."),
+        ("not-an-email", "Enter an email address like name@example.com."),
+        ("a@b", "Enter an email address like name@example.com."),
+        ("two@@example.com", "Enter an email address like name@example.com."),
+    ],
+)
+def test_malformed_emails_get_a_clear_message_and_keep_the_input(ns_app, ns_client, email, message):
+    token = csrf_token(ns_client)
+    response = request_code(ns_client, email, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert errors_in(html) == [message]
+    assert f'value="{email}"' in html
+    assert queued_jobs(ns_app, "send-otp") == []
+
+
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("", "Enter the 6-digit code from your email."),
+        ("12ab56", "The code is 6 digits, numbers only, like 123456."),
+        ("12345", "The code is 6 digits, numbers only, like 123456."),
+    ],
+)
+def test_malformed_codes_get_a_clear_message(ns_app, ns_client, code, message):
+    token = csrf_token(ns_client)
+    request_code(ns_client, unique_email(), token)
+    response = ns_client.post("/verify", data={"code": code, "csrf_token": token})
+    assert response.status_code == 422
+    assert errors_in(response.get_data(as_text=True)) == [message]
+
+
+def test_a_pasted_code_with_spaces_works(ns_app, ns_client):
+    token = csrf_token(ns_client)
+    request_code(ns_client, unique_email(), token)
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    response = ns_client.post("/verify", data={"code": f" {code[:3]} {code[3:]} ", "csrf_token": token})
+    assert response.status_code == 303
+
+
+def test_wrong_codes_count_down_then_lock(ns_app, ns_client):
+    token = csrf_token(ns_client)
+    request_code(ns_client, unique_email(), token)
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    wrong = "000000" if code != "000000" else "111111"
+    seen = []
+    for _ in range(5):
+        response = ns_client.post("/verify", data={"code": wrong, "csrf_token": token})
+        assert response.status_code == 422
+        seen += errors_in(response.get_data(as_text=True))
+    assert seen == [
+        "That code is not right. You have 4 tries left.",
+        "That code is not right. You have 3 tries left.",
+        "That code is not right. You have 2 tries left.",
+        "That code is not right. You have 1 try left.",
+        "Too many wrong tries. Ask for a new code with Resend code.",
+    ]
+    response = ns_client.post("/verify", data={"code": code, "csrf_token": token})
+    assert errors_in(response.get_data(as_text=True)) == ["Too many wrong tries. Ask for a new code with Resend code."]
+
+
+def test_an_expired_code(ns_app, ns_client):
+    email = unique_email()
+    token = csrf_token(ns_client)
+    request_code(ns_client, email, token)
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    with ns_app.app_context():
+        redis_client().delete(key("otp", email))  # what its five-minute TTL does
+    response = ns_client.post("/verify", data={"code": code, "csrf_token": token})
+    assert errors_in(response.get_data(as_text=True)) == ["That code has expired. Ask for a new one with Resend code."]
+
+
+def test_a_reused_code(ns_app):
+    """The same pending sign-in in two places: the second use of the code is refused."""
+    first = ns_app.test_client()
+    token = csrf_token(first)
+    request_code(first, unique_email(), token)
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    second = ns_app.test_client()
+    second.set_cookie("session", first.get_cookie("session").value)
+    assert first.post("/verify", data={"code": code, "csrf_token": token}).status_code == 303
+    response = second.post("/verify", data={"code": code, "csrf_token": token})
+    assert errors_in(response.get_data(as_text=True)) == [
+        "That code has already been used. Ask for a new one with Resend code."
+    ]
+
+
+def test_resend_inside_the_cooldown_says_how_long_to_wait(ns_app, ns_client):
+    email = unique_email()
+    token = csrf_token(ns_client)
+    request_code(ns_client, email, token)
+    response = request_code(ns_client, email, token, resend="1")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert 'id="verify-panel"' in html  # shown on the verify page, where Resend code is
+    [message] = errors_in(html)
+    assert message.startswith("We just sent you a code. You can ask for another in ")
+    assert 25 <= int(message.split(" in ")[1].split()[0]) <= 30
+    assert len(queued_jobs(ns_app, "send-otp")) == 1
+
+
+def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client):
+    ns_app.config["SIGNIN_RESEND_COOLDOWN"] = 1
+    email = unique_email()
+    token = csrf_token(ns_client)
+    request_code(ns_client, email, token)
+    time.sleep(1.1)
+    response = request_code(ns_client, email, token, resend="1")
+    assert response.status_code == 303
+    assert "We sent a new code to" in ns_client.get("/verify").get_data(as_text=True)
+    first, second = queued_jobs(ns_app, "send-otp")
+    assert ns_client.post("/verify", data={"code": code_in(first), "csrf_token": token}).status_code == 422
+    assert ns_client.post("/verify", data={"code": code_in(second), "csrf_token": token}).status_code == 303
+
+
+def test_limits_per_email_and_per_ip(ns_app, ns_client):
+    ns_app.config.update(
+        SIGNIN_RESEND_COOLDOWN=0.01, SIGNIN_LIMIT_PER_EMAIL="3 per hour", SIGNIN_LIMIT_PER_IP="5 per hour"
+    )
+    email = unique_email()
+    token = csrf_token(ns_client)
+    for _ in range(3):
+        assert request_code(ns_client, email, token).status_code == 303
+        time.sleep(0.02)
+    response = request_code(ns_client, email, token)
+    assert response.status_code == 429
+    assert errors_in(response.get_data(as_text=True)) == [
+        "Too many codes were sent to this address. Try again in an hour."
+    ]
+    for _ in range(2):
+        assert request_code(ns_client, unique_email(), token).status_code == 303
+    response = request_code(ns_client, unique_email(), token)
+    assert response.status_code == 429
+    assert errors_in(response.get_data(as_text=True)) == [
+        "Too many codes were asked for from your network. Try again in an hour."
+    ]
+
+
+def test_typos_do_not_count_against_the_limits(ns_app, ns_client):
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "2 per hour"
+    token = csrf_token(ns_client)
+    for _ in range(5):
+        assert request_code(ns_client, "typo@", token).status_code == 422
+    assert request_code(ns_client, unique_email(), token).status_code == 303
+
+
+def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_client):
+    from app.broker import Publisher
+
+    email = unique_email()
+    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=3)
+    token = csrf_token(ns_client)
+    response = request_code(ns_client, email, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert errors_in(html) == ["We could not send your code, try again."]
+    assert f'value="{email}"' in html  # the input is kept
+    with ns_app.app_context():
+        assert not redis_client().exists(key("otp", email))
+    ns_app.extensions["publisher"] = Publisher(ns_app.config["RABBITMQ_URL"])
+    assert request_code(ns_client, email, token).status_code == 303  # no cooldown was used up
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"])
+def test_missing_or_wrong_csrf_token(ns_app, ns_client, token):
+    csrf_token(ns_client)
+    data = {"email": unique_email()} | ({"csrf_token": token} if token else {})
+    response = ns_client.post("/signin", data=data)
+    assert response.status_code == 400
+    assert "This page has expired. Reload it and try again." in response.get_data(as_text=True)
+    htmx = ns_client.post("/signin", data=data, headers=HTMX)
+    assert htmx.status_code == 400 and htmx.headers["HX-Retarget"] == "#alerts"
+    assert queued_jobs(ns_app, "send-otp") == []
+
+
+def test_csrf_header_is_accepted_for_htmx(ns_app, ns_client):
+    token = csrf_token(ns_client)
+    response = ns_client.post("/signin", data={"email": unique_email()}, headers={**HTMX, "X-CSRFToken": token})
+    assert response.status_code == 204
+
+
+def test_a_tampered_token_signs_nobody_in(app, client):
+    user, cookies = session_cookies(app, unique_email())
+    header, payload, signature = cookies["access_token_cookie"].split(".")
+    client.set_cookie("access_token_cookie", f"{header}.{payload}.{signature[:-4]}AAAA")
+    response = client.get("/")
+    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    forged = pyjwt.encode(
+        {"sub": str(user["_id"]), "type": "access", "exp": time.time() + 600},
+        "a-guessed-secret-of-thirty-two-bytes",
+        "HS256",
+    )
+    client.set_cookie("access_token_cookie", forged)
+    assert client.get("/profile").status_code == 303
+
+
+def test_server_renews_an_expiring_session_and_rotates_the_refresh_token(app, client):
+    from flask_jwt_extended import create_access_token, decode_token
+
+    user, cookies = session_cookies(app, unique_email())
+    with app.app_context():
+        soon = create_access_token(identity=str(user["_id"]), expires_delta=timedelta(seconds=30))
+        old_jti = decode_token(cookies["refresh_token_cookie"])["jti"]
+    client.set_cookie("access_token_cookie", soon)
+    client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    response = client.get("/profile")
+    assert response.status_code == 200
+    renewed = {
+        header.split("=", 1)[0]: header.split(";")[0].split("=", 1)[1]
+        for header in response.headers.getlist("Set-Cookie")
+    }
+    assert {"access_token_cookie", "refresh_token_cookie"} <= renewed.keys()
+    with app.app_context():
+        assert not redis_client().exists(key("refresh", old_jti))
+        assert redis_client().exists(key("refresh", decode_token(renewed["refresh_token_cookie"])["jti"]))
+
+
+def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, client):
+    user, cookies = session_cookies(app, unique_email())
+    client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])  # no access token at all
+    response = client.get("/profile")
+    assert response.status_code == 200
+    assert any(h.startswith("access_token_cookie=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_replayed_refresh_token_is_refused(app):
+    from app.auth import sessions
+
+    user, cookies = session_cookies(app, unique_email())
+    first = app.test_client()
+    first.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    assert first.get("/profile").status_code == 200  # rotates it
+    sessions.ROTATION_GRACE, grace = 0, sessions.ROTATION_GRACE
+    try:
+        with app.app_context():
+            redis_client().delete(*redis_client().keys(key("rotated", "*")))  # the grace period has passed
+        thief = app.test_client()
+        thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+        response = thief.get("/profile")
+    finally:
+        sessions.ROTATION_GRACE = grace
+    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert any(h.startswith("refresh_token_cookie=;") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
+    user, cookies = session_cookies(app, unique_email())
+    for _ in range(3):
+        tab = app.test_client()
+        tab.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+        assert tab.get("/profile").status_code == 200
+
+
+def test_sign_out_revokes_the_refresh_token_and_clears_the_cookies(app, client):
+    from flask_jwt_extended import decode_token
+
+    user, cookies = session_cookies(app, unique_email())
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    token = csrf_token(client, "/profile")
+    response = client.post("/signout", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    cleared = [h for h in response.headers.getlist("Set-Cookie") if "_token_cookie=;" in h]
+    assert len(cleared) == 2
+    with app.app_context():
+        assert not redis_client().exists(key("refresh", decode_token(cookies["refresh_token_cookie"])["jti"]))
+    assert "You have signed out." in client.get("/signin").get_data(as_text=True)
+
+
+def test_profile_changes_the_name(app, client):
+    from tests.helpers import signed_in
+
+    user, token = signed_in(app, client, unique_email("carol"))
+    response = client.post("/profile", data={"name": "  Carol Danvers ", "csrf_token": token}, headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="Carol Danvers"' in html
+    assert '<div id="profile-status" hx-swap-oob="innerHTML">Your name is saved.</div>' in html
+    assert "Welcome, Carol Danvers" in client.get("/").get_data(as_text=True)
+    too_long = client.post("/profile", data={"name": "x" * 51, "csrf_token": token})
+    assert too_long.status_code == 422
+    assert errors_in(too_long.get_data(as_text=True)) == ["Your name can be at most 50 characters."]
+    empty = client.post("/profile", data={"name": "   ", "csrf_token": token})
+    assert errors_in(empty.get_data(as_text=True)) == ["Enter the name people will see."]
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    for path in ("/", "/profile", "/people"):
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    htmx = client.get("/profile", headers=HTMX)
+    assert htmx.status_code == 204 and htmx.headers["HX-Redirect"] == "/signin"

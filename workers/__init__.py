@@ -1,0 +1,1 @@
+"""Worker processes: `python -m workers.mail` and `python -m workers.chat`."""

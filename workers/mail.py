@@ -1,0 +1,48 @@
+"""The mail worker: sends the sign-in codes queued on `send-otp`."""
+
+import json
+import smtplib
+
+from email_validator import EmailNotValidError, validate_email
+from flask_mail import Message
+
+from app import broker, create_app_or_exit
+from app.extensions import mail
+from workers.consumer import Consumer, Reject, Retry, configure_logging, run_each
+
+
+def parse(body):
+    try:
+        job = json.loads(body)
+    except ValueError:
+        raise Reject("not JSON") from None
+    if not isinstance(job, dict):
+        raise Reject("not a JSON object")
+    for field in ("to", "subject", "body"):
+        if not isinstance(job.get(field), str) or not job[field].strip():
+            raise Reject(f"missing or empty {field!r}")
+    try:
+        validate_email(job["to"], check_deliverability=False)
+    except EmailNotValidError as error:
+        raise Reject(f"bad address {job['to']!r}: {error}") from None
+    return job
+
+
+def send(delivery):
+    job = parse(delivery.body)
+    message = Message(subject=job["subject"], recipients=[job["to"]], body=job["body"], html=job.get("html"))
+    try:
+        mail.send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        raise Reject(f"the mail server refused the address: {error}") from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise Retry(f"SMTP: {error!r}") from None
+
+
+def main():
+    configure_logging("mail_worker")
+    Consumer(create_app_or_exit(), broker.SEND_OTP, run_each(send), prefetch=10).run()
+
+
+if __name__ == "__main__":
+    main()
