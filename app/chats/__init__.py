@@ -1,0 +1,1 @@
+"""Chats: the Chats navigation, a chat's messages, sending text and images."""

@@ -1,0 +1,86 @@
+"""What the chat partials show: a message as one person sees it, and an entry
+of the Chats navigation. Pages and pushes both build them here and render
+them with the same partials, so a pushed fragment equals the page's."""
+
+from flask import render_template
+
+from app.data import chats, messages, users
+from app.realtime import presence
+
+STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
+PREVIEW_LENGTH = 80
+
+
+def message(doc, viewer_id, sender_name):
+    """`doc` is a saved message, or a pending one (no seq yet)."""
+    mine = doc["sender_id"] == viewer_id
+    saved = "seq" in doc
+    state = 2 if doc.get("seen_at") else 1 if saved else 0
+    image = doc.get("image")
+    if image and not image.get("alt"):
+        who = "you sent" if mine else f"from {sender_name}"
+        image = {**image, "alt": f"Image {who}, no description"}
+    return {
+        "chat_id": doc["chat_id"],
+        "client_id": doc["client_id"],
+        "mine": mine,
+        "sender": "You" if mine else sender_name,
+        "text": doc.get("text") or "",
+        "image": image,
+        "at": doc["created_at"],
+        "key": f"{doc['seq']:012d}" if saved else None,
+        "version": state,
+        "status": STATUSES[state] if mine else None,
+    }
+
+
+def latest_message(doc):
+    """The chat's latest_message summary of a saved message."""
+    return {
+        "client_id": doc["client_id"],
+        "sender_id": doc["sender_id"],
+        "text": (doc.get("text") or "")[:PREVIEW_LENGTH],
+        "has_image": bool(doc.get("image")),
+        "at": doc["created_at"],
+    }
+
+
+def chat_entry(chat, viewer_id, name, unread, online):
+    latest = chat.get("latest_message")
+    if latest:
+        preview = ("You: " if latest["sender_id"] == viewer_id else "") + (latest["text"] or "Image")
+    else:
+        preview = "No messages yet"
+    return {
+        "chat_id": chat["_id"],
+        "other_id": chats.other_member(chat, viewer_id),
+        "name": name,
+        "online": online,
+        "unread": unread,
+        "preview": preview,
+        "at": chat["updated_at"],
+        "key": f"{int(chat['updated_at'].timestamp() * 1000):015d}",
+    }
+
+
+def navigation(user_id):
+    """The Chats navigation: four queries, whatever the number of chats."""
+    member_of = chats.for_member(user_id)
+    others = [chats.other_member(chat, user_id) for chat in member_of]
+    names = users.names(others)
+    unread = messages.unread_counts(user_id)
+    online = presence.online(others)
+    return [
+        chat_entry(chat, user_id, names.get(other, "Someone"), unread.get(chat["_id"], 0), other in online)
+        for chat, other in zip(member_of, others)
+    ]
+
+
+def message_update(view, announce=False):
+    """Push: put the message in its chat's log (and, for the receiver, announce it)."""
+    return render_template("chats/_message_update.html", m=view, announce=announce)
+
+
+def entry_update(entry):
+    """Push: put the entry in its place in the Chats navigation."""
+    return render_template("chats/_chat_entry_update.html", entry=entry)

@@ -1,0 +1,159 @@
+import os
+import uuid
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
+
+from app import broker
+from app.auth.sessions import login_required
+from app.chats import images, pending, present, receipts
+from app.chats.forms import MessageForm
+from app.data import chats, messages, users
+from app.layout import render_signed_in
+from app.realtime import presence, push
+from app.web import go_to, is_htmx
+
+bp = Blueprint("chats", __name__)
+
+
+def member_chat(chat_id):
+    """The chat's id and members if the signed-in user is one of them; else
+    404, the same answer as for a chat that does not exist."""
+    parsed = chats.parse_id(chat_id)
+    members = parsed and chats.members(parsed)
+    if not members or g.user_id not in members:
+        abort(404)
+    return parsed, members
+
+
+@bp.get("/")
+@login_required
+def home():
+    return render_signed_in("chats/home.html", user=users.get(g.user_id))
+
+
+@bp.post("/chats")
+@login_required
+def start():
+    """ "Chat with NAME": open the one chat with that person, creating it if needed."""
+    other_id = chats.parse_id(request.form.get("user_id"))
+    if other_id is None or other_id == g.user_id or users.get(other_id) is None:
+        abort(404)
+    chat = chats.open_between(g.user_id, other_id)
+    return go_to(url_for("chats.show", chat_id=chat["_id"]))
+
+
+def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200):
+    chat = chats.get(chat_id)
+    other_id = chats.other_member(chat, g.user_id)
+    stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
+    receipts.mark_seen(chat, g.user_id)
+    history, more = messages.page(chat, before)
+    if before is None:
+        shown = {message["client_id"] for message in history}
+        history += [
+            messages.from_job(job, other_id)
+            for job in pending.jobs(chat_id, g.user_id)
+            if job["client_id"] not in shown
+        ]
+    other = users.get(other_id)
+    views = [present.message(message, g.user_id, other["name"]) for message in history]
+    return render_signed_in(
+        "chats/show.html",
+        status=status,
+        chat_id=chat_id,
+        other=other,
+        other_online=other_id in presence.online([other_id]),
+        history=views,
+        earlier_than=history[0]["seq"] if more else None,
+        client_id=uuid.uuid4().hex,
+        draft=draft or {"text": "", "alt": ""},
+        composer_error=composer_error,
+        max_image_mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),
+        stream_id=stream_id,
+        current_chat_id=chat_id,
+    )
+
+
+@bp.get("/chats/<chat_id>")
+@login_required
+def show(chat_id):
+    chat_id, members = member_chat(chat_id)
+    return chat_page(chat_id, members, before=request.args.get("before", type=int))
+
+
+@bp.get("/chats/<chat_id>/messages")
+@login_required
+def earlier(chat_id):
+    """ "Load earlier messages": the page of messages before `before`."""
+    chat_id, members = member_chat(chat_id)
+    before = request.args.get("before", type=int)
+    if not is_htmx():
+        return redirect(url_for("chats.show", chat_id=chat_id, before=before))
+    chat = chats.get(chat_id)
+    other = users.get(chats.other_member(chat, g.user_id))
+    history, more = messages.page(chat, before)
+    return render_template(
+        "chats/_earlier_messages.html",
+        chat_id=chat_id,
+        other=other,
+        history=[present.message(message, g.user_id, other["name"]) for message in history],
+        earlier_than=history[0]["seq"] if more and history else None,
+    )
+
+
+@bp.post("/chats/<chat_id>/messages")
+@login_required
+def send(chat_id):
+    chat_id, members = member_chat(chat_id)
+    form = MessageForm()
+
+    def failed(message, status):
+        if is_htmx():
+            return render_template("chats/_send_failed.html", composer_error=message), status
+        if form.image.data:
+            message += " Attach the image again."
+        draft = {"text": form.text.data or "", "alt": form.alt.data or ""}
+        return chat_page(chat_id, members, draft=draft, composer_error=message, status=status)
+
+    if not form.validate():
+        return failed(form.first_error(), 422)
+    job = {
+        "client_id": form.client_id.data,
+        "chat_id": str(chat_id),
+        "sender_id": str(g.user_id),
+        "text": form.text.data,
+        "image": None,
+        "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    if form.image.data:
+        try:
+            job["image"] = images.store(chat_id, form.image.data, form.alt.data)
+        except images.ImageError as error:
+            return failed(str(error), 422)
+    if pending.add(job):
+        try:
+            broker.publish(broker.CHAT_MESSAGES, job)
+        except broker.PublishError:
+            pending.remove(chat_id, g.user_id, job["client_id"])
+            images.discard(job["image"])
+            return failed("We could not send your message, try again.", 503)
+    else:
+        images.discard(job["image"])  # a double submit: the first one is on its way
+    if not is_htmx():
+        return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
+    other_id = next(member for member in members if member != g.user_id)
+    view = present.message(messages.from_job(job, other_id), g.user_id, "")
+    return render_template("chats/_sent.html", m=view, client_id=uuid.uuid4().hex)
+
+
+@bp.get("/chats/<chat_id>/images/<name>")
+@login_required
+def image(chat_id, name):
+    """A locally stored image, for the chat's members only."""
+    chat_id, _ = member_chat(chat_id)
+    response = send_from_directory(
+        os.path.join(current_app.config["UPLOAD_DIR"], str(chat_id)), name, max_age=365 * 24 * 3600
+    )
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response

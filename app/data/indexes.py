@@ -1,0 +1,27 @@
+"""Every query Parley makes has an index; `flask create-indexes` (the release
+process) creates them. Creating an index that exists is a no-op."""
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from app.connections import db
+
+INDEXES = {
+    "users": [
+        IndexModel([("email", ASCENDING)], unique=True),
+        IndexModel([("terms", ASCENDING)]),  # people search by prefix
+    ],
+    "chats": [
+        IndexModel([("pair", ASCENDING)], unique=True),  # one chat per pair
+        IndexModel([("members", ASCENDING), ("updated_at", DESCENDING)]),  # the Chats list
+    ],
+    "messages": [
+        IndexModel([("chat_id", ASCENDING), ("seq", ASCENDING)], unique=True),  # history, by page
+        IndexModel([("sender_id", ASCENDING), ("client_id", ASCENDING)], unique=True),  # no doubles
+        IndexModel([("receiver_id", ASCENDING), ("seen_at", ASCENDING), ("chat_id", ASCENDING)]),  # unread
+    ],
+}
+
+
+def create_all():
+    for collection, models in INDEXES.items():
+        db()[collection].create_indexes(models)

@@ -1,0 +1,88 @@
+"""messages: chat_id, seq (its place in the chat), sender_id, receiver_id,
+client_id (unique per sender), text, image, seen_at, created_at.
+
+Every query reads a narrow index range: history by (chat_id, seq), unread by
+(receiver_id, seen_at, chat_id), never a whole chat's history.
+"""
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo.errors import BulkWriteError
+
+from app.connections import db
+
+PAGE_SIZE = 50
+
+
+def from_job(job, receiver_id):
+    """A message document from a chat:messages job (not yet numbered or saved)."""
+    return {
+        "chat_id": ObjectId(job["chat_id"]),
+        "sender_id": ObjectId(job["sender_id"]),
+        "receiver_id": receiver_id,
+        "client_id": job["client_id"],
+        "text": job["text"],
+        "image": job["image"],
+        "seen_at": None,
+        "created_at": datetime.fromisoformat(job["sent_at"]),
+    }
+
+
+def page(chat, before=None, size=PAGE_SIZE):
+    """The `size` messages before seq `before` (default: the newest), oldest
+    first, and whether there are earlier ones. Reads a seq range; a gap left
+    by a redelivered job only widens the range."""
+    top = chat["last_seq"] + 1 if before is None else before
+    found, span = [], size + 1
+    while len(found) <= size and top > 1:
+        low = max(1, top - span)
+        found += db().messages.find({"chat_id": chat["_id"], "seq": {"$gte": low, "$lt": top}})
+        top, span = low, span * 2
+    found.sort(key=lambda message: message["seq"])
+    return found[-size:], len(found) > size
+
+
+def save_all(new_messages):
+    """Insert messages, skipping any already saved (same sender and client_id).
+    Returns the client_ids that were duplicates."""
+    if not new_messages:
+        return set()
+    try:
+        db().messages.insert_many(new_messages, ordered=False)
+    except BulkWriteError as error:
+        duplicates = [e for e in error.details["writeErrors"] if e["code"] == 11000]
+        if len(duplicates) != len(error.details["writeErrors"]):
+            raise
+        return {new_messages[e["index"]]["client_id"] for e in duplicates}
+    return set()
+
+
+def by_client_ids(sender_id, client_ids):
+    found = db().messages.find({"sender_id": sender_id, "client_id": {"$in": list(client_ids)}})
+    return {message["client_id"]: message for message in found}
+
+
+def unseen(chat_id, receiver_id):
+    """Messages in the chat that `receiver_id` has not seen yet."""
+    return list(db().messages.find({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id}))
+
+
+def unread_count(chat_id, receiver_id):
+    return db().messages.count_documents({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id})
+
+
+def mark_seen(message_ids, at):
+    if message_ids:
+        db().messages.update_many({"_id": {"$in": list(message_ids)}}, {"$set": {"seen_at": at}})
+
+
+def unread_counts(receiver_id):
+    """{chat_id: number of unseen messages} for everything sent to `receiver_id`."""
+    counted = db().messages.aggregate(
+        [
+            {"$match": {"receiver_id": receiver_id, "seen_at": None}},
+            {"$group": {"_id": "$chat_id", "count": {"$sum": 1}}},
+        ]
+    )
+    return {row["_id"]: row["count"] for row in counted}

@@ -1,0 +1,64 @@
+"""Pushes: HTML for one user's open pages.
+
+Every push goes out on the user's Redis channel, which the web processes'
+hubs listen to. A replayable push is also appended to the user's capped
+stream, and its stream id travels with it, so a page that reconnects can
+replay what it missed. Presence and typing are only of the moment: they are
+published, not kept.
+"""
+
+import json
+
+from app.connections import key, redis_client
+
+STREAM_LENGTH = 500
+STREAM_TTL = 24 * 3600
+NO_PUSHES_YET = "0-0"
+
+# XADD and PUBLISH in one step, so the published push carries its stream id.
+PUSH_SCRIPT = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'html', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[2], cjson.encode({id = id, content = ARGV[1]}))
+return id
+"""
+
+
+def channel(user_id):
+    return key("user", user_id)
+
+
+def stream(user_id):
+    return key("stream", user_id)
+
+
+def last_id(user_id):
+    """The id of the user's newest push: a page rendered now has seen everything up to it."""
+    newest = redis_client().xrevrange(stream(user_id), count=1)
+    return newest[0][0] if newest else NO_PUSHES_YET
+
+
+class Outbox:
+    """Pushes gathered during one piece of work, sent in one Redis round trip."""
+
+    def __init__(self):
+        self.pushes = []
+
+    def add(self, user_id, html, replayable=True):
+        if html.strip():
+            self.pushes.append((user_id, html, replayable))
+
+    def send(self, pipe=None):
+        """Send everything; with `pipe`, queue the commands on it for the caller to execute."""
+        client = redis_client()
+        own_pipe = pipe is None
+        pipe = client.pipeline(transaction=False) if own_pipe else pipe
+        script = client.register_script(PUSH_SCRIPT)
+        for user_id, html, replayable in self.pushes:
+            if replayable:
+                script(keys=[stream(user_id)], args=[html, channel(user_id), STREAM_LENGTH, STREAM_TTL], client=pipe)
+            else:
+                pipe.publish(channel(user_id), json.dumps({"content": html}))
+        self.pushes = []
+        if own_pipe:
+            pipe.execute()

@@ -1,0 +1,37 @@
+"""Viewing: which chat each open page shows, so the chat worker knows when a
+receiver is looking at a chat (and marks new messages seen). Each page is a
+member of a sorted set per (chat, user), scored by when it expires; open pages
+renew it, and a closed tab stops counting after VIEWING_TTL."""
+
+import time
+
+from app.connections import key, redis_client
+
+VIEWING_TTL = 45  # seconds; pages renew every 20
+
+
+def viewing_key(chat_id, user_id):
+    return key("viewing", chat_id, user_id)
+
+
+def start(chat_id, user_id, page_id):
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.zadd(viewing_key(chat_id, user_id), {page_id: time.time() + VIEWING_TTL})
+    pipe.expire(viewing_key(chat_id, user_id), VIEWING_TTL)
+    pipe.execute()
+
+
+def stop(chat_id, user_id, page_id):
+    redis_client().zrem(viewing_key(chat_id, user_id), page_id)
+
+
+def who_is_viewing(pairs, pipe=None):
+    """The (chat_id, user_id) pairs, of those given, with a page open on that chat."""
+    pairs = list(pairs)
+    if not pairs:
+        return set()
+    pipe = pipe or redis_client().pipeline(transaction=False)
+    now = time.time()
+    for chat_id, user_id in pairs:
+        pipe.zcount(viewing_key(chat_id, user_id), now, "+inf")
+    return {pair for pair, count in zip(pairs, pipe.execute()) if count}

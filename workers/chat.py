@@ -1,0 +1,192 @@
+"""The chat worker: for each job on `chat:messages`, save the message (once,
+whatever the redeliveries), update the chat's latest message, push the
+message to both members, mark it seen if the receiver has the chat open
+(the pushed message then is the receipt) or else push the receiver's new
+unread count, and only then ack.
+
+Jobs that arrive together are handled together, so a busy chat costs a few
+round trips per batch rather than per message.
+"""
+
+import json
+import logging
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from app import broker, create_app_or_exit
+from app.chats import pending, present
+from app.chats.forms import MAX_TEXT
+from app.connections import redis_client
+from app.data import chats, messages, users
+from app.realtime import presence, viewing
+from app.realtime.push import Outbox
+from workers.consumer import OUTAGES, Consumer, Reject, configure_logging, run_each
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
+PREFETCH = 100
+
+
+class Job:
+    def __init__(self, delivery, fields, members):
+        self.delivery = delivery
+        self.fields = fields
+        self.chat_id = ObjectId(fields["chat_id"])
+        self.sender_id = ObjectId(fields["sender_id"])
+        self.receiver_id = next(member for member in members if member != self.sender_id)
+        self.client_id = fields["client_id"]
+
+
+def _object_id(fields, name):
+    try:
+        return ObjectId(fields.get(name))
+    except (InvalidId, TypeError):
+        raise Reject(f"{name} is not an id") from None
+
+
+def _check_image(image):
+    if image is None:
+        return
+    if not (
+        isinstance(image, dict)
+        and isinstance(image.get("url"), str)
+        and isinstance(image.get("width"), int)
+        and isinstance(image.get("height"), int)
+        and isinstance(image.get("alt", ""), str)
+    ):
+        raise Reject("image is not {url, width, height, alt}")
+
+
+def parse(delivery):
+    try:
+        fields = json.loads(delivery.body)
+    except ValueError:
+        raise Reject("not JSON") from None
+    if not isinstance(fields, dict):
+        raise Reject("not a JSON object")
+    if not isinstance(fields.get("client_id"), str) or not CLIENT_ID.match(fields["client_id"]):
+        raise Reject("client_id is not 32 hex digits")
+    if not isinstance(fields.get("text"), str) or len(fields["text"]) > MAX_TEXT:
+        raise Reject("text is not a string of at most 4000 characters")
+    _check_image(fields.get("image"))
+    if not fields["text"] and not fields.get("image"):
+        raise Reject("the message is empty")
+    try:
+        datetime.fromisoformat(fields["sent_at"])
+    except (KeyError, TypeError, ValueError):
+        raise Reject("sent_at is not an ISO date") from None
+    chat_id, sender_id = _object_id(fields, "chat_id"), _object_id(fields, "sender_id")
+    members = chats.members(chat_id)
+    if members is None:
+        raise Reject(f"no chat {chat_id}")
+    if sender_id not in members:
+        raise Reject(f"{sender_id} is not a member of chat {chat_id}")
+    return Job(delivery, fields, members)
+
+
+def save(jobs, now):
+    """Save the jobs' messages; returns them, in each chat's order, and the
+    chats' new state. A job seen before (redelivered) keeps its first save."""
+    saved = {}
+    for job in jobs:
+        if job.delivery.redelivered:
+            found = messages.by_client_ids(job.sender_id, [job.client_id]).get(job.client_id)
+            if found:
+                saved[job.client_id] = found
+    fresh = [job for job in jobs if job.client_id not in saved]
+    open_pairs = viewing.who_is_viewing({(job.chat_id, job.receiver_id) for job in fresh})
+
+    by_chat = defaultdict(list)
+    for job in fresh:
+        by_chat[job.chat_id].append(job)
+    new_docs, chat_state = [], {}
+    for chat_id, chat_jobs in by_chat.items():
+        docs = [messages.from_job(job.fields, job.receiver_id) for job in chat_jobs]
+        latest = present.latest_message(docs[-1])
+        last_seq = chats.record_messages(chat_id, len(docs), latest)
+        for number, (job, doc) in enumerate(zip(chat_jobs, docs), start=last_seq - len(docs) + 1):
+            doc["seq"] = number
+            if (chat_id, job.receiver_id) in open_pairs:
+                doc["seen_at"] = now
+        new_docs += docs
+        chat_state[chat_id] = {"latest_message": latest, "updated_at": latest["at"]}
+    duplicates = messages.save_all(new_docs)
+    for doc in new_docs:
+        if doc["client_id"] not in duplicates:
+            saved[doc["client_id"]] = doc
+    for job in fresh:  # a double submit, already saved by an earlier job
+        if job.client_id in duplicates:
+            saved[job.client_id] = messages.by_client_ids(job.sender_id, [job.client_id])[job.client_id]
+    ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
+    return ordered, chat_state, open_pairs
+
+
+def push_all(jobs, saved, chat_state, open_pairs):
+    member_ids = {member for job in jobs for member in (job.sender_id, job.receiver_id)}
+    names = users.names(member_ids)
+    online = presence.online(member_ids)
+    outbox = Outbox()
+    for doc in saved:
+        sender, receiver = doc["sender_id"], doc["receiver_id"]
+        sender_name = names.get(sender, "Someone")
+        outbox.add(sender, present.message_update(present.message(doc, sender, sender_name)))
+        outbox.add(receiver, present.message_update(present.message(doc, receiver, sender_name), announce=True))
+
+    for chat_id, state in chat_state.items():
+        members = chats.members(chat_id)
+        chat = {"_id": chat_id, "members": list(members), **state}
+        for member in members:
+            other = chats.other_member(chat, member)
+            unread = 0 if (chat_id, member) in open_pairs else messages.unread_count(chat_id, member)
+            entry = present.chat_entry(chat, member, names.get(other, "Someone"), unread, other in online)
+            outbox.add(member, present.entry_update(entry))
+
+    pipe = redis_client().pipeline(transaction=False)
+    for job in jobs:
+        pending.remove(job.chat_id, job.sender_id, job.client_id, pipe)
+    outbox.send(pipe)
+    pipe.execute()
+
+
+def process(jobs):
+    now = datetime.now(UTC)
+    saved, chat_state, open_pairs = save(jobs, now)
+    push_all(jobs, saved, chat_state, open_pairs)
+
+
+def handle(deliveries):
+    """Parse every delivery, then save and push the good ones as one batch.
+    If the batch fails for a reason other than an outage, go one by one to
+    find the job at fault."""
+    failures, jobs = {}, []
+    for delivery in deliveries:
+        try:
+            jobs.append(parse(delivery))
+        except Reject as reason:
+            failures[delivery] = reason
+    if not jobs:
+        return failures
+    try:
+        process(jobs)
+    except OUTAGES:
+        raise
+    except Exception:
+        log.exception("a batch of %d failed; retrying one by one", len(jobs))
+        failures.update(run_each(lambda delivery: process([parse(delivery)]))([job.delivery for job in jobs]))
+    return failures
+
+
+def main():
+    configure_logging("chat_worker")
+    app = create_app_or_exit()
+    with app.test_request_context():  # partials use url_for, which needs a request context
+        Consumer(app, broker.CHAT_MESSAGES, handle, prefetch=PREFETCH).run()
+
+
+if __name__ == "__main__":
+    main()
