@@ -59,7 +59,7 @@ def load(environ=None):
     def flag(name, default=False):
         return setting(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
-    dev_secret = f"parley-{env}-only-secret"
+    dev_secret = f"parley-{env}-only-secret-never-deploy-this"
     mail_server = setting("MAIL_SERVER")
     return {
         "APP_ENV": env,

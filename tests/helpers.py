@@ -68,5 +68,5 @@ def code_in(job):
 
 def errors_in(html):
     """The error messages a page shows (field errors and form errors)."""
-    found = re.findall(r'class="(?:field-error|form-error)"[^>]*>(?:<p>)?([^<]+)', html)
+    found = re.findall(r'(?:class="(?:field-error|form-error)"|hx-target="#composer-error")[^>]*>(?:<p>)?([^<]+)', html)
     return [message.strip() for message in found if message.strip()]

@@ -300,3 +300,91 @@ def queue_depth(url, name):
         return connection.channel().queue_declare(name, durable=True, passive=True).method.message_count
     finally:
         connection.close()
+
+
+class FakeCloudinary:
+    """A loopback stand-in for Cloudinary's upload API that, like the real one,
+    refuses an upload whose signature (SHA-1 of the sorted params + secret) is wrong."""
+
+    def __init__(self, cloud="demo", key="1234", secret="s3cret"):
+        import hashlib
+        import json
+        from email.parser import BytesParser
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+        self.uploads, self.destroyed, self.refused = [], [], 0
+        self.port = free_port()
+        self.url = f"cloudinary://{key}:{secret}@{cloud}?upload_prefix=http://127.0.0.1:{self.port}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                raw = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + self.rfile.read(length)
+                form, file = {}, None
+                for part in BytesParser(policy=policy.default).parsebytes(raw).iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    if name == "file":
+                        file = part.get_payload(decode=True)
+                    else:
+                        form[name] = part.get_payload(decode=True).decode()
+                signable = (
+                    f"{k}={v}".replace("&", "%26") for k, v in form.items() if k not in ("api_key", "signature") and v
+                )
+                signature = hashlib.sha1(("&".join(sorted(signable)) + secret).encode()).hexdigest()
+                good = signature == form.get("signature") and form.get("api_key") == key
+                if not good:
+                    fake.refused += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": {"message": "Invalid Signature"}}')
+                    return
+                public_id = f"{form['folder']}/{form['public_id']}" if "folder" in form else form.get("public_id")
+                if self.path.endswith("/destroy"):
+                    fake.destroyed.append(form["public_id"])
+                    body = {"result": "ok"}
+                else:
+                    fake.uploads.append({"form": form, "file": file})
+                    body = {
+                        "public_id": public_id,
+                        "secure_url": f"https://res.cloudinary.com/{cloud}/image/upload/v1/{public_id}",
+                        "width": 1,
+                        "height": 1,
+                    }
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(body).encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class Pushes:
+    """Listens on users' push channels, as a web process's hub does."""
+
+    def __init__(self, redis_url, channels):
+        import json
+
+        self._json = json
+        self.received = []
+        self.pubsub = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(**{channel: self._on_message for channel in channels})
+        self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
+
+    def _on_message(self, message):
+        self.received.append((message["channel"], self._json.loads(message["data"])))
+
+    def on(self, channel):
+        return [push for name, push in self.received if name == channel]
+
+    def stop(self):
+        self.thread.stop()
+        self.thread.join(2)
+        self.pubsub.close()

@@ -6,6 +6,7 @@ import os
 import secrets
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import cloudinary.exceptions
 import cloudinary.uploader
 from flask import current_app, url_for
 from PIL import Image, UnidentifiedImageError
@@ -15,6 +16,10 @@ EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 
 class ImageError(ValueError):
     """The upload is not an image we accept; the message says why."""
+
+
+class StorageError(Exception):
+    """The image could not be stored (Cloudinary refused or is unreachable)."""
 
 
 def _read(upload):
@@ -54,13 +59,16 @@ def store(chat_id, upload, alt):
     image_format, width, height = _inspect(data)
     name = secrets.token_urlsafe(18)
     if current_app.config["CLOUDINARY_URL"]:
-        result = cloudinary.uploader.upload(
-            data,
-            public_id=name,
-            folder=f"parley/{chat_id}",
-            resource_type="image",
-            **cloudinary_options(current_app.config["CLOUDINARY_URL"]),
-        )
+        try:
+            result = cloudinary.uploader.upload(
+                data,
+                public_id=name,
+                folder=f"parley/{chat_id}",
+                resource_type="image",
+                **cloudinary_options(current_app.config["CLOUDINARY_URL"]),
+            )
+        except cloudinary.exceptions.Error as error:
+            raise StorageError(str(error)) from error
         url, ref = result["secure_url"], "cloudinary:" + result["public_id"]
     else:
         filename = name + EXTENSIONS[image_format]

@@ -29,7 +29,7 @@ def message(doc, viewer_id, sender_name):
         "image": image,
         "at": doc["created_at"],
         "key": f"{doc['seq']:012d}" if saved else None,
-        "version": state,
+        "version": state if mine else 1,  # only the sender sees the state move on
         "status": STATUSES[state] if mine else None,
     }
 

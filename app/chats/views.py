@@ -79,7 +79,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
 @login_required
 def show(chat_id):
     chat_id, members = member_chat(chat_id)
-    return chat_page(chat_id, members, before=request.args.get("before", type=int))
+    return chat_page(chat_id, members, before=request.args.get("older_than", type=int))
 
 
 @bp.get("/chats/<chat_id>/messages")
@@ -87,9 +87,9 @@ def show(chat_id):
 def earlier(chat_id):
     """ "Load earlier messages": the page of messages before `before`."""
     chat_id, members = member_chat(chat_id)
-    before = request.args.get("before", type=int)
+    before = request.args.get("older_than", type=int)
     if not is_htmx():
-        return redirect(url_for("chats.show", chat_id=chat_id, before=before))
+        return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)
     other = users.get(chats.other_member(chat, g.user_id))
     history, more = messages.page(chat, before)
@@ -131,6 +131,8 @@ def send(chat_id):
             job["image"] = images.store(chat_id, form.image.data, form.alt.data)
         except images.ImageError as error:
             return failed(str(error), 422)
+        except images.StorageError:
+            return failed("We could not store your image, try again.", 503)
     if pending.add(job):
         try:
             broker.publish(broker.CHAT_MESSAGES, job)

@@ -7,9 +7,9 @@ from functools import lru_cache
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from app.connections import db
+from app.data import upsert
 
 CHAT_LIST_LIMIT = 100
 
@@ -37,12 +37,7 @@ def open_between(a, b):
         "latest_message": None,
         "last_seq": 0,
     }
-    try:
-        return db().chats.find_one_and_update(
-            {"pair": key}, {"$setOnInsert": new_chat}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:  # the other person's request created it a moment ago
-        return db().chats.find_one({"pair": key})
+    return upsert(db().chats, {"pair": key}, new_chat)
 
 
 def get(chat_id):

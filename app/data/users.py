@@ -2,10 +2,8 @@
 
 from datetime import UTC, datetime
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
 from app.connections import db
+from app.data import upsert
 
 MAX_NAME = 50
 # The highest code point: `prefix + TOP` sorts after every word starting with prefix.
@@ -24,21 +22,8 @@ def get(user_id):
 def find_or_create(email):
     """The user with this (lower-cased) email; created on first sign-in, named after the local part."""
     name = email.split("@")[0][:MAX_NAME]
-    try:
-        return db().users.find_one_and_update(
-            {"email": email},
-            {
-                "$setOnInsert": {
-                    "name": name,
-                    "terms": search_terms(name, email),
-                    "created_at": datetime.now(UTC),
-                }
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-    except DuplicateKeyError:  # created by a parallel sign-in a moment ago
-        return db().users.find_one({"email": email})
+    new_user = {"name": name, "terms": search_terms(name, email), "created_at": datetime.now(UTC)}
+    return upsert(db().users, {"email": email}, new_user)
 
 
 def rename(user, name):

@@ -57,7 +57,8 @@ function localizeTimes(root) {
 
 // ---------------------------------------------------------------------------
 // The composer: Enter sends, Shift+Enter starts a new line; after a send the
-// fields empty, unless the person already started the next message.
+// fields empty (unless the person already started the next message) and the
+// Message field has focus again, whether Enter or the Send button sent it.
 function setUpComposer() {
   const composer = document.getElementById("composer");
   if (!composer) return;
@@ -75,6 +76,7 @@ function setUpComposer() {
     if (text.value === sentText) text.value = "";
     composer.querySelector("input[type=file]").value = "";
     composer.querySelector("input[name=alt]").value = "";
+    text.focus();
   });
 }
 

@@ -1,0 +1,149 @@
+"""Two people, two browsers: find, start a chat, send text and an image, read it."""
+
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.flows import assert_accessible, sign_in
+from tests.helpers import unique_email
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def picture(tmp_path):
+    path = tmp_path / "sunset.png"
+    Image.new("RGB", (640, 480), (250, 120, 40)).save(path)
+    return path
+
+
+def start_chat(page, name):
+    page.get_by_role("link", name="New chat").click()
+    page.get_by_label("Search people").fill(name)
+    page.get_by_label("Search people").press("Enter")
+    page.get_by_role("button", name=f"Chat with {name}").click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def send_message(page, text, picture=None, description=""):
+    page.get_by_role("textbox", name="Message", exact=True).fill(text)
+    if picture:
+        page.get_by_label("Attach image").set_input_files(picture)
+        page.get_by_label("Image description").fill(description)
+    page.get_by_role("button", name="Send").click()
+
+
+def chat_link(page, name):
+    return page.get_by_role("navigation", name="Chats").get_by_role("link", name=re.compile(name))
+
+
+def two_people(new_page, inbox, **options):
+    alice, bob = new_page(**options), new_page(**options)
+    alice_email, bob_email = unique_email("alice"), unique_email("bob")
+    sign_in(alice, inbox, alice_email)
+    sign_in(bob, inbox, bob_email)
+    return alice, bob, alice_email.split("@")[0], bob_email.split("@")[0]
+
+
+def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+    start_chat(alice, bob_name)
+    send_message(alice, "Look at this sunset!", picture, "An orange sky over the sea")
+    log = alice.get_by_role("log", name="Messages")
+    expect(log.get_by_text("Look at this sunset!")).to_be_visible()
+    expect(alice.get_by_role("textbox", name="Message", exact=True)).to_have_value("")  # the form is cleared at once
+    expect(alice.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
+    expect(log.get_by_text(re.compile("^(Sending|Sent)$"))).to_be_visible()
+
+    bob.reload()
+    expect(chat_link(bob, alice_name)).to_contain_text("1 unread")
+    chat_link(bob, alice_name).click()
+    bob_log = bob.get_by_role("log", name="Messages")
+    expect(bob_log.get_by_text("Look at this sunset!")).to_be_visible()
+    image = bob_log.get_by_role("img", name="An orange sky over the sea")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") == 640
+    expect(chat_link(bob, alice_name)).not_to_contain_text("unread")
+
+    alice.reload()
+    expect(alice.get_by_role("log", name="Messages").get_by_text("Seen")).to_be_visible()
+
+
+def test_the_same_journey_without_javascript(new_page, inbox, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox, java_script_enabled=False)
+    start_chat(alice, bob_name)
+    send_message(alice, "", None)
+    expect(alice.get_by_text("Write a message or attach an image.")).to_be_visible()
+    send_message(alice, "Plain old forms", picture, "")
+    expect(alice).to_have_url(re.compile(r"/chats/[0-9a-f]{24}#composer$"))
+    expect(alice.get_by_role("log", name="Messages").get_by_text("Plain old forms")).to_be_visible()
+
+    bob.reload()
+    expect(chat_link(bob, alice_name)).to_contain_text("1 unread")
+    chat_link(bob, alice_name).click()
+    expect(bob.get_by_role("img", name=f"Image from {alice_name}, no description")).to_be_visible()
+    alice.reload()
+    expect(alice.get_by_role("log", name="Messages").get_by_text("Seen")).to_be_visible()
+
+
+def test_load_earlier_messages_keeps_focus(new_page, inbox, live):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+    start_chat(alice, bob_name)
+    for n in range(55):
+        alice.get_by_role("textbox", name="Message", exact=True).fill(f"note {n}")
+        alice.keyboard.press("Enter")
+        expect(alice.get_by_role("log").get_by_text(f"note {n}", exact=True)).to_be_visible()
+    alice.reload()
+    log = alice.get_by_role("log", name="Messages")
+    expect(log.get_by_text("note 54", exact=True)).to_be_visible()
+    expect(log.get_by_text("note 4", exact=True)).to_have_count(0)
+    button = alice.get_by_role("button", name="Load earlier messages")
+    button.focus()
+    alice.keyboard.press("Enter")
+    expect(log.get_by_text("note 4", exact=True)).to_have_count(1)
+    start = alice.get_by_text(f"This is the start of your conversation with {bob_name}.")
+    expect(start).to_be_focused()
+    texts = log.locator(".message-text").all_inner_texts()
+    assert texts == [f"note {n}" for n in range(55)]
+
+
+def test_new_chat_chat_list_and_chat_pages_have_no_axe_violations(new_page, inbox, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+    alice.get_by_role("link", name="New chat").click()
+    assert_accessible(alice)  # empty search
+    alice.get_by_label("Search people").fill("zzzz-nobody")
+    expect(alice.get_by_text("No one found.")).to_be_visible()
+    assert_accessible(alice)
+    alice.get_by_label("Search people").fill(bob_name)
+    expect(alice.get_by_role("button", name=f"Chat with {bob_name}")).to_be_visible()
+    assert_accessible(alice)
+    alice.get_by_role("button", name=f"Chat with {bob_name}").click()
+    expect(alice.get_by_role("heading", level=1, name=bob_name)).to_be_visible()
+    assert_accessible(alice)  # an empty chat
+    send_message(alice, "")
+    expect(alice.get_by_role("alert").filter(has_text="Write a message or attach an image.")).to_be_visible()
+    assert_accessible(alice)  # with an error shown
+    send_message(alice, "Hello there", picture, "Orange")
+    expect(alice.get_by_role("log").get_by_text("Hello there")).to_be_visible()
+    send_message(alice, "Second line\nwith a break")
+    assert_accessible(alice)  # a full chat
+    bob.reload()
+    expect(chat_link(bob, alice_name)).to_contain_text("2 unread")
+    assert_accessible(bob)  # the chat list with unread counts
+    chat_link(bob, alice_name).click()
+    expect(bob.get_by_role("img", name="Orange")).to_be_visible()
+    assert_accessible(bob)
+
+
+def test_message_text_is_shown_as_text(new_page, inbox):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+    start_chat(alice, bob_name)
+    send_message(alice, '<img src=x onerror="window.owned=1"><script>window.owned=2</script> مرحبا')
+    bob.reload()
+    chat_link(bob, alice_name).click()
+    text = bob.get_by_role("log").locator(".message-text")
+    expect(text).to_have_text('<img src=x onerror="window.owned=1"><script>window.owned=2</script> مرحبا')
+    expect(text).to_have_attribute("dir", "auto")
+    assert bob.evaluate("window.owned") is None

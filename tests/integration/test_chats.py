@@ -1,0 +1,305 @@
+"""People, chats and sending, through HTTP on real services (the worker runs where needed)."""
+
+import io
+import re
+import threading
+
+import pytest
+from bson import ObjectId
+from PIL import Image
+
+from app.connections import db
+from app.data import messages
+from tests.helpers import errors_in, queued_jobs, signed_in, unique_email
+
+HTMX = {"HX-Request": "true"}
+
+
+def image_bytes(kind="PNG", size=(4, 3)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+def client_id(html):
+    return re.search(r'name="client_id" value="([0-9a-f]{32})"', html).group(1)
+
+
+@pytest.fixture
+def pair(ns_app):
+    """Alice and Bob, signed in on their own clients, with a chat between them."""
+    alice, bob = ns_app.test_client(), ns_app.test_client()
+    alice.user, alice.token = signed_in(ns_app, alice, unique_email("alice"))
+    bob.user, bob.token = signed_in(ns_app, bob, unique_email("bob"))
+    response = alice.post("/chats", data={"user_id": str(bob.user["_id"]), "csrf_token": alice.token})
+    alice.chat_url = bob.chat_url = response.headers["Location"]
+    return alice, bob
+
+
+def send(client, text="", headers=None, **fields):
+    page = client.get(client.chat_url).get_data(as_text=True)
+    data = {"client_id": client_id(page), "text": text, "csrf_token": client.token, **fields}
+    return client.post(
+        client.chat_url + "/messages", data=data, headers=headers or {}, content_type="multipart/form-data"
+    )
+
+
+def test_people_search_by_name_or_email_case_insensitive_without_yourself(ns_app):
+    client = ns_app.test_client()
+    tag = unique_email("x").split("-")[1].split("@")[0]
+    me, token = signed_in(ns_app, client, f"zed{tag}@example.com")
+    signed_in(ns_app, ns_app.test_client(), f"zelda{tag}@example.com")
+    client.post("/profile", data={"name": f"Zed Me{tag}", "csrf_token": token})
+    page = client.get(f"/people?q=ZEL{'DA' + tag.upper()}").get_data(as_text=True)
+    assert re.findall(r"Chat with ([^<]+)<", page) == [f"zelda{tag}"]
+    assert f"1 person found for “ZELDA{tag.upper()}”." in page
+    by_email = client.get(f"/people?q=zed{tag}@").get_data(as_text=True)
+    assert "Chat with" not in by_email  # only you match: you are left out
+    assert "No one found." in by_email
+    fragment = client.get(f"/people?q=zelda{tag}", headers=HTMX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="people-results"')
+    assert 'id="people-status" hx-swap-oob="innerHTML"' in fragment
+    assert "<nav" not in fragment
+
+
+def test_chat_with_someone_opens_the_one_chat_for_the_pair(pair, ns_app):
+    alice, bob = pair
+    again = bob.post("/chats", data={"user_id": str(alice.user["_id"]), "csrf_token": bob.token})
+    assert again.headers["Location"] == alice.chat_url
+    page = bob.get(bob.chat_url).get_data(as_text=True)
+    assert re.search(r'<h1 id="chat-heading">alice-[0-9a-f]{8}</h1>', page)
+    assert 'role="log" aria-label="Messages"' in page
+    assert "This is the start of your conversation with alice" in page
+
+
+def test_two_people_starting_the_same_chat_at_once_get_one_chat(ns_app):
+    first, second = ns_app.test_client(), ns_app.test_client()
+    first.user, first.token = signed_in(ns_app, first, unique_email("p"))
+    second.user, second.token = signed_in(ns_app, second, unique_email("q"))
+    barrier, locations = threading.Barrier(2), []
+
+    def start(client, other):
+        barrier.wait()
+        response = client.post("/chats", data={"user_id": str(other.user["_id"]), "csrf_token": client.token})
+        locations.append(response.headers["Location"])
+
+    threads = [threading.Thread(target=start, args=args) for args in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(locations)) == 1
+    with ns_app.app_context():
+        members = sorted([first.user["_id"], second.user["_id"]])
+        assert db().chats.count_documents({"members": {"$all": members}}) == 1
+
+
+def test_starting_a_chat_with_nobody_or_yourself_is_not_found(pair):
+    alice, _ = pair
+    for user_id in (str(ObjectId()), "not-an-id", str(alice.user["_id"])):
+        assert alice.post("/chats", data={"user_id": user_id, "csrf_token": alice.token}).status_code == 404
+
+
+def test_non_members_and_unknown_chats_get_404_everywhere(pair, ns_app):
+    alice, bob = pair
+    eve = ns_app.test_client()
+    eve.user, eve.token = signed_in(ns_app, eve, unique_email("eve"))
+    chat_id = alice.chat_url.rsplit("/", 1)[1]
+    for path in (f"/chats/{chat_id}", f"/chats/{chat_id}/messages?older_than=5", f"/chats/{chat_id}/images/x.png"):
+        assert eve.get(path).status_code == 404
+    response = eve.post(
+        f"/chats/{chat_id}/messages", data={"client_id": "a" * 32, "text": "hi", "csrf_token": eve.token}
+    )
+    assert response.status_code == 404
+    for chat in (str(ObjectId()), "not-an-objectid", "0" * 24):
+        assert alice.get(f"/chats/{chat}").status_code == 404
+        assert "We could not find that page." in alice.get(f"/chats/{chat}").get_data(as_text=True)
+    assert queued_jobs(ns_app, "chat:messages") == []
+
+
+def test_sending_with_htmx_shows_sending_and_queues_one_job(pair, ns_app):
+    alice, bob = pair
+    response = send(alice, "Hello Bob", headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<p class="message-status message-sending">Sending</p>' in html
+    assert 'hx-target="#client-id" hx-swap="outerHTML"' in html  # a new client_id for the next message
+    [job] = queued_jobs(ns_app, "chat:messages")
+    assert set(job) == {"client_id", "chat_id", "sender_id", "text", "image", "sent_at"}
+    assert job["text"] == "Hello Bob" and job["sender_id"] == str(alice.user["_id"]) and job["image"] is None
+
+
+def test_a_double_submit_queues_the_message_once(pair, ns_app):
+    alice, _ = pair
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    data = {"client_id": client_id(page), "text": "Only once", "csrf_token": alice.token}
+    first = alice.post(alice.chat_url + "/messages", data=data, headers=HTMX)
+    second = alice.post(alice.chat_url + "/messages", data=data, headers=HTMX)
+    assert first.status_code == second.status_code == 200
+    assert len(queued_jobs(ns_app, "chat:messages")) == 1
+
+
+def test_without_javascript_a_send_redirects_back_and_shows_the_message_sending(pair, ns_app):
+    alice, _ = pair
+    response = send(alice, "No script here")
+    assert response.status_code == 303
+    assert response.headers["Location"] == alice.chat_url + "#composer"
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    assert "No script here" in page and "Sending" in page  # not yet saved by the worker
+
+
+@pytest.mark.parametrize(
+    "text, upload, message",
+    [
+        ("", None, "Write a message or attach an image."),
+        ("   \n  ", None, "Write a message or attach an image."),
+        ("x" * 4001, None, "A message can be at most 4,000 characters; this one has 4,001."),
+        ("big", ("big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (6 * 1024 * 1024)), "The image is larger than 5 MB."),
+        ("fake", ("notes.png", b"just some text, not an image"), "That file is not an image we can show."),
+        ("bmp", ("old.bmp", "BMP"), "Attach a JPEG, PNG, GIF or WebP image."),
+    ],
+)
+def test_bad_messages_get_a_clear_answer_keep_the_draft_and_store_nothing(pair, ns_app, text, upload, message):
+    alice, _ = pair
+    fields = {}
+    if upload:
+        name, content = upload
+        content = image_bytes(content) if content == "BMP" else content
+        fields["image"] = (io.BytesIO(content), name)
+    response = send(alice, text, headers=HTMX, **fields)
+    assert response.status_code == 422
+    [error] = errors_in(response.get_data(as_text=True))
+    assert error.startswith(message)
+    assert "composer-error" in response.get_data(as_text=True) and "<textarea" not in response.get_data(as_text=True)
+    if upload:
+        fields["image"] = (io.BytesIO(content), name)
+    page = send(alice, text, **fields)  # without JavaScript: the page again, the draft in the form
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert errors_in(html)[0].startswith(message)
+    if text.strip() and len(text) < 100:
+        assert f">{text.strip()}</textarea>" in html
+    if upload:
+        assert "Attach the image again." in html
+    assert queued_jobs(ns_app, "chat:messages") == []
+    import os
+
+    assert not any(os.scandir(ns_app.config["UPLOAD_DIR"])) or all(
+        not any(os.scandir(entry.path)) for entry in os.scandir(ns_app.config["UPLOAD_DIR"])
+    )
+
+
+def test_a_missing_csrf_token_is_refused(pair, ns_app):
+    alice, _ = pair
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    response = alice.post(alice.chat_url + "/messages", data={"client_id": client_id(page), "text": "hi"}, headers=HTMX)
+    assert response.status_code == 400 and response.headers["HX-Retarget"] == "#alerts"
+    assert queued_jobs(ns_app, "chat:messages") == []
+
+
+def test_when_the_broker_cannot_take_the_message_the_draft_stays(pair, ns_app):
+    from app.broker import Publisher
+
+    alice, _ = pair
+    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=2)
+    response = send(alice, "Please arrive", headers=HTMX, image=(io.BytesIO(image_bytes()), "a.png"))
+    assert response.status_code == 503
+    assert errors_in(response.get_data(as_text=True)) == ["We could not send your message, try again."]
+    page = send(alice, "Please arrive")
+    assert page.status_code == 503 and ">Please arrive</textarea>" in page.get_data(as_text=True)
+    html = alice.get(alice.chat_url).get_data(as_text=True)
+    assert "Please arrive" not in html.split("<textarea")[0]  # no ghost "Sending" message
+    import os
+
+    assert all(
+        not os.listdir(os.path.join(ns_app.config["UPLOAD_DIR"], d)) for d in os.listdir(ns_app.config["UPLOAD_DIR"])
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, mimetype", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"), ("WEBP", "image/webp")]
+)
+def test_images_are_stored_locally_and_served_only_to_members(pair, ns_app, kind, mimetype):
+    alice, bob = pair
+    response = send(alice, "", headers=HTMX, alt="A red square", image=(io.BytesIO(image_bytes(kind)), "pic.bin"))
+    assert response.status_code == 200
+    [job] = queued_jobs(ns_app, "chat:messages")
+    image = job["image"]
+    assert (image["width"], image["height"], image["alt"]) == (4, 3, "A red square")
+    for member in (alice, bob):
+        served = member.get(image["url"])
+        assert served.status_code == 200
+        assert served.mimetype == mimetype
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+        assert served.data == image_bytes(kind)
+    eve = ns_app.test_client()
+    signed_in(ns_app, eve, unique_email("eve"))
+    assert eve.get(image["url"]).status_code == 404
+    assert ns_app.test_client().get(image["url"]).status_code == 303  # signed out
+
+
+def test_images_go_to_cloudinary_with_a_signed_upload(pair, ns_app):
+    from tests.support import FakeCloudinary
+
+    fake = FakeCloudinary()
+    ns_app.config["CLOUDINARY_URL"] = fake.url
+    alice, _ = pair
+    try:
+        response = send(alice, "look", headers=HTMX, image=(io.BytesIO(image_bytes("JPEG")), "photo.jpg"))
+        assert response.status_code == 200
+        [upload] = fake.uploads
+        assert upload["file"] == image_bytes("JPEG") and upload["form"]["folder"].startswith("parley/")
+        [job] = queued_jobs(ns_app, "chat:messages")
+        assert job["image"]["url"].startswith("https://res.cloudinary.com/demo/image/upload/")
+        ns_app.config["CLOUDINARY_URL"] = fake.url.replace("s3cret", "wrong")
+        refused = send(alice, "again", headers=HTMX, image=(io.BytesIO(image_bytes("JPEG")), "photo.jpg"))
+        assert fake.refused == 1 and refused.status_code == 503
+        assert errors_in(refused.get_data(as_text=True)) == ["We could not store your image, try again."]
+        assert queued_jobs(ns_app, "chat:messages") == []
+    finally:
+        fake.stop()
+
+
+def test_history_pages_back_by_cursor_newest_fifty_first(pair, ns_app):
+    alice, bob = pair
+    chat_id = ObjectId(alice.chat_url.rsplit("/", 1)[1])
+    with ns_app.app_context():
+        save_history(chat_id, alice.user["_id"], bob.user["_id"], 120)
+    page = bob.get(bob.chat_url).get_data(as_text=True)
+    shown = re.findall(r"message-text\" dir=\"auto\">message (\d+)<", page)
+    assert shown == [str(n) for n in range(71, 121)]  # the newest 50, oldest at the top
+    before = re.search(r'name="older_than" value="(\d+)"', page).group(1)
+    assert before == "71"
+    older = bob.get(f"{bob.chat_url}/messages?older_than={before}", headers=HTMX).get_data(as_text=True)
+    assert re.findall(r"message (\d+)<", older) == [str(n) for n in range(21, 71)]
+    assert 'hx-target="#messages-' in older and 'hx-swap="upsert"' in older
+    oldest = bob.get(f"{bob.chat_url}/messages?older_than=21", headers=HTMX).get_data(as_text=True)
+    assert re.findall(r"message (\d+)<", oldest) == [str(n) for n in range(1, 21)]
+    assert "This is the start of your conversation" in oldest and "Load earlier messages" not in oldest
+    no_script = bob.get(f"{bob.chat_url}?older_than=21").get_data(as_text=True)  # the plain form's GET
+    assert re.findall(r"message-text\" dir=\"auto\">message (\d+)<", no_script) == [str(n) for n in range(1, 21)]
+
+
+def save_history(chat_id, alice_id, bob_id, count):
+    from datetime import datetime, timedelta, timezone
+
+    from app.chats import present
+    from app.data import chats
+
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    docs = [
+        {
+            "chat_id": chat_id,
+            "seq": n,
+            "sender_id": alice_id,
+            "receiver_id": bob_id,
+            "client_id": ObjectId().binary.hex().ljust(32, "0"),
+            "text": f"message {n}",
+            "image": None,
+            "seen_at": None,
+            "created_at": start + timedelta(seconds=n),
+        }
+        for n in range(1, count + 1)
+    ]
+    messages.save_all(docs)
+    chats.record_messages(chat_id, count, present.latest_message(docs[-1]))
