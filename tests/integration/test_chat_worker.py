@@ -207,7 +207,10 @@ def test_time_from_send_to_saved(chat):
         started = time.monotonic()
         assert alice.post(alice.chat_url + "/messages", data=data, headers=HTMX).status_code == 200
         wait_for(
-            lambda: len(pushes.on(chat["channels"]["alice"])) > before, 10, interval=0.0005, what="the saved message"
+            lambda before=before: len(pushes.on(chat["channels"]["alice"])) > before,
+            10,
+            interval=0.0005,
+            what="the saved message",
         )
         delays.append(time.monotonic() - started)
     assert len(saved(chat)) == 200

@@ -3,6 +3,7 @@
 import io
 import re
 import threading
+from datetime import UTC
 
 import pytest
 from bson import ObjectId
@@ -281,12 +282,12 @@ def test_history_pages_back_by_cursor_newest_fifty_first(pair, ns_app):
 
 
 def save_history(chat_id, alice_id, bob_id, count):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from app.chats import present
     from app.data import chats
 
-    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    start = datetime.now(UTC) - timedelta(hours=1)
     docs = [
         {
             "chat_id": chat_id,
