@@ -27,6 +27,7 @@ def create_app(overrides=None):
         RATELIMIT_KEY_PREFIX=app.config["KEY_PREFIX"] + "limits",
         RATELIMIT_STRATEGY="moving-window",
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # asset URLs carry a content hash
+        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 64 * 1024},
     )
     if app.config["APP_ENV"] == "production":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -67,8 +68,9 @@ def register_blueprints(app):
     from app.auth.views import bp as auth
     from app.chats.views import bp as chats
     from app.people.views import bp as people
+    from app.realtime.views import bp as realtime
 
-    for blueprint in (auth, chats, people):
+    for blueprint in (auth, chats, people, realtime):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev

@@ -1,8 +1,12 @@
-"""The signed-in layout: every such page carries the Chats navigation."""
+"""The signed-in layout: every such page carries the Chats navigation and
+the live connection that keeps it (and the page) up to date."""
+
+import uuid
 
 from flask import g, render_template
 
 from app.chats import present
+from app.realtime import push
 from app.web import is_htmx
 
 
@@ -10,4 +14,6 @@ def render_signed_in(page, fragment=None, status=200, **context):
     """Render `page` with the Chats navigation, or only `fragment` for htmx."""
     if fragment and is_htmx():
         return render_template(fragment, **context), status
-    return render_template(page, chat_list=present.navigation(g.user_id), **context), status
+    # Read before the page's data: a push after this id is replayed, not missed.
+    context.setdefault("stream_id", push.last_id(g.user_id))
+    return render_template(page, chat_list=present.navigation(g.user_id), page_id=uuid.uuid4().hex, **context), status

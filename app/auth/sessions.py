@@ -112,6 +112,12 @@ def load_user():
         if access:  # about to expire, nothing to renew it with: use it while it lasts
             g.user_id = ObjectId(access["sub"])
         return
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        # A WebSocket handshake cannot set cookies, so it must not rotate the
+        # refresh token the browser holds: a live one is enough to connect.
+        if redis_client().exists(key("refresh", refresh["jti"]), key("rotated", refresh["jti"])):
+            g.user_id = ObjectId(refresh["sub"])
+        return
     new_jti, new_refresh = _new_refresh_token(refresh["sub"])
     outcome, user_id = _rotate(refresh["jti"], new_jti)
     if outcome == "refused":

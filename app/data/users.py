@@ -44,3 +44,15 @@ def search(text, exclude_id, limit=20):
     found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1, "email": 1}).limit(limit + 1)
     people = [user for user in found if user["_id"] != exclude_id][:limit]
     return sorted(people, key=lambda user: (user["name"].lower(), user["email"]))
+
+
+def set_last_seen(user_id):
+    db().users.update_one({"_id": user_id}, {"$set": {"last_seen_at": datetime.now(UTC)}})
+
+
+def presence_details(user_ids):
+    """{user_id: {_id, last_seen_at}} for showing when people were last online."""
+    if not user_ids:
+        return {}
+    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1})
+    return {user["_id"]: user for user in found}

@@ -62,3 +62,22 @@ class Outbox:
         self.pushes = []
         if own_pipe:
             pipe.execute()
+
+
+def stream_order(stream_id):
+    """Stream ids compare as (milliseconds, sequence)."""
+    milliseconds, _, sequence = stream_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+def since(user_id, after):
+    """The replayable pushes after stream id `after`, as the JSON texts that
+    were published; None if some are gone (trimmed off the capped stream, or
+    lost with Redis), when the page must fetch its regions afresh instead."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.xrange(stream(user_id), after, after, count=1)
+    pipe.xrange(stream(user_id), "(" + after if after != NO_PUSHES_YET else "-", "+")
+    still_there, entries = pipe.execute()
+    if after != NO_PUSHES_YET and not still_there:
+        return None
+    return [(entry_id, json.dumps({"id": entry_id, "content": fields["html"]})) for entry_id, fields in entries]

@@ -1,5 +1,5 @@
 // Parley's page script: the little that HTML and htmx cannot say. Every page
-// works without it.
+// works without it. It runs at the end of the body, after htmx and its extensions.
 "use strict";
 
 document.documentElement.classList.add("js");
@@ -88,11 +88,151 @@ function markCurrentChat() {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  localizeTimes(document);
-  markCurrentChat();
-  setUpComposer();
-});
+// ---------------------------------------------------------------------------
+// Live updates. Pushes arrive over a WebSocket (htmx's hx-ws) as {id, content}:
+// the content is HTML partials, swapped into the page by element id. The page
+// keeps the stream id of the last push it applied; on every (re)connect it says
+// where it stands and the server replays what it missed, or says "refresh".
+// Where WebSockets are blocked, the same pushes come as server-sent events and
+// typing and viewing go as small POSTs.
+function setUpLive() {
+  const live = document.getElementById("live");
+  if (!live) return null;
+  const page = live.dataset.pageId;
+  const chat = live.dataset.chatId || null;
+  const csrf = document.querySelector("meta[name=csrf-token]").content;
+  let lastId = live.dataset.streamId;
+  let socket = null;
+  let opened = false;
+  let failures = 0;
+  let fresh = true;
+  let usingEvents = false;
+
+  const order = (id) => id.split("-").map(Number);
+  const newer = (id) => {
+    const [ms, seq] = order(id), [lastMs, lastSeq] = order(lastId);
+    return ms > lastMs || (ms === lastMs && seq > lastSeq);
+  };
+
+  function tell(message) {
+    if (socket && socket.readyState === socket.OPEN) {
+      socket.send(JSON.stringify(message));
+    } else if (usingEvents && chat) {
+      const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0" }
+        : { visible: message.visible ? "1" : "0", page };
+      fetch(`/chats/${chat}/${message.type}`, {
+        method: "POST", body: new URLSearchParams(fields), headers: { "X-CSRFToken": csrf },
+      });
+    }
+  }
+
+  function refreshRegions(id) {
+    lastId = id;
+    htmx.ajax("GET", location.href, { target: "#app", select: "#app", swap: "outerMorph" });
+  }
+
+  function useEvents() {
+    if (usingEvents) return;
+    usingEvents = true;
+    const stream = document.createElement("div");
+    stream.hidden = true;
+    const query = new URLSearchParams({ page, chat: chat || "", after: lastId });
+    stream.setAttribute("hx-sse:connect", `${live.dataset.eventsUrl}?${query}`);
+    stream.addEventListener("htmx:sse:before:message", (event) => {
+      const id = event.detail.message.id;
+      if (id && newer(id)) lastId = id;
+    });
+    stream.addEventListener("refresh", (event) => refreshRegions(event.detail.data));
+    stream.addEventListener("signed-out", () => location.assign("/signin"));
+    document.body.append(stream);
+    htmx.process(stream);
+    if (chat) tell({ type: "viewing", visible: !document.hidden });
+  }
+
+  live.addEventListener("htmx:ws:after:connection", (event) => {
+    socket = event.detail.connection.socket;
+    opened = true;
+    failures = 0;
+    socket.send(JSON.stringify({ type: "hello", after: lastId, page, chat, visible: !document.hidden, fresh }));
+    fresh = false;
+  });
+  live.addEventListener("htmx:ws:before:message:incoming", (event) => {
+    const message = JSON.parse(event.detail.message.data);
+    if (message.refresh) {
+      event.detail.cancelled = true;
+      refreshRegions(message.id);
+    } else if (message.id) {
+      if (newer(message.id)) lastId = message.id;
+      else event.detail.cancelled = true; // already applied
+    }
+  });
+  live.addEventListener("htmx:ws:close", (event) => {
+    socket = null;
+    const { code, connection } = event.detail;
+    if (code === 4401) {
+      location.assign("/signin");
+    } else if (code === 4403) {
+      connection.config.reconnect = false;
+    } else if (!opened && ++failures >= 2) { // never got through: WebSockets are blocked here
+      connection.config.reconnect = false;
+      useEvents();
+    }
+  });
+  live.addEventListener("htmx:ws:error", (event) => {
+    if (!opened && !event.detail.connection?.socket) useEvents(); // the browser would not even try
+  });
+
+  // Viewing: the chat is in front of the person. Renewed while it stays so.
+  document.addEventListener("visibilitychange", () => tell({ type: "viewing", visible: !document.hidden }));
+  setInterval(() => document.hidden || tell({ type: "viewing", visible: true }), 20_000);
+  return tell;
+}
+
+// Typing: at most one "typing" every 2 s while keys go down; "stopped" on send,
+// on leaving the field, and after 5 s without a keystroke.
+function setUpTyping(tell) {
+  const composer = document.getElementById("composer");
+  if (!composer || !tell) return;
+  const text = composer.querySelector("textarea");
+  let typing = false;
+  let lastSignal = 0;
+  let idle = null;
+  const stop = () => {
+    clearTimeout(idle);
+    if (typing) tell({ type: "typing", typing: false });
+    typing = false;
+  };
+  text.addEventListener("input", () => {
+    if (!typing || Date.now() - lastSignal >= 2000) {
+      tell({ type: "typing", typing: true });
+      lastSignal = Date.now();
+    }
+    typing = true;
+    clearTimeout(idle);
+    idle = setTimeout(stop, 5000);
+  });
+  text.addEventListener("blur", stop);
+  composer.addEventListener("submit", stop);
+}
+
+// The other person's typing line clears itself if their "stopped" never comes.
+function expireTypingLine() {
+  const line = document.querySelector(".typing");
+  if (!line) return;
+  let timer = null;
+  new MutationObserver(() => {
+    clearTimeout(timer);
+    if (line.textContent) timer = setTimeout(() => { line.textContent = ""; }, 7000);
+  }).observe(line, { childList: true, characterData: true, subtree: true });
+}
+
+// This script runs at the end of the body, before htmx starts (on
+// DOMContentLoaded): the page is all there, and no live event is missed.
+localizeTimes(document);
+markCurrentChat();
+setUpComposer();
+setUpTyping(setUpLive());
+expireTypingLine();
 
 document.addEventListener("htmx:after:swap", () => {
   localizeTimes(document);

@@ -1,0 +1,226 @@
+"""The hub: one Redis subscription per web process, fanning pushes out to the
+open pages (WebSockets and event streams) of the people this process serves.
+
+Each open page is a Connection with a bounded queue and a single writer. A
+page that falls too far behind is closed with 1013 ("try again later"), so it
+reconnects and resumes from its last stream id instead of growing memory
+here. After losing Redis, the hub subscribes again and every page resumes
+from its last id (or, if that is gone, is told to refresh).
+"""
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+
+import gevent
+import redis
+from gevent.event import Event
+from gevent.queue import Empty, Full, Queue
+
+from app.connections import redis_client
+from app.realtime import presence, push
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 256  # pushes waiting for one page before it counts as too slow
+KEEPALIVE = 15  # seconds between comments on an idle event stream
+RESYNC = "resync"
+CLOSE = "close"
+
+_hub = None
+
+
+def get_hub(app):
+    """This process's hub (created on first use, after gunicorn forks)."""
+    global _hub
+    if _hub is None:
+        _hub = Hub(app)
+    return _hub
+
+
+def shutdown():
+    """The web process is stopping: close every page with 1012 so it reconnects elsewhere."""
+    if _hub is not None:
+        _hub.shutdown()
+
+
+class Connection:
+    """One open page. Pushes queue here; its writer is the only one to send them."""
+
+    def __init__(self, user_id, page_id=None, chat_id=None, name=None):
+        self.id = uuid.uuid4().hex
+        self.user_id = user_id
+        self.page_id = page_id or self.id
+        self.chat_id = chat_id
+        self.name = name
+        self.typing = False
+        self.last_id = None
+        self.close_code = None
+        self.queue = Queue(QUEUE_LIMIT)
+
+    def offer(self, item):
+        try:
+            self.queue.put_nowait(item)
+        except Full:
+            log.warning("closing a page that fell %d pushes behind", QUEUE_LIMIT)
+            self.close(1013)
+
+    def close(self, code):
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        while True:  # make room for CLOSE: what is dropped is replayed on reconnect
+            try:
+                self.queue.put_nowait(CLOSE)
+                return
+            except Full:
+                self.queue.get_nowait()
+
+    def deliveries(self, after, keepalive=None):
+        """(stream id or None, JSON text) to send: the pushes after `after`,
+        then live ones, never one twice; (None, None) when idle for
+        `keepalive` seconds; ends when the connection closes."""
+        yield from self._replay(after)
+        while True:
+            try:
+                item = self.queue.get(timeout=keepalive)
+            except Empty:
+                yield None, None
+                continue
+            if item == CLOSE:
+                return
+            if item == RESYNC:
+                yield from self._replay(self.last_id or after)
+                continue
+            entry_id, text = item
+            if entry_id is not None:
+                if self.last_id and push.stream_order(entry_id) <= push.stream_order(self.last_id):
+                    continue
+                self.last_id = entry_id
+            yield entry_id, text
+
+    def _replay(self, after):
+        entries = push.since(self.user_id, after)
+        if entries is None:
+            self.last_id = push.last_id(self.user_id)
+            yield None, json.dumps({"refresh": True, "id": self.last_id})
+            return
+        self.last_id = self.last_id or after
+        for entry_id, text in entries:
+            self.last_id = entry_id
+            yield entry_id, text
+
+
+class Hub:
+    def __init__(self, app):
+        self.app = app
+        self.users = defaultdict(set)  # str(user_id) -> their open Connections here
+        self.subscriptions = {}  # channel -> Event, set once Redis confirms it
+        self.commands = Queue()  # (un)subscribe requests, for the listener alone
+        self.started = False
+        self.stopping = False
+
+    def start(self):
+        if not self.started:
+            self.started = True
+            gevent.spawn(self._listen)
+            gevent.spawn(self._heartbeat)
+
+    def attach(self, connection):
+        """Start delivering the user's pushes to `connection`; returns once
+        Redis has confirmed the subscription, so nothing published after this
+        is missed."""
+        self.start()
+        self.users[str(connection.user_id)].add(connection)
+        channel = push.channel(connection.user_id)
+        if channel not in self.subscriptions:
+            self.subscriptions[channel] = Event()
+            self.commands.put(("subscribe", channel))
+        self.subscriptions[channel].wait(5)
+        if presence.connect(connection.user_id, connection.id):
+            presence.tell_contacts(connection.user_id, True)
+
+    def detach(self, connection):
+        user_id = connection.user_id
+        open_here = self.users.get(str(user_id), set())
+        open_here.discard(connection)
+        if not open_here:
+            self.users.pop(str(user_id), None)
+            channel = push.channel(user_id)
+            self.subscriptions.pop(channel, None)
+            self.commands.put(("unsubscribe", channel))
+        if presence.disconnect(user_id, connection.id):
+            gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
+
+    def shutdown(self):
+        self.stopping = True
+        for connections in list(self.users.values()):
+            for connection in list(connections):
+                connection.close(1012)
+
+    def _offline_unless_back(self, user_id):
+        with self.app.app_context():
+            if presence.still_offline(user_id):
+                presence.went_offline(user_id)
+
+    def _dispatch(self, channel, data):
+        connections = self.users.get(channel.rsplit(":", 1)[1])
+        if not connections:
+            return
+        entry_id = json.loads(data).get("id")
+        for connection in list(connections):
+            connection.offer((entry_id, data))
+
+    def _listen(self):
+        """The process's one subscription; all (un)subscribing happens here."""
+        with self.app.app_context():
+            lost, backoff = False, 0.2
+            while not self.stopping:
+                pubsub = redis_client().pubsub()
+                try:
+                    for channel in list(self.subscriptions):
+                        pubsub.subscribe(channel)
+                    if lost:  # what was published while we were away is in the streams
+                        log.warning("resubscribed to Redis; %d pages resume", sum(map(len, self.users.values())))
+                        for connections in list(self.users.values()):
+                            for connection in list(connections):
+                                connection.offer(RESYNC)
+                        lost, backoff = False, 0.2
+                    self._pump(pubsub)
+                except (redis.ConnectionError, redis.TimeoutError) as error:
+                    log.warning("lost the Redis subscription (%r); retrying in %.1fs", error, backoff)
+                    lost = True
+                    gevent.sleep(backoff)
+                    backoff = min(backoff * 2, 5)
+                finally:
+                    pubsub.close()
+
+    def _pump(self, pubsub):
+        while not self.stopping:
+            while not self.commands.empty():
+                command, channel = self.commands.get_nowait()
+                if command == "subscribe":
+                    pubsub.subscribe(channel)
+                elif channel not in self.subscriptions:  # nobody came back meanwhile
+                    pubsub.unsubscribe(channel)
+            message = pubsub.get_message(timeout=0.05)
+            if message is None:
+                continue
+            if message["type"] == "message":
+                self._dispatch(message["channel"], message["data"])
+            elif message["type"] == "subscribe" and message["channel"] in self.subscriptions:
+                self.subscriptions[message["channel"]].set()
+
+    def _heartbeat(self):
+        """Keep this process's connections fresh; report the users whose
+        connections died with some other process."""
+        with self.app.app_context():
+            while not self.stopping:
+                gevent.sleep(presence.HEARTBEAT)
+                try:
+                    presence.renew([(c.user_id, c.id) for cs in list(self.users.values()) for c in cs])
+                    for user_id in presence.sweep():
+                        presence.went_offline(user_id)
+                except (redis.ConnectionError, redis.TimeoutError) as error:
+                    log.warning("presence heartbeat failed: %r", error)

@@ -1,0 +1,209 @@
+import json
+import re
+from urllib.parse import urlsplit
+
+import gevent
+from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
+from flask_sock import ConnectionClosed
+from gevent.lock import Semaphore
+
+from app.auth.sessions import login_required
+from app.chats.views import member_chat
+from app.data import chats, users
+from app.extensions import sock
+from app.realtime import activity, presence, viewing
+from app.realtime.hub import KEEPALIVE, Connection, get_hub
+from app.realtime.push import NO_PUSHES_YET
+
+bp = Blueprint("realtime", __name__)
+
+STREAM_ID = re.compile(r"^\d+-\d+$")
+HELLO_TIMEOUT = 10
+
+
+def same_origin():
+    """The request comes from one of our own pages (never from another site)."""
+    origin = request.headers.get("Origin")
+    if origin:
+        return urlsplit(origin).netloc == request.host
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
+@bp.before_app_request
+def no_compression_on_sockets():
+    """Pushes are small HTML; a deflate context per socket would cost far more memory than it saves."""
+    if request.endpoint == "realtime.websocket":
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+class WholeFrames:
+    """simple-websocket writes with sock.send(), which under gevent can write
+    part of a large frame, and its reader thread answers pings on the same
+    socket. This sends each frame whole, one at a time."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = Semaphore()
+
+    def send(self, data):
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def close(ws, code, reason=""):
+    """Close and wait for the browser's close frame, so the code reaches it
+    before the TCP connection goes (a reset can drop the unread frame)."""
+    try:
+        ws.close(code, reason)
+    except ConnectionClosed:
+        return
+    ws.thread.join(2)
+
+
+def page_hello(ws):
+    """The page's first message: where it stands (its last stream id) and which chat it shows."""
+    text = ws.receive(timeout=HELLO_TIMEOUT)
+    try:
+        hello = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        return None
+    if not STREAM_ID.match(str(hello.get("after", ""))):
+        hello["after"] = NO_PUSHES_YET
+    return hello
+
+
+def chat_of(text):
+    """The chat id a page names, if the signed-in user is a member."""
+    chat_id = chats.parse_id(text) if text else None
+    members = chat_id and chats.members(chat_id)
+    return chat_id if members and g.user_id in members else None
+
+
+@sock.route("/ws", bp=bp)
+def websocket(ws):
+    if not same_origin():
+        return close(ws, 4403, "Not from this site")
+    if g.user_id is None:
+        return close(ws, 4401, "Sign in again")
+    ws.sock = WholeFrames(ws.sock)
+    hello = page_hello(ws)
+    if hello is None:
+        return close(ws, 1008, "Expected a hello")
+    user = users.get(g.user_id)
+    connection = Connection(g.user_id, str(hello.get("page") or ""), chat_of(hello.get("chat")), user["name"])
+    hub = get_hub(current_app._get_current_object())
+    hub.attach(connection)
+    writer = gevent.spawn(write_pushes, current_app._get_current_object(), ws, connection, hello["after"])
+    try:
+        if not hello.get("fresh"):
+            connection.offer((None, json.dumps({"content": presence.snapshot(g.user_id)})))
+        if connection.chat_id and hello.get("visible"):
+            activity.view(connection.chat_id, g.user_id, connection.page_id, True)
+        while connection.close_code is None:
+            handle_page_message(connection, ws.receive())
+    except ConnectionClosed:
+        pass
+    finally:
+        leave(hub, connection)
+        writer.join(timeout=5)
+
+
+def write_pushes(app, ws, connection, after):
+    """The connection's one writer."""
+    with app.app_context():
+        try:
+            for _, text in connection.deliveries(after):
+                ws.send(text)
+            close(ws, connection.close_code or 1000)
+        except ConnectionClosed:
+            connection.close(1006)
+        except Exception:
+            current_app.logger.exception("push writer failed")
+            connection.close(1011)
+            close(ws, 1011)
+
+
+def handle_page_message(connection, text):
+    try:
+        message = json.loads(text or "")
+    except ValueError:
+        return
+    if not isinstance(message, dict) or not connection.chat_id:
+        return
+    if message.get("type") == "typing":
+        connection.typing = bool(message.get("typing"))
+        activity.typing(connection.chat_id, connection.user_id, connection.name, connection.typing)
+    elif message.get("type") == "viewing":
+        activity.view(connection.chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
+
+
+def leave(hub, connection):
+    """A page went away: it no longer counts as viewing or typing."""
+    connection.close(1000)
+    hub.detach(connection)
+    if connection.chat_id:
+        viewing.stop(connection.chat_id, connection.user_id, connection.page_id)
+        if connection.typing:
+            activity.typing(connection.chat_id, connection.user_id, connection.name, False)
+
+
+@bp.get("/events")
+def events():
+    """Server-sent events: the same pushes, for where WebSockets are blocked."""
+    if not same_origin():
+        abort(403)
+    if g.user_id is None:
+        return Response("event: signed-out\ndata: \n\n", mimetype="text/event-stream")
+    after = request.headers.get("Last-Event-ID") or request.args.get("after", "")
+    after = after if STREAM_ID.match(after) else NO_PUSHES_YET
+    app = current_app._get_current_object()
+    user = users.get(g.user_id)
+    connection = Connection(g.user_id, request.args.get("page"), chat_of(request.args.get("chat")), user["name"])
+    hub = get_hub(app)
+    hub.attach(connection)
+
+    def stream():
+        try:
+            yield "retry: 1000\n\n"
+            for entry_id, text in connection.deliveries(after, keepalive=KEEPALIVE):
+                if text is None:
+                    yield ": still here\n\n"
+                    continue
+                message = json.loads(text)
+                if message.get("refresh"):
+                    yield f"event: refresh\ndata: {message['id']}\n\n"
+                    continue
+                data = "".join(f"data: {line}\n" for line in message["content"].splitlines())
+                yield (f"id: {entry_id}\n" if entry_id else "") + data + "\n"
+        finally:
+            with app.app_context():
+                leave(hub, connection)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+
+
+@bp.post("/chats/<chat_id>/typing")
+@login_required
+def typing(chat_id):
+    """The SSE fallback's way of saying "typing" (and "stopped")."""
+    chat_id, _ = member_chat(chat_id)
+    user = users.get(g.user_id)
+    activity.typing(chat_id, g.user_id, user["name"], request.form.get("typing") == "1")
+    return "", 204
+
+
+@bp.post("/chats/<chat_id>/viewing")
+@login_required
+def view(chat_id):
+    """The SSE fallback's way of saying whether the chat is in front of the person."""
+    chat_id, _ = member_chat(chat_id)
+    page_id = request.form.get("page", "")[:64] or "page"
+    activity.view(chat_id, g.user_id, page_id, request.form.get("visible") == "1")
+    return "", 204

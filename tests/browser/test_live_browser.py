@@ -1,0 +1,208 @@
+"""Live, in two browsers: messages, unread counts, receipts, typing, presence."""
+
+import re
+import statistics
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.flows import assert_accessible, sign_in
+from tests.browser.test_chats_browser import chat_link, send_message, start_chat
+from tests.helpers import unique_email
+
+pytestmark = pytest.mark.browser
+
+# Makes the page believe WebSockets are blocked (as behind some proxies).
+NO_WEBSOCKETS = "window.WebSocket = function () { throw new Error('blocked by the network'); };"
+
+
+def connected(page):
+    """Wait until the page's live connection has delivered something (it says hello first)."""
+    page.wait_for_function("document.getElementById('live') !== null")
+    time.sleep(0.3)
+
+
+def open_chat_between(new_page, inbox, **options):
+    alice, bob = new_page(**options), new_page(**options)
+    alice_email, bob_email = unique_email("alice"), unique_email("bob")
+    sign_in(alice, inbox, alice_email)
+    sign_in(bob, inbox, bob_email)
+    alice_name, bob_name = alice_email.split("@")[0], bob_email.split("@")[0]
+    start_chat(alice, bob_name)
+    bob.reload()  # a new, empty chat shows up on the next page Bob loads
+    expect(chat_link(bob, alice_name)).to_contain_text("No messages yet")
+    return alice, bob, alice_name, bob_name
+
+
+def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    connected(bob)
+    send_message(alice, "Are you there?")
+    expect(chat_link(bob, alice_name)).to_contain_text("1 unread")  # Bob is on his home page
+    expect(alice.get_by_role("log").get_by_text("Sent")).to_be_visible()  # "Sending" became "Sent"
+    send_message(alice, "Hello?")
+    expect(chat_link(bob, alice_name)).to_contain_text("2 unread")
+    assert bob.get_by_role("navigation", name="Chats").get_by_role("listitem").first.text_content().strip().startswith(alice_name)
+    chat_link(bob, alice_name).click()
+    expect(alice.get_by_role("log").get_by_text("Seen")).to_have_count(2)  # live, no reload
+    expect(chat_link(bob, alice_name)).not_to_contain_text("unread")
+    connected(bob)
+    send_message(alice, "There you are")
+    expect(bob.get_by_role("log").get_by_text("There you are")).to_be_visible()
+    expect(alice.get_by_role("log").get_by_text("Seen")).to_have_count(3)
+
+
+def test_typing_shows_and_clears(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    chat_link(bob, alice_name).click()
+    connected(alice)
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("hel", delay=50)
+    typing = alice.locator(".typing")
+    expect(typing).to_have_text(f"{bob_name} is typing…")
+    assert typing.get_attribute("aria-live") == "polite"
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("lo", delay=50)
+    bob.keyboard.press("Enter")  # sending clears it
+    expect(typing).to_have_text("")
+    expect(alice.get_by_role("log").get_by_text("hello")).to_be_visible()
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("again", delay=50)
+    expect(typing).to_have_text(f"{bob_name} is typing…")
+    bob.get_by_role("link", name="Profile").focus()  # leaving the field clears it
+    expect(typing).to_have_text("")
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("x")
+    expect(typing).to_have_text(f"{bob_name} is typing…")
+    expect(typing).to_have_text("", timeout=8000)  # five quiet seconds clear it
+
+
+def test_presence_is_live_and_the_heading_says_when_they_were_last_seen(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    status = alice.locator(".presence-status")
+    expect(status).to_have_text("Online")
+    expect(chat_link(alice, bob_name)).to_contain_text("online")
+    closed = time.monotonic()
+    bob.close()
+    expect(status).to_have_text(re.compile(r"^Last seen "), timeout=15_000)
+    print(f"\npresence flipped in the other browser {time.monotonic() - closed:.1f} s after the tab closed")
+    expect(chat_link(alice, bob_name)).not_to_contain_text("online")
+
+
+def test_only_the_other_persons_messages_are_announced(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    chat_link(bob, alice_name).click()
+    connected(bob)
+    send_message(alice, "Announce me")
+    chat_id = alice.url.rsplit("/", 1)[1]
+    expect(bob.locator(f"#announcements-{chat_id}")).to_have_text(f"{alice_name}: Announce me")
+    expect(bob.locator(f"#announcements-{chat_id}")).to_have_attribute("aria-live", "polite")
+    expect(alice.locator(f"#announcements-{chat_id}")).to_have_text("")
+    log = bob.get_by_role("log", name="Messages")
+    assert log.get_attribute("aria-live") == "off"  # receipts and presence never re-announce messages
+
+
+def test_pushes_keep_focus_where_it_was(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    chat_link(bob, alice_name).click()
+    connected(bob)
+    draft = bob.get_by_role("textbox", name="Message", exact=True)
+    draft.fill("half a thought")
+    draft.focus()
+    send_message(alice, "interrupting")
+    expect(bob.get_by_role("log").get_by_text("interrupting")).to_be_visible()
+    expect(draft).to_be_focused()
+    expect(draft).to_have_value("half a thought")
+
+
+def test_live_pages_have_no_axe_violations(new_page, inbox):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    chat_link(bob, alice_name).click()
+    connected(alice)
+    send_message(alice, "Live and accessible")
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("typing", delay=30)
+    expect(alice.locator(".typing")).to_have_text(f"{bob_name} is typing…")
+    expect(alice.get_by_role("log").get_by_text("Seen")).to_be_visible()
+    assert_accessible(alice)
+    assert_accessible(bob)
+
+
+def test_delivery_delay_from_send_to_the_other_browser(new_page, inbox):
+    """Not a timed test: it prints the delays it measured, for the note."""
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+    chat_link(bob, alice_name).click()
+    connected(bob)
+    bob.evaluate("""() => {
+        window.arrivals = {};
+        new MutationObserver(() => {
+            for (const text of document.querySelectorAll('.message-text'))
+                window.arrivals[text.textContent] ??= Date.now();
+        }).observe(document.querySelector('.messages'), {childList: true, subtree: true});
+    }""")
+    field = alice.get_by_role("textbox", name="Message", exact=True)
+    sent = {}
+    for n in range(100):
+        field.fill(f"delay {n}")
+        sent[f"delay {n}"] = alice.evaluate("Date.now()")
+        field.press("Enter")
+        expect(alice.get_by_role("log").get_by_text(f"delay {n}", exact=True)).to_be_visible()
+    bob.wait_for_function("Object.keys(window.arrivals).length >= 100", timeout=20_000)
+    arrivals = bob.evaluate("window.arrivals")
+    delays = [arrivals[text] - sent[text] for text in sent]
+    p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[18]
+    print(f"\nsend -> other browser: p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(delays)} messages")
+    assert len(delays) == 100
+
+
+def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, browser, live):
+    alice, bob = new_page(), new_page()
+    for page in (alice, bob):
+        page.context.add_init_script(NO_WEBSOCKETS)
+    alice_email, bob_email = unique_email("alice"), unique_email("bob")
+    sign_in(alice, inbox, alice_email)
+    sign_in(bob, inbox, bob_email)
+    alice_name, bob_name = alice_email.split("@")[0], bob_email.split("@")[0]
+    start_chat(alice, bob_name)
+    expect(alice.locator("[hx-sse\\:connect]")).to_have_count(1)  # it fell back
+    time.sleep(0.5)
+    send_message(alice, "Over events")
+    expect(chat_link(bob, alice_name)).to_contain_text("1 unread")
+    chat_link(bob, alice_name).click()
+    expect(bob.get_by_role("log").get_by_text("Over events")).to_be_visible()
+    expect(alice.get_by_role("log").get_by_text("Seen")).to_be_visible()
+    time.sleep(0.5)
+    bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("hi", delay=50)
+    expect(alice.locator(".typing")).to_have_text(f"{bob_name} is typing…")
+    bob.keyboard.press("Enter")
+    expect(alice.get_by_role("log").get_by_text("hi", exact=True)).to_be_visible()
+    expect(bob.get_by_role("log").get_by_text("Seen")).to_be_visible()  # Alice has the chat open
+    expect(alice.locator(".typing")).to_have_text("")
+
+
+def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(browser, inbox, base_env):
+    import os
+
+    from tests.browser.conftest import RESEND_COOLDOWN
+    from tests.support import Processes
+
+    processes = Processes({**os.environ, **base_env, "SIGNIN_RESEND_COOLDOWN": str(RESEND_COOLDOWN)})
+    try:
+        web = processes.web()
+        processes.worker("mail")
+        processes.worker("chat")
+        context = browser.new_context(base_url=web.url)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        email = unique_email("rex")
+        sign_in(page, inbox, email)
+        page.evaluate("""() => document.getElementById('live').addEventListener(
+            'htmx:ws:after:connection', () => { window.reconnectedAt = Date.now(); })""")
+        web.stop()
+        stopped = page.evaluate("Date.now()")
+        processes.web(port=web.port)
+        page.wait_for_function("window.reconnectedAt !== undefined", timeout=20_000)
+        print(f"\nreconnected {page.evaluate('window.reconnectedAt') - stopped} ms after the web process stopped")
+        context.clear_cookies()  # signed out elsewhere: the next connection is refused with 4401
+        processes.started[-1].stop()
+        processes.web(port=web.port)
+        expect(page).to_have_url(re.compile("/signin$"), timeout=20_000)
+        context.close()
+    finally:
+        processes.stop_all()
