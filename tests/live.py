@@ -18,8 +18,18 @@ class SocketPage:
     """An open page on /ws: says hello with the last stream id it holds, then
     keeps every push it receives (and that id up to date)."""
 
-    def __init__(self, base_url, cookies, chat=None, after="0-0", visible=True, fresh=True, origin=None,
-                 page="test-page", receive_buffer=None):
+    def __init__(
+        self,
+        base_url,
+        cookies,
+        chat=None,
+        after="0-0",
+        visible=True,
+        fresh=True,
+        origin=None,
+        page="test-page",
+        receive_buffer=None,
+    ):
         options = [(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)] if receive_buffer else None
         self.ws = websocket.create_connection(
             base_url.replace("http", "ws", 1) + "/ws",
@@ -31,8 +41,18 @@ class SocketPage:
         self.last_id = after
         self.pushes = []
         self.close_code = None
-        self.ws.send(json.dumps({"type": "hello", "after": after, "page": page, "chat": chat and str(chat),
-                                 "visible": visible, "fresh": fresh}))
+        self.ws.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "after": after,
+                    "page": page,
+                    "chat": chat and str(chat),
+                    "visible": visible,
+                    "fresh": fresh,
+                }
+            )
+        )
 
     def tell(self, **message):
         self.ws.send(json.dumps(message))
@@ -40,11 +60,13 @@ class SocketPage:
     def receive(self, timeout=10):
         """The next push (a dict), or None when the server closed the socket."""
         self.ws.settimeout(timeout)
-        try:
-            opcode, frame = self.ws.recv_data_frame(True)
-        except (websocket.WebSocketConnectionClosedException, ConnectionError):
-            self.close_code = 1006  # gone without a close frame
-            return None
+        opcode = websocket.ABNF.OPCODE_PING
+        while opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):  # keep-alives, not pushes
+            try:
+                opcode, frame = self.ws.recv_data_frame(True)
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                self.close_code = 1006  # gone without a close frame
+                return None
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             self.close_code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else 1005
             return None

@@ -120,7 +120,9 @@ def snapshot(user_id):
     live = online(contacts)
     people = users.presence_details([contact for contact in contacts if contact not in live])
     parts = [
-        render_template("chats/_presence_update.html", person=people.get(contact, {"_id": contact}), online=contact in live)
+        render_template(
+            "chats/_presence_update.html", person=people.get(contact, {"_id": contact}), online=contact in live
+        )
         for contact in contacts
     ]
     return "".join(parts)

@@ -43,7 +43,13 @@ def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, inbox):
     expect(alice.get_by_role("log").get_by_text("Sent")).to_be_visible()  # "Sending" became "Sent"
     send_message(alice, "Hello?")
     expect(chat_link(bob, alice_name)).to_contain_text("2 unread")
-    assert bob.get_by_role("navigation", name="Chats").get_by_role("listitem").first.text_content().strip().startswith(alice_name)
+    assert (
+        bob.get_by_role("navigation", name="Chats")
+        .get_by_role("listitem")
+        .first.text_content()
+        .strip()
+        .startswith(alice_name)
+    )
     chat_link(bob, alice_name).click()
     expect(alice.get_by_role("log").get_by_text("Seen")).to_have_count(2)  # live, no reload
     expect(chat_link(bob, alice_name)).not_to_contain_text("unread")

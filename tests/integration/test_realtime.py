@@ -14,7 +14,7 @@ from app.realtime.push import Outbox, last_id, stream_order
 from tests.helpers import session_cookies, signed_in, unique_email
 from tests.integration.test_chats import HTMX, client_id
 from tests.live import EventPage, SocketPage
-from tests.support import PrivateRedis, wait_for
+from tests.support import PrivateRedis
 
 
 @pytest.fixture
@@ -210,7 +210,9 @@ def test_two_web_processes_two_workers_every_feature_across_them(talk):
     bob_page.tell(type="typing", typing=True)
     assert "is typing…" in alice_page.wait_for_text("is typing")["content"]
     bob_page.tell(type="typing", typing=False)
-    alice_page.wait_for(lambda p: f'hx-target="#typing-{chat_id}" hx-swap="innerHTML"></hx-partial>' in p.get("content", ""))
+    alice_page.wait_for(
+        lambda p: f'hx-target="#typing-{chat_id}" hx-swap="innerHTML"></hx-partial>' in p.get("content", "")
+    )
     bob_page.close()
     offline = alice_page.wait_for_text(f'id="presence-status-{bob.user["_id"]}"', timeout=15)
     assert "Last seen" in offline["content"]
@@ -313,11 +315,18 @@ def test_typing_and_viewing_over_posts_for_the_fallback(talk):
     alice, bob, chat_id, processes = talk
     web = processes.web()
     alice_stream = EventPage(web.url, alice.cookies, chat=chat_id)
-    assert bob.post(f"/chats/{chat_id}/typing", data={"typing": "1"}, headers={"X-CSRFToken": bob.token}).status_code == 204
+    assert (
+        bob.post(f"/chats/{chat_id}/typing", data={"typing": "1"}, headers={"X-CSRFToken": bob.token}).status_code
+        == 204
+    )
     assert "is typing…" in alice_stream.wait_for_text("is typing")["data"]
     say(alice, "Seen over a post")
-    assert bob.post(f"/chats/{chat_id}/viewing", data={"visible": "1", "page": "p"},
-                    headers={"X-CSRFToken": bob.token}).status_code == 204
+    assert (
+        bob.post(
+            f"/chats/{chat_id}/viewing", data={"visible": "1", "page": "p"}, headers={"X-CSRFToken": bob.token}
+        ).status_code
+        == 204
+    )
     alice_stream.wait_for_text("message-seen")
     alice_stream.close()
 
@@ -350,8 +359,11 @@ def test_a_fresh_page_asks_for_nothing_a_reconnecting_one_gets_presence(web, tal
 
 
 def test_hello_must_come_first(web, person):
-    ws = websocket.create_connection(web.url.replace("http", "ws") + "/ws", origin=web.url,
-                                     cookie="; ".join(f"{k}={v}" for k, v in person("z")["cookies"].items()))
+    ws = websocket.create_connection(
+        web.url.replace("http", "ws") + "/ws",
+        origin=web.url,
+        cookie="; ".join(f"{k}={v}" for k, v in person("z")["cookies"].items()),
+    )
     ws.send(json.dumps({"type": "typing"}))
     opcode, frame = ws.recv_data_frame(True)
     assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1008
