@@ -89,11 +89,11 @@ def load(environ=None):
         "CLOUDINARY_URL": setting("CLOUDINARY_URL"),
         "UPLOAD_DIR": setting("UPLOAD_DIR", os.path.abspath("var/uploads")),
         "MAX_IMAGE_BYTES": number("MAX_IMAGE_BYTES", 5 * 1024 * 1024),
-        # Sign-in limits (Flask-Limiter notation).
+        # Sign-in limits (the `limits` library's notation).
         "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),
         "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour"),
         "SIGNIN_RESEND_COOLDOWN": number("SIGNIN_RESEND_COOLDOWN", 30),
-        # JWT in cookies; Flask-WTF does CSRF for every form and htmx request.
+        # JWT in cookies. CSRF: see app/auth/sessions.py.
         "JWT_SECRET_KEY": setting("JWT_SECRET_KEY", dev_secret + "-jwt"),
         "JWT_TOKEN_LOCATION": ["cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
@@ -108,5 +108,5 @@ def load(environ=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
-        "RATELIMIT_HEADERS_ENABLED": False,
+        "SERVER_TIMING": flag("SERVER_TIMING", default=not production),
     }

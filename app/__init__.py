@@ -9,9 +9,9 @@ from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import connections, errors, formatting
+from app import connections, errors, formatting, timing
 from app.auth import sessions
-from app.extensions import compress, csrf, jwt, limiter, mail, sock
+from app.extensions import compress, jwt, mail, sock
 from app.forms import field_attributes
 
 
@@ -23,25 +23,25 @@ def create_app(overrides=None):
         # Room for an image at the limit plus the form, so an oversized image
         # still gets a clear message with the draft kept.
         MAX_CONTENT_LENGTH=2 * app.config["MAX_IMAGE_BYTES"] + 1024 * 1024,
-        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"],
-        RATELIMIT_KEY_PREFIX=app.config["KEY_PREFIX"] + "limits",
-        RATELIMIT_STRATEGY="moving-window",
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # asset URLs carry a content hash
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 64 * 1024},
     )
     if app.config["APP_ENV"] == "production":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    timing.init_app(app)  # first, so its clock wraps the other hooks
     connections.init_app(app)
-    for extension in (compress, csrf, jwt, limiter, mail, sock):
+    for extension in (compress, jwt, mail, sock):
         extension.init_app(app)
     app.before_request(sessions.load_user)
+    app.before_request(sessions.check_csrf)
     app.after_request(sessions.save_tokens)
     app.after_request(security_headers)
     errors.init_app(app)
     register_blueprints(app)
     app.add_template_global(asset_url_for(app), "asset")
     app.add_template_global(field_attributes)
+    app.add_template_global(sessions.csrf_token)
     app.add_template_filter(formatting.iso_time)
     app.add_template_filter(formatting.utc_label)
 

@@ -9,14 +9,20 @@ from flask import current_app
 from pymongo import MongoClient
 
 from app.broker import Publisher
+from app.timing import DatabaseTime
 
 
 def init_app(app):
-    mongo = MongoClient(app.config["MONGODB_URI"], connect=False, tz_aware=True, appname="parley")
-    app.extensions["mongo"] = mongo.get_default_database()
-    app.extensions["redis"] = redis.Redis.from_url(
-        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30
+    listeners = [DatabaseTime()] if app.config["SERVER_TIMING"] else []
+    mongo = MongoClient(
+        app.config["MONGODB_URI"], connect=False, tz_aware=True, appname="parley", event_listeners=listeners
     )
+    app.extensions["mongo"] = mongo.get_default_database()
+    # A bounded pool that makes a busy moment wait for a connection instead of failing.
+    pool = redis.BlockingConnectionPool.from_url(
+        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30, max_connections=64, timeout=10
+    )
+    app.extensions["redis"] = redis.Redis(connection_pool=pool)
     app.extensions["publisher"] = Publisher(app.config["RABBITMQ_URL"])
 
 

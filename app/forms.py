@@ -1,5 +1,5 @@
-"""Form base: CSRFProtect checks every POST app-wide (hidden field or the
-X-CSRFToken header htmx sends), so forms do not check it a second time."""
+"""Form base: every POST's CSRF token is checked before any view runs (see
+app/auth/sessions.py), so forms do not check it a second time."""
 
 from flask_wtf import FlaskForm
 

@@ -5,11 +5,18 @@ expire and the refresh token is still alive, the server rotates the refresh
 token and issues a new pair on its own, so a user is never bounced while the
 refresh token lives. A refresh token used twice is refused, except within a
 few seconds of its rotation, when parallel requests from one page all carry it.
+
+CSRF: every POST carries a token, in the X-CSRFToken header (htmx) or a
+hidden csrf_token field (plain forms). Signed in, it is a random value kept in
+the session's JWTs (and carried into renewed ones), so checking it costs a
+comparison; signed out (the sign-in forms), it is Flask-WTF's, tied to the
+Flask session.
 """
 
+import hmac
 import secrets
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 
 import jwt as pyjwt
 from bson import ObjectId
@@ -22,6 +29,8 @@ from flask_jwt_extended import (
     set_refresh_cookies,
     unset_jwt_cookies,
 )
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms import ValidationError
 
 from app.connections import key, redis_client
 from app.web import go_to
@@ -55,28 +64,42 @@ def _set_refresh(response, token):
     set_refresh_cookies(response, token, max_age=current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
 
 
+@lru_cache(maxsize=10_000)
+def _verified(token, secret):
+    """A token's claims once its signature checks out. A page's every request
+    carries the same token, and checking it is most of a small request's cost."""
+    return decode_token(token, allow_expired=True)
+
+
 def _claims(cookie_name, token_type):
     """The verified claims of a token cookie, or None (absent, forged or expired)."""
     token = request.cookies.get(current_app.config[cookie_name])
     if not token:
         return None
     try:
-        claims = decode_token(token)
+        claims = _verified(token, current_app.config["JWT_SECRET_KEY"])
     except pyjwt.PyJWTError:
         return None
-    return claims if claims.get("type") == token_type else None
+    if claims.get("type") != token_type or claims["exp"] <= time.time():
+        return None
+    return claims
 
 
-def _new_refresh_token(user_id):
+def _new_refresh_token(user_id, csrf):
     jti = secrets.token_urlsafe(18)
-    return jti, create_refresh_token(identity=str(user_id), additional_claims={"jti": jti})
+    return jti, create_refresh_token(identity=str(user_id), additional_claims={"jti": jti, "csrf": csrf})
+
+
+def _new_access_token(user_id, csrf):
+    return create_access_token(identity=str(user_id), additional_claims={"csrf": csrf})
 
 
 def start(response, user_id):
     """Sign `user_id` in: store a new refresh token and set both cookies."""
-    jti, refresh_token = _new_refresh_token(user_id)
+    csrf = secrets.token_urlsafe(24)
+    jti, refresh_token = _new_refresh_token(user_id, csrf)
     redis_client().set(key("refresh", jti), str(user_id), ex=_refresh_ttl())
-    _set_access(response, create_access_token(identity=str(user_id)))
+    _set_access(response, _new_access_token(user_id, csrf))
     _set_refresh(response, refresh_token)
 
 
@@ -100,33 +123,58 @@ def _rotate(old_jti, new_jti):
     return outcome, user_id
 
 
+def _signed_in(claims):
+    g.user_id = ObjectId(claims["sub"])
+    g.csrf = claims.get("csrf", "")
+
+
 def load_user():
     """before_request: set g.user_id (an ObjectId, or None when signed out)."""
     g.user_id = None
     access = _claims("JWT_ACCESS_COOKIE_NAME", "access")
     if access and access["exp"] - time.time() > RENEW_BEFORE:
-        g.user_id = ObjectId(access["sub"])
-        return
+        return _signed_in(access)
     refresh = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
     if refresh is None:
         if access:  # about to expire, nothing to renew it with: use it while it lasts
-            g.user_id = ObjectId(access["sub"])
+            _signed_in(access)
         return
     if request.headers.get("Upgrade", "").lower() == "websocket":
         # A WebSocket handshake cannot set cookies, so it must not rotate the
         # refresh token the browser holds: a live one is enough to connect.
         if redis_client().exists(key("refresh", refresh["jti"]), key("rotated", refresh["jti"])):
-            g.user_id = ObjectId(refresh["sub"])
+            _signed_in(refresh)
         return
-    new_jti, new_refresh = _new_refresh_token(refresh["sub"])
+    csrf = refresh.get("csrf") or secrets.token_urlsafe(24)  # kept, so open pages' tokens stay good
+    new_jti, new_refresh = _new_refresh_token(refresh["sub"], csrf)
     outcome, user_id = _rotate(refresh["jti"], new_jti)
     if outcome == "refused":
         g.session_ended = True
         return
-    g.user_id = ObjectId(user_id)
-    g.new_access_token = create_access_token(identity=user_id)
+    _signed_in({"sub": user_id, "csrf": csrf})
+    g.new_access_token = _new_access_token(user_id, csrf)
     if outcome == "rotated":
         g.new_refresh_jti, g.new_refresh_token = new_jti, new_refresh
+
+
+def csrf_token():
+    """The token this page's forms and htmx requests send back (a template global)."""
+    return g.csrf if g.get("user_id") else generate_csrf()
+
+
+def check_csrf():
+    """before_request, after load_user: a POST without the right token is refused."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token", "")
+    if g.user_id:
+        if not (sent and g.csrf and hmac.compare_digest(sent, g.csrf)):
+            raise CSRFError("The CSRF token is missing or does not match this session.")
+        return
+    try:
+        validate_csrf(sent)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
 
 
 def save_tokens(response):

@@ -1,24 +1,18 @@
-import math
-import time
-
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
     make_response,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
 
 from app import broker
-from app.auth import codes, sessions
+from app.auth import codes, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
 from app.data import users
-from app.extensions import limiter
 from app.web import go_to, render
 
 bp = Blueprint("auth", __name__)
@@ -28,22 +22,6 @@ CODE_ERRORS = {
     codes.Outcome.EXPIRED: "That code has expired. Ask for a new one with Resend code.",
     codes.Outcome.USED: "That code has already been used. Ask for a new one with Resend code.",
 }
-
-
-def _email_key():
-    return request.form.get("email", "").strip().lower() or "(no email)"
-
-
-def _code_sent(response):
-    """Only a sent code counts against the limits; a typo costs nothing."""
-    return response.status_code in (204, 303)
-
-
-def _cooldown_message():
-    limit = limiter.current_limit
-    cooldown = current_app.config["SIGNIN_RESEND_COOLDOWN"]
-    wait = min(cooldown, max(1, math.ceil(limit.reset_at - 1 - time.time()))) if limit else cooldown
-    return f"We just sent you a code. You can ask for another in {wait} seconds."
 
 
 def _code_email(email, code):
@@ -80,28 +58,14 @@ def signin():
 
 
 @bp.post("/signin")
-@limiter.limit(
-    lambda: current_app.config["SIGNIN_LIMIT_PER_IP"],
-    deduct_when=_code_sent,
-    error_message="Too many codes were asked for from your network. Try again in an hour.",
-)
-@limiter.limit(
-    lambda: current_app.config["SIGNIN_LIMIT_PER_EMAIL"],
-    key_func=_email_key,
-    deduct_when=_code_sent,
-    error_message="Too many codes were sent to this address. Try again in an hour.",
-)
-@limiter.limit(
-    lambda: f"1 per {current_app.config['SIGNIN_RESEND_COOLDOWN']} seconds",
-    key_func=_email_key,
-    deduct_when=_code_sent,
-    error_message=_cooldown_message,
-)
 def send_code():
     form = SignInForm()
     if not form.validate():
         return _send_code_failed(form, None, 422)
     email = form.email.data
+    refusal = throttle.refusal(email)
+    if refusal:
+        return _send_code_failed(form, refusal, 429)
     code = codes.new_code()
     codes.store(email, code)
     try:
@@ -109,6 +73,7 @@ def send_code():
     except broker.PublishError:
         codes.discard(email)
         return _send_code_failed(form, "We could not send your code, try again.", 503)
+    throttle.count(email)
     session["signin_email"] = email
     flash(
         f"We sent a new code to {email}."
@@ -116,11 +81,6 @@ def send_code():
         else f"We sent a code to {email}. It works for {codes.CODE_TTL // 60} minutes."
     )
     return go_to(url_for("auth.verify"))
-
-
-@bp.errorhandler(429)
-def too_many_codes(error):
-    return _send_code_failed(SignInForm(), error.description, 429)
 
 
 @bp.get("/verify")
@@ -142,7 +102,7 @@ def check_code():
         outcome, tries_left = codes.check(email, form.code.data)
         if outcome is codes.Outcome.OK:
             user = users.find_or_create(email)
-            session.pop("signin_email")
+            session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
             response = make_response(go_to(url_for("chats.home")))
             sessions.start(response, user["_id"])
             return response
