@@ -11,14 +11,15 @@ round trips per batch rather than per message.
 import json
 import logging
 import re
-from collections import defaultdict
+import time
+from collections import Counter
 from datetime import UTC, datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from app import broker, create_app_or_exit
-from app.chats import pending, present
+from app.chats import numbering, pending, present
 from app.chats.forms import MAX_TEXT
 from app.connections import redis_client
 from app.data import chats, messages, users
@@ -90,8 +91,10 @@ def parse(delivery):
 
 
 def save(jobs, now):
-    """Save the jobs' messages; returns them, in each chat's order, and the
-    chats' new state. A job seen before (redelivered) keeps its first save."""
+    """Save the jobs' messages, number them and update their chats. Returns
+    the saved messages, in each chat's order, the chats as they now are, and
+    the (chat, receiver) pairs where the receiver is looking. A job seen
+    before (redelivered, or sent twice) keeps its first save."""
     saved = {}
     for job in jobs:
         if job.delivery.redelivered:
@@ -100,35 +103,44 @@ def save(jobs, now):
                 saved[job.client_id] = found
     fresh = [job for job in jobs if job.client_id not in saved]
     open_pairs = viewing.who_is_viewing({(job.chat_id, job.receiver_id) for job in fresh})
-
-    by_chat = defaultdict(list)
+    new = {}
     for job in fresh:
-        by_chat[job.chat_id].append(job)
-    new_docs, chat_state = [], {}
-    for chat_id, chat_jobs in by_chat.items():
-        docs = [messages.from_job(job.fields, job.receiver_id) for job in chat_jobs]
-        latest = present.latest_message(docs[-1])
-        last_seq = chats.record_messages(chat_id, len(docs), latest)
-        for number, (job, doc) in enumerate(zip(chat_jobs, docs), start=last_seq - len(docs) + 1):
-            doc["seq"] = number
-            if (chat_id, job.receiver_id) in open_pairs:
-                doc["seen_at"] = now
-        new_docs += docs
-        chat_state[chat_id] = {"latest_message": latest, "updated_at": latest["at"]}
-    duplicates = messages.save_all(new_docs)
-    for doc in new_docs:
-        if doc["client_id"] not in duplicates:
-            saved[doc["client_id"]] = doc
-    for job in fresh:  # a double submit, already saved by an earlier job
-        if job.client_id in duplicates:
-            saved[job.client_id] = messages.by_client_ids(job.sender_id, [job.client_id])[job.client_id]
+        doc = new[job.client_id] = messages.from_job(job.fields, job.receiver_id)
+        if (job.chat_id, job.receiver_id) in open_pairs:
+            doc["seen_at"] = now
+    waiting = [doc for doc in new.values() if doc["client_id"] not in saved]
+    for _ in range(3):  # a number taken twice (only after Redis lost a counter) is numbered again
+        last = numbering.reserve(Counter(doc["chat_id"] for doc in waiting))
+        for doc in reversed(waiting):
+            doc["seq"] = last[doc["chat_id"]]
+            last[doc["chat_id"]] -= 1
+        duplicates, collided = messages.save_all(waiting)
+        for doc in waiting:
+            if doc["client_id"] in duplicates:  # sent twice: the first one stands
+                saved[doc["client_id"]] = messages.by_client_ids(doc["sender_id"], [doc["client_id"]])[doc["client_id"]]
+            elif doc["client_id"] not in collided:
+                saved[doc["client_id"]] = doc
+        waiting = [doc for doc in waiting if doc["client_id"] in collided]
+        if not waiting:
+            break
+    else:
+        raise RuntimeError(f"could not number {len(waiting)} message(s)")
+
+    updates = {}
+    for doc in sorted((saved[cid] for cid in new if saved[cid] is new[cid]), key=lambda doc: doc["seq"]):
+        _, _, unread = updates.setdefault(doc["chat_id"], (0, None, Counter()))
+        if doc["seen_at"] is None:
+            unread[str(doc["receiver_id"])] += 1
+        updates[doc["chat_id"]] = (doc["seq"], present.latest_message(doc), unread)
+    if updates:
+        chats.record_messages(updates)
     ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
-    return ordered, chat_state, open_pairs
+    return ordered, chats.get_many({job.chat_id for job in jobs}), open_pairs
 
 
 def push_all(jobs, saved, chat_state, open_pairs):
     member_ids = {member for job in jobs for member in (job.sender_id, job.receiver_id)}
-    names = users.names(member_ids)
+    names = NAMES.get(member_ids)
     online = presence.online(member_ids)
     outbox = Outbox()
     for doc in saved:
@@ -137,12 +149,10 @@ def push_all(jobs, saved, chat_state, open_pairs):
         outbox.add(sender, present.message_update(present.message(doc, sender, sender_name)))
         outbox.add(receiver, present.message_update(present.message(doc, receiver, sender_name), announce=True))
 
-    for chat_id, state in chat_state.items():
-        members = chats.members(chat_id)
-        chat = {"_id": chat_id, "members": list(members), **state}
-        for member in members:
+    for chat_id, chat in chat_state.items():
+        for member in chat["members"]:
             other = chats.other_member(chat, member)
-            unread = 0 if (chat_id, member) in open_pairs else messages.unread_count(chat_id, member)
+            unread = 0 if (chat_id, member) in open_pairs else chats.unread(chat, member)
             entry = present.chat_entry(chat, member, names.get(other, "Someone"), unread, other in online)
             outbox.add(member, present.entry_update(entry))
 
@@ -151,6 +161,27 @@ def push_all(jobs, saved, chat_state, open_pairs):
         pending.remove(job.chat_id, job.sender_id, job.client_id, pipe)
     outbox.send(pipe)
     pipe.execute()
+
+
+class NameCache:
+    """People's names for a minute: a rename shows in pushes within that time."""
+
+    def __init__(self, seconds=60):
+        self.seconds = seconds
+        self.names = {}
+
+    def get(self, user_ids):
+        now = time.monotonic()
+        missing = [user_id for user_id in user_ids if self.names.get(user_id, (None, 0))[1] < now]
+        if missing:
+            for user_id, name in users.names(missing).items():
+                self.names[user_id] = (name, now + self.seconds)
+            if len(self.names) > 100_000:
+                self.names.clear()
+        return {user_id: self.names[user_id][0] for user_id in user_ids if user_id in self.names}
+
+
+NAMES = NameCache()
 
 
 def process(jobs):

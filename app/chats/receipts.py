@@ -9,19 +9,24 @@ from app.realtime.push import Outbox
 
 
 def mark_seen(chat, viewer_id):
-    """Mark the viewer's unseen messages in `chat` seen; push the receipts to
-    the sender and the zeroed unread count to the viewer's other pages."""
+    """Mark what was sent to the viewer in `chat` as seen: zero their unread
+    count, push the receipts to the sender and the count to the viewer's
+    other pages."""
+    counted = chats.unread(chat, viewer_id)
+    if counted:  # first, so a message the worker counts after this stays counted
+        chats.mark_read(chat["_id"], viewer_id)
     unseen = messages.unseen(chat["_id"], viewer_id)
-    if not unseen:
+    if not (counted or unseen):
         return
-    now = datetime.now(UTC)
-    messages.mark_seen([message["_id"] for message in unseen], now)
     sender_id = chats.other_member(chat, viewer_id)
-    names = users.names([sender_id])
     outbox = Outbox()
-    for message in unseen:
-        message["seen_at"] = now
-        outbox.add(sender_id, present.message_update(present.message(message, sender_id, "You")))
+    if unseen:
+        now = datetime.now(UTC)
+        messages.mark_seen([message["_id"] for message in unseen], now)
+        for message in unseen:
+            message["seen_at"] = now
+            outbox.add(sender_id, present.message_update(present.message(message, sender_id, "You")))
+    names = users.names([sender_id])
     online = sender_id in presence.online([sender_id])
     entry = present.chat_entry(chat, viewer_id, names.get(sender_id, "Someone"), 0, online)
     outbox.add(viewer_id, present.entry_update(entry))

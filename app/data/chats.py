@@ -1,12 +1,14 @@
 """chats: the two member ids, a unique key for the pair, latest_message,
-updated_at, and last_seq (the sequence number of the chat's newest message)."""
+updated_at, last_seq (the sequence number of the chat's newest message) and
+unread ({member id: messages waiting for them}), kept by the chat worker and
+zeroed when the member looks at the chat, so the Chats list needs no count."""
 
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
+from pymongo import UpdateOne
 
 from app.connections import db
 from app.data import upsert
@@ -26,18 +28,24 @@ def parse_id(text):
         return None
 
 
-def open_between(a, b):
-    """The one chat between a and b, created if needed; safe when both start it at once."""
-    key = pair_key(a, b)
+def new_chat(a, b):
+    """A chat document for the pair, with no messages yet."""
     now = datetime.now(UTC)
-    new_chat = {
+    return {
+        "pair": pair_key(a, b),
         "members": sorted((a, b)),
         "created_at": now,
         "updated_at": now,
         "latest_message": None,
         "last_seq": 0,
+        "unread": {},
     }
-    return upsert(db().chats, {"pair": key}, new_chat)
+
+
+def open_between(a, b):
+    """The one chat between a and b, created if needed; safe when both start it at once."""
+    chat = new_chat(a, b)
+    return upsert(db().chats, {"pair": chat.pop("pair")}, chat)
 
 
 def get(chat_id):
@@ -68,16 +76,33 @@ def contacts(user_id):
     return [other_member(chat, user_id) for chat in found]
 
 
-def record_messages(chat_id, count, latest_message):
-    """Reserve `count` sequence numbers and set the latest message, in one
-    atomic update; returns the last reserved number."""
-    chat = db().chats.find_one_and_update(
-        {"_id": chat_id},
-        {
-            "$inc": {"last_seq": count},
-            "$set": {"latest_message": latest_message, "updated_at": latest_message["at"]},
-        },
-        projection={"last_seq": 1},
-        return_document=ReturnDocument.AFTER,
+def record_messages(updates):
+    """Apply the chat worker's updates, {chat_id: (last_seq, latest_message,
+    {member id: new unread})}, in one round trip. $max keeps the newest
+    latest message whatever order two workers write in: the summary's first
+    field is its seq, and documents compare field by field."""
+    db().chats.bulk_write(
+        [
+            UpdateOne(
+                {"_id": chat_id},
+                {
+                    "$max": {"last_seq": last_seq, "latest_message": latest, "updated_at": latest["at"]},
+                    "$inc": {f"unread.{member}": n for member, n in unread.items() if n},
+                },
+            )
+            for chat_id, (last_seq, latest, unread) in updates.items()
+        ],
+        ordered=False,
     )
-    return chat["last_seq"]
+
+
+def get_many(chat_ids):
+    return {chat["_id"]: chat for chat in db().chats.find({"_id": {"$in": list(chat_ids)}})}
+
+
+def unread(chat, member_id):
+    return (chat.get("unread") or {}).get(str(member_id), 0)
+
+
+def mark_read(chat_id, member_id):
+    db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}})

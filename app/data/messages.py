@@ -1,8 +1,8 @@
 """messages: chat_id, seq (its place in the chat), sender_id, receiver_id,
 client_id (unique per sender), text, image, seen_at, created_at.
 
-Every query reads a narrow index range: history by (chat_id, seq), unread by
-(receiver_id, seen_at, chat_id), never a whole chat's history.
+Every query reads a narrow index range: history by (chat_id, seq), what is
+unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
 """
 
 from datetime import datetime
@@ -44,18 +44,22 @@ def page(chat, before=None, size=PAGE_SIZE):
 
 
 def save_all(new_messages):
-    """Insert messages, skipping any already saved (same sender and client_id).
-    Returns the client_ids that were duplicates."""
+    """Insert messages. Returns the client_ids that were already saved (same
+    sender and client_id: a redelivered or doubly sent job) and those whose
+    seq was taken (to number again)."""
     if not new_messages:
-        return set()
+        return set(), set()
     try:
         db().messages.insert_many(new_messages, ordered=False)
     except BulkWriteError as error:
-        duplicates = [e for e in error.details["writeErrors"] if e["code"] == 11000]
-        if len(duplicates) != len(error.details["writeErrors"]):
-            raise
-        return {new_messages[e["index"]]["client_id"] for e in duplicates}
-    return set()
+        duplicates, collided = set(), set()
+        for failure in error.details["writeErrors"]:
+            if failure["code"] != 11000:
+                raise
+            client_id = new_messages[failure["index"]]["client_id"]
+            (collided if "seq" in failure.get("keyPattern", {}) else duplicates).add(client_id)
+        return duplicates, collided
+    return set(), set()
 
 
 def by_client_ids(sender_id, client_ids):
@@ -68,21 +72,6 @@ def unseen(chat_id, receiver_id):
     return list(db().messages.find({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id}))
 
 
-def unread_count(chat_id, receiver_id):
-    return db().messages.count_documents({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id})
-
-
 def mark_seen(message_ids, at):
     if message_ids:
         db().messages.update_many({"_id": {"$in": list(message_ids)}}, {"$set": {"seen_at": at}})
-
-
-def unread_counts(receiver_id):
-    """{chat_id: number of unseen messages} for everything sent to `receiver_id`."""
-    counted = db().messages.aggregate(
-        [
-            {"$match": {"receiver_id": receiver_id, "seen_at": None}},
-            {"$group": {"_id": "$chat_id", "count": {"$sum": 1}}},
-        ]
-    )
-    return {row["_id"]: row["count"] for row in counted}

@@ -19,11 +19,16 @@ def get(user_id):
     return db().users.find_one({"_id": user_id})
 
 
-def find_or_create(email):
-    """The user with this (lower-cased) email; created on first sign-in, named after the local part."""
+def new_user(email):
+    """A user document for `email`, named after its local part (editable later)."""
     name = email.split("@")[0][:MAX_NAME]
-    new_user = {"name": name, "terms": search_terms(name, email), "created_at": datetime.now(UTC)}
-    return upsert(db().users, {"email": email}, new_user)
+    return {"email": email, "name": name, "terms": search_terms(name, email), "created_at": datetime.now(UTC)}
+
+
+def find_or_create(email):
+    """The user with this (lower-cased) email; created on first sign-in."""
+    user = new_user(email)
+    return upsert(db().users, {"email": email}, {key: value for key, value in user.items() if key != "email"})
 
 
 def rename(user, name):
