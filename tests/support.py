@@ -379,7 +379,7 @@ class Pushes:
         self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
 
     def _on_message(self, message):
-        self.received.append((message["channel"], self._json.loads(message["data"])))
+        self.received.append((message["channel"], self._json.loads(message["data"].partition(" ")[2])))
 
     def on(self, channel):
         return [push for name, push in self.received if name == channel]

@@ -31,5 +31,5 @@ def view(chat_id, user_id, page_id, visible):
     if not visible:
         viewing.stop(chat_id, user_id, page_id)
         return
-    viewing.start(chat_id, user_id, page_id)
-    receipts.mark_seen(chats.get(chat_id), user_id)
+    if viewing.start(chat_id, user_id, page_id):  # a renewal finds nothing new: the worker saw to that
+        receipts.mark_seen(chats.get(chat_id), user_id)

@@ -60,6 +60,8 @@ class Connection:
         self.queue = Queue(QUEUE_LIMIT)
 
     def offer(self, item):
+        if self.close_code is not None:
+            return
         try:
             self.queue.put_nowait(item)
         except Full:
@@ -70,12 +72,11 @@ class Connection:
         if self.close_code is not None:
             return
         self.close_code = code
-        while True:  # make room for CLOSE: what is dropped is replayed on reconnect
-            try:
-                self.queue.put_nowait(CLOSE)
-                return
-            except Full:
-                self.queue.get_nowait()
+        # Nothing queued goes out now: the page resumes from the last push it
+        # got, so sending a later one after dropping an earlier would lose it.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(CLOSE)
 
     def deliveries(self, after, keepalive=None):
         """(stream id or None, JSON text) to send: the pushes after `after`,
@@ -168,9 +169,10 @@ class Hub:
         connections = self.users.get(channel.rsplit(":", 1)[1])
         if not connections:
             return
-        entry_id = json.loads(data).get("id")
+        entry_id, _, text = data.partition(" ")
+        item = (None if entry_id == "-" else entry_id, text)
         for connection in list(connections):
-            connection.offer((entry_id, data))
+            connection.offer(item)
 
     def _listen(self):
         """The process's one subscription; all (un)subscribing happens here."""

@@ -16,10 +16,12 @@ STREAM_TTL = 24 * 3600
 NO_PUSHES_YET = "0-0"
 
 # XADD and PUBLISH in one step, so the published push carries its stream id.
+# A published push is "<stream id or -> <the JSON a page receives>": the hub
+# reads the id without parsing the JSON, and sends the JSON as it is.
 PUSH_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'html', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[2], cjson.encode({id = id, content = ARGV[1]}))
+redis.call('PUBLISH', ARGV[2], id .. ' ' .. cjson.encode({id = id, content = ARGV[1]}))
 return id
 """
 
@@ -39,14 +41,15 @@ def last_id(user_id):
 
 
 class Outbox:
-    """Pushes gathered during one piece of work, sent in one Redis round trip."""
+    """Pushes gathered during one piece of work, sent in one Redis round trip:
+    what one person gets from it goes as one push, in the order added."""
 
     def __init__(self):
-        self.pushes = []
+        self.pushes = {}
 
     def add(self, user_id, html, replayable=True):
         if html.strip():
-            self.pushes.append((user_id, html, replayable))
+            self.pushes.setdefault((user_id, replayable), []).append(html)
 
     def send(self, pipe=None):
         """Send everything; with `pipe`, queue the commands on it for the caller to execute."""
@@ -54,12 +57,13 @@ class Outbox:
         own_pipe = pipe is None
         pipe = client.pipeline(transaction=False) if own_pipe else pipe
         script = client.register_script(PUSH_SCRIPT)
-        for user_id, html, replayable in self.pushes:
+        for (user_id, replayable), parts in self.pushes.items():
+            html = "".join(parts)
             if replayable:
                 script(keys=[stream(user_id)], args=[html, channel(user_id), STREAM_LENGTH, STREAM_TTL], client=pipe)
             else:
-                pipe.publish(channel(user_id), json.dumps({"content": html}))
-        self.pushes = []
+                pipe.publish(channel(user_id), "- " + json.dumps({"content": html}))
+        self.pushes = {}
         if own_pipe:
             pipe.execute()
 

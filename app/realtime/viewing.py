@@ -15,10 +15,13 @@ def viewing_key(chat_id, user_id):
 
 
 def start(chat_id, user_id, page_id):
+    """Record (or renew) that the page shows the chat; True if it did not already."""
     pipe = redis_client().pipeline(transaction=False)
+    pipe.zscore(viewing_key(chat_id, user_id), page_id)
     pipe.zadd(viewing_key(chat_id, user_id), {page_id: time.time() + VIEWING_TTL})
     pipe.expire(viewing_key(chat_id, user_id), VIEWING_TTL)
-    pipe.execute()
+    score = pipe.execute()[0]
+    return score is None or score < time.time()
 
 
 def stop(chat_id, user_id, page_id):

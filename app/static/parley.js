@@ -69,12 +69,21 @@ function setUpComposer() {
       composer.requestSubmit();
     }
   });
+  // A message without an image goes as a plain form: parsing multipart costs
+  // the server far more (a new boundary is a new regular expression to compile).
+  const file = composer.querySelector("input[type=file]");
+  const encoding = () => {
+    composer.enctype = file.files.length ? "multipart/form-data" : "application/x-www-form-urlencoded";
+  };
+  file.addEventListener("change", encoding);
+  encoding();
   let sentText = null;
   composer.addEventListener("htmx:before:request", () => { sentText = text.value; });
   composer.addEventListener("htmx:after:request", (event) => {
     if (event.detail.ctx.response?.status !== 200) return;
     if (text.value === sentText) text.value = "";
-    composer.querySelector("input[type=file]").value = "";
+    file.value = "";
+    encoding();
     composer.querySelector("input[name=alt]").value = "";
     text.focus();
   });

@@ -1,6 +1,7 @@
 """What a person does in the browser, step by step, for the browser tests."""
 
 import json
+import time
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
@@ -23,6 +24,15 @@ def sign_in(page, inbox, email, keyboard_only=False):
 def sign_out(page):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def wait_until(page, expression, timeout=10):
+    """Poll a JavaScript expression until it is truthy. Playwright's wait_for_function
+    compiles its predicate with eval, which our Content-Security-Policy forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
 
 
 def assert_accessible(page, context=None):

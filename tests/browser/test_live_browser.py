@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.flows import assert_accessible, sign_in
+from tests.browser.flows import assert_accessible, sign_in, wait_until
 from tests.browser.test_chats_browser import chat_link, send_message, start_chat
 from tests.helpers import unique_email
 
@@ -19,7 +19,7 @@ NO_WEBSOCKETS = "window.WebSocket = function () { throw new Error('blocked by th
 
 def connected(page):
     """Wait until the page's live connection has delivered something (it says hello first)."""
-    page.wait_for_function("document.getElementById('live') !== null")
+    wait_until(page, "document.getElementById('live') !== null")
     time.sleep(0.3)
 
 
@@ -149,7 +149,7 @@ def test_delivery_delay_from_send_to_the_other_browser(new_page, inbox):
         sent[f"delay {n}"] = alice.evaluate("Date.now()")
         field.press("Enter")
         expect(alice.get_by_role("log").get_by_text(f"delay {n}", exact=True)).to_be_visible()
-    bob.wait_for_function("Object.keys(window.arrivals).length >= 100", timeout=20_000)
+    wait_until(bob, "Object.keys(window.arrivals).length >= 100", timeout=20)
     arrivals = bob.evaluate("window.arrivals")
     delays = [arrivals[text] - sent[text] for text in sent]
     p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[18]
@@ -203,7 +203,7 @@ def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(
         web.stop()
         stopped = page.evaluate("Date.now()")
         processes.web(port=web.port)
-        page.wait_for_function("window.reconnectedAt !== undefined", timeout=20_000)
+        wait_until(page, "window.reconnectedAt !== undefined", timeout=20)
         print(f"\nreconnected {page.evaluate('window.reconnectedAt') - stopped} ms after the web process stopped")
         context.clear_cookies()  # signed out elsewhere: the next connection is refused with 4401
         processes.started[-1].stop()

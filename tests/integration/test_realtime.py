@@ -141,9 +141,11 @@ def test_events_from_another_site_are_refused(web, person):
 def test_a_page_that_cannot_keep_up_is_closed_and_resumes_without_loss(web, ns_app, person):
     ann = person("ann")
     slow = SocketPage(web.url, ann["cookies"], receive_buffer=4096)
-    big = "x" * 32_000
+    push_to(ns_app, ann, "<p>ready</p>")
+    slow.wait_for_text("ready")  # live now: what follows comes through the page's queue, not a replay
+    big = "x" * 64_000  # 400 of these outgrow the socket buffers and the page's queue; the stream keeps them
     with ns_app.app_context():
-        for n in range(300):
+        for n in range(400):
             outbox = Outbox()
             outbox.add(ann["_id"], f"<p>{n}:{big}</p>")
             outbox.send()
@@ -151,10 +153,10 @@ def test_a_page_that_cannot_keep_up_is_closed_and_resumes_without_loss(web, ns_a
     while (push := slow.receive(30)) is not None:
         seen.append(int(push["content"][3:].split(":")[0]))
     assert slow.close_code == 1013  # "try again later": browsers reconnect and resume
-    assert seen == list(range(len(seen))) and len(seen) < 300
+    assert seen == list(range(len(seen))) and len(seen) < 400
     resumed = SocketPage(web.url, ann["cookies"], after=slow.last_id, fresh=False)
-    rest = [int(resumed.wait_for(lambda p: "id" in p)["content"][3:].split(":")[0]) for _ in range(300 - len(seen))]
-    assert seen + rest == list(range(300))
+    rest = [int(resumed.wait_for(lambda p: "id" in p)["content"][3:].split(":")[0]) for _ in range(400 - len(seen))]
+    assert seen + rest == list(range(400))
     resumed.close()
 
 
