@@ -1,8 +1,11 @@
 """RabbitMQ: the durable queues, and a publisher that waits for the broker's confirm.
 
-pika connections must not be shared between greenlets, so each process has one
-publishing thread (a greenlet under gevent) that owns a confirming connection;
-requests hand it jobs and wait for the outcome.
+pika connections must not be shared between greenlets, so each process has a
+few publishing threads (greenlets under gevent), each owning a confirming
+connection; requests hand them jobs and wait for the outcome. A confirming
+connection publishes one job per round trip to the broker, so one of them
+would cap a process at a few hundred jobs a second: another is opened
+whenever a job finds them all busy, up to `connections`.
 """
 
 import json
@@ -57,35 +60,46 @@ def declare(channel, name):
 
 
 class Publisher:
-    def __init__(self, url, confirm_timeout=5.0):
+    def __init__(self, url, confirm_timeout=5.0, connections=16):
         self.url = url
         self.confirm_timeout = confirm_timeout
+        self.connections = connections
         self._jobs = queue.Queue()
-        self._thread = None
-        self._start_lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._lock = threading.Lock()
 
     def publish(self, name, payload):
         """Queue `payload` (JSON) on queue `name`; raise PublishError unless the broker confirms it."""
         outcome = Future()
         self._jobs.put((name, json.dumps(payload).encode(), outcome))
-        self._start()
+        self._grow()
         try:
             outcome.result(self.confirm_timeout)
         except FutureTimeout:
             outcome.cancel()  # not yet handed to the broker: it never will be
             raise PublishError("the broker did not confirm in time") from None
 
-    def _start(self):
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="rabbitmq-publisher", daemon=True)
-                self._thread.start()
+    def _grow(self):
+        with self._lock:
+            if self._idle == 0 and self._threads < self.connections:
+                self._threads += 1
+                threading.Thread(target=self._run, name="rabbitmq-publisher", daemon=True).start()
+
+    def _next_job(self):
+        with self._lock:
+            self._idle += 1
+        try:
+            return self._jobs.get(timeout=10)
+        finally:
+            with self._lock:
+                self._idle -= 1
 
     def _run(self):
         channel, declared = None, set()
         while True:
             try:
-                name, body, outcome = self._jobs.get(timeout=10)
+                name, body, outcome = self._next_job()
             except queue.Empty:
                 channel = self._keep_alive(channel)
                 continue
