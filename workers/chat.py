@@ -93,20 +93,23 @@ def parse(delivery):
 def save(jobs, now):
     """Save the jobs' messages, number them and update their chats. Returns
     the saved messages, in each chat's order, the chats as they now are, and
-    the (chat, receiver) pairs where the receiver is looking. A job seen
-    before (redelivered, or sent twice) keeps its first save."""
-    saved = {}
+    the (chat, member) pairs where that member is looking. A job seen before
+    (redelivered, or sent twice) keeps its first save."""
+    saved, redone = {}, []
     for job in jobs:
         if job.delivery.redelivered:
             found = messages.by_client_ids(job.sender_id, [job.client_id]).get(job.client_id)
-            if found:
+            if found:  # saved by an earlier try, which may have stopped before updating the chat
                 saved[job.client_id] = found
+                redone.append(found)
     fresh = [job for job in jobs if job.client_id not in saved]
-    open_pairs = viewing.who_is_viewing({(job.chat_id, job.receiver_id) for job in fresh})
+    looking = viewing.who_is_viewing(
+        {(job.chat_id, member) for job in jobs for member in (job.sender_id, job.receiver_id)}
+    )
     new = {}
     for job in fresh:
         doc = new[job.client_id] = messages.from_job(job.fields, job.receiver_id)
-        if (job.chat_id, job.receiver_id) in open_pairs:
+        if (job.chat_id, job.receiver_id) in looking:
             doc["seen_at"] = now
     waiting = [doc for doc in new.values() if doc["client_id"] not in saved]
     for _ in range(3):  # a number taken twice (only after Redis lost a counter) is numbered again
@@ -126,19 +129,45 @@ def save(jobs, now):
     else:
         raise RuntimeError(f"could not number {len(waiting)} message(s)")
 
-    updates = {}
-    for doc in sorted((saved[cid] for cid in new if saved[cid] is new[cid]), key=lambda doc: doc["seq"]):
-        _, _, unread = updates.setdefault(doc["chat_id"], (0, None, Counter()))
+    latest, added = {}, {}
+    for doc in sorted([saved[cid] for cid in new if saved[cid] is new[cid]] + redone, key=lambda doc: doc["seq"]):
+        latest[doc["chat_id"]] = present.latest_message(doc)
         if doc["seen_at"] is None:
-            unread[str(doc["receiver_id"])] += 1
-        updates[doc["chat_id"]] = (doc["seq"], present.latest_message(doc), unread)
-    if updates:
-        chats.record_messages(updates)
+            added.setdefault(doc["chat_id"], Counter())[doc["receiver_id"]] += 1
+    recounted = {}
+    for doc in redone:
+        recounted.setdefault(doc["chat_id"], {})[doc["receiver_id"]] = messages.count_unseen(
+            doc["chat_id"], doc["receiver_id"]
+        )
+    chats.record_messages(latest, added, recounted)
     ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
-    return ordered, chats.get_many({job.chat_id for job in jobs}), open_pairs
+    return ordered, chat_state(jobs, latest, looking), looking
 
 
-def push_all(jobs, saved, chat_state, open_pairs):
+def chat_state(jobs, latest, looking):
+    """Each chat as it now is. Where both members are looking (a conversation
+    in full flow) their unread counts are nothing and the batch holds the
+    latest message, so there is no need to read the chat back."""
+    state, unknown = {}, set()
+    for job in jobs:
+        members = (job.sender_id, job.receiver_id)
+        if job.chat_id in latest and all((job.chat_id, member) in looking for member in members):
+            summary = latest[job.chat_id]
+            state[job.chat_id] = {
+                "_id": job.chat_id,
+                "members": sorted(members),
+                "latest_message": summary,
+                "updated_at": summary["at"],
+                "unread": {},
+            }
+        else:
+            unknown.add(job.chat_id)
+    if unknown:
+        state.update(chats.get_many(unknown))
+    return state
+
+
+def push_all(jobs, saved, chat_state, looking):
     member_ids = {member for job in jobs for member in (job.sender_id, job.receiver_id)}
     names = NAMES.get(member_ids)
     online = presence.online(member_ids)
@@ -152,7 +181,7 @@ def push_all(jobs, saved, chat_state, open_pairs):
     for chat_id, chat in chat_state.items():
         for member in chat["members"]:
             other = chats.other_member(chat, member)
-            unread = 0 if (chat_id, member) in open_pairs else chats.unread(chat, member)
+            unread = 0 if (chat_id, member) in looking else chats.unread(chat, member)
             entry = present.chat_entry(chat, member, names.get(other, "Someone"), unread, other in online)
             outbox.add(member, present.entry_update(entry))
 
@@ -186,8 +215,8 @@ NAMES = NameCache()
 
 def process(jobs):
     now = datetime.now(UTC)
-    saved, chat_state, open_pairs = save(jobs, now)
-    push_all(jobs, saved, chat_state, open_pairs)
+    saved, state, looking = save(jobs, now)
+    push_all(jobs, saved, state, looking)
 
 
 def handle(deliveries):

@@ -103,6 +103,10 @@ class Consumer:
 
     def work(self, channel, batch):
         failures = self.handle(batch)
+        if not failures:  # the usual case: one ack for the whole batch
+            channel.basic_ack(batch[-1].tag, multiple=True)
+            self.retry_pause = 1
+            return
         for delivery in batch:
             failure = failures.get(delivery)
             if failure is None:

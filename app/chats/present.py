@@ -61,6 +61,8 @@ def chat_entry(chat, viewer_id, name, unread, online):
         "preview": preview,
         "at": chat["updated_at"],
         "key": f"{int(chat['updated_at'].timestamp() * 1000):015d}",
+        # Entries pushed by two workers may arrive out of order: the page keeps the newer.
+        "version": latest["seq"] if latest else 0,
     }
 
 

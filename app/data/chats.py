@@ -76,24 +76,29 @@ def contacts(user_id):
     return [other_member(chat, user_id) for chat in found]
 
 
-def record_messages(updates):
-    """Apply the chat worker's updates, {chat_id: (last_seq, latest_message,
-    {member id: new unread})}, in one round trip. $max keeps the newest
-    latest message whatever order two workers write in: the summary's first
-    field is its seq, and documents compare field by field."""
-    db().chats.bulk_write(
-        [
-            UpdateOne(
-                {"_id": chat_id},
-                {
-                    "$max": {"last_seq": last_seq, "latest_message": latest, "updated_at": latest["at"]},
-                    "$inc": {f"unread.{member}": n for member, n in unread.items() if n},
-                },
-            )
-            for chat_id, (last_seq, latest, unread) in updates.items()
-        ],
-        ordered=False,
-    )
+def record_messages(latest, added, recounted=None):
+    """Apply the chat worker's updates in one round trip: `latest` is
+    {chat_id: latest_message summary}, `added` {chat_id: {member id: new
+    unread messages}}, `recounted` {chat_id: {member id: unread, counted
+    afresh}} for chats a redelivered job touches, where an earlier try may or
+    may not have added its messages already. $max keeps the newest latest
+    message whatever order two workers write in: the summary's first field is
+    its seq, and documents compare field by field."""
+    recounted = recounted or {}
+    operations = []
+    for chat_id, summary in latest.items():
+        update = {"$max": {"last_seq": summary["seq"], "latest_message": summary, "updated_at": summary["at"]}}
+        exact = {str(member): n for member, n in recounted.get(chat_id, {}).items()}
+        increments = {
+            f"unread.{member}": n for member, n in added.get(chat_id, {}).items() if n and str(member) not in exact
+        }
+        if increments:
+            update["$inc"] = increments
+        if exact:
+            update["$set"] = {f"unread.{member}": n for member, n in exact.items()}
+        operations.append(UpdateOne({"_id": chat_id}, update))
+    if operations:
+        db().chats.bulk_write(operations, ordered=False)
 
 
 def get_many(chat_ids):

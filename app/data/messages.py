@@ -72,6 +72,10 @@ def unseen(chat_id, receiver_id):
     return list(db().messages.find({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id}))
 
 
+def count_unseen(chat_id, receiver_id):
+    return db().messages.count_documents({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id})
+
+
 def mark_seen(message_ids, at):
     if message_ids:
         db().messages.update_many({"_id": {"$in": list(message_ids)}}, {"$set": {"seen_at": at}})

@@ -301,4 +301,4 @@ def save_history(chat_id, alice_id, bob_id, count):
         for n in range(1, count + 1)
     ]
     messages.save_all(docs)
-    chats.record_messages({chat_id: (count, present.latest_message(docs[-1]), {})})
+    chats.record_messages({chat_id: present.latest_message(docs[-1])}, {})
