@@ -134,6 +134,11 @@ def start_background(command, log_name):
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def stop_like_ctrl_c(number, frame):
+    """A SIGTERM (kill, a process manager) stops everything, as Ctrl+C does."""
+    raise KeyboardInterrupt
+
+
 def run():
     settings = config.load()
     services(settings)
@@ -182,6 +187,7 @@ def run():
     honcho = subprocess.Popen(
         [os.path.join(VENV_BIN, "honcho"), "start", "-f", "Procfile.dev", "-p", str(port)], env=env
     )
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
 
     def web_up():
         try:
