@@ -2,7 +2,9 @@
 open pages (WebSockets and event streams) of the people this process serves.
 
 Each open page is a Connection with a bounded queue and a single writer. A
-page that falls too far behind is closed with 1013 ("try again later"), so it
+WebSocket's writer runs only while pushes wait, so an idle page holds no
+greenlet for it (memory is what limits open pages per process). A page that
+falls too far behind is closed with 1013 ("try again later"), so it
 reconnects and resumes from its last stream id instead of growing memory
 here. After losing Redis, the hub subscribes again and every page resumes
 from its last id (or, if that is gone, is told to refresh).
@@ -11,12 +13,13 @@ from its last id (or, if that is gone, is told to refresh).
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import gevent
 import redis
+from bson import ObjectId
 from gevent.event import Event
-from gevent.queue import Empty, Full, Queue
+from gevent.queue import Queue
 
 from app.connections import redis_client
 from app.realtime import presence, push
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 256  # pushes waiting for one page before it counts as too slow
 KEEPALIVE = 15  # seconds between comments on an idle event stream
+RECONCILE_EVERY = 12  # heartbeats (a minute)
 RESYNC = "resync"
 CLOSE = "close"
 
@@ -46,27 +50,36 @@ def shutdown():
 
 
 class Connection:
-    """One open page. Pushes queue here; its writer is the only one to send them."""
+    """One open page. Pushes wait here, in order, until its writer takes them:
+    the replay of what the page missed first, then live ones."""
 
-    def __init__(self, user_id, page_id=None, chat_id=None, name=None):
+    def __init__(self, user_id, page_id=None, chat_id=None, after=push.NO_PUSHES_YET):
         self.id = uuid.uuid4().hex
         self.user_id = user_id
         self.page_id = page_id or self.id
         self.chat_id = chat_id
-        self.name = name
         self.typing = False
+        self.after = after
         self.last_id = None
         self.close_code = None
-        self.queue = Queue(QUEUE_LIMIT)
+        self.finished = False  # the writer took the close
+        self.waiting = deque([RESYNC])
+        self.wake = _nothing
+
+    def listen(self, wake):
+        """From now on call `wake()` whenever pushes wait, and now for the replay."""
+        self.wake = wake
+        wake()
 
     def offer(self, item):
         if self.close_code is not None:
             return
-        try:
-            self.queue.put_nowait(item)
-        except Full:
+        if len(self.waiting) >= QUEUE_LIMIT:
             log.warning("closing a page that fell %d pushes behind", QUEUE_LIMIT)
             self.close(1013)
+            return
+        self.waiting.append(item)
+        self.wake()
 
     def close(self, code):
         if self.close_code is not None:
@@ -74,25 +87,20 @@ class Connection:
         self.close_code = code
         # Nothing queued goes out now: the page resumes from the last push it
         # got, so sending a later one after dropping an earlier would lose it.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(CLOSE)
+        self.waiting.clear()
+        self.waiting.append(CLOSE)
+        self.wake()
 
-    def deliveries(self, after, keepalive=None):
-        """(stream id or None, JSON text) to send: the pushes after `after`,
-        then live ones, never one twice; (None, None) when idle for
-        `keepalive` seconds; ends when the connection closes."""
-        yield from self._replay(after)
-        while True:
-            try:
-                item = self.queue.get(timeout=keepalive)
-            except Empty:
-                yield None, None
-                continue
+    def ready(self):
+        """(stream id or None, JSON text) for each push waiting now, never one
+        twice; ends when none is left, or at the close (then `finished`)."""
+        while self.waiting:
+            item = self.waiting.popleft()
             if item == CLOSE:
+                self.finished = True
                 return
             if item == RESYNC:
-                yield from self._replay(self.last_id or after)
+                yield from self._replay(self.last_id or self.after)
                 continue
             entry_id, text = item
             if entry_id is not None:
@@ -100,6 +108,19 @@ class Connection:
                     continue
                 self.last_id = entry_id
             yield entry_id, text
+
+    def deliveries(self, keepalive):
+        """`ready`'s pushes, waiting for more in between, for a writer that
+        stays (an event stream); (None, None) after `keepalive` idle seconds."""
+        arrived = Event()
+        self.listen(arrived.set)
+        while True:
+            yield from self.ready()
+            if self.finished:
+                return
+            arrived.clear()
+            if not self.waiting and not arrived.wait(keepalive):
+                yield None, None
 
     def _replay(self, after):
         entries = push.since(self.user_id, after)
@@ -113,9 +134,14 @@ class Connection:
             yield entry_id, text
 
 
+def _nothing():
+    pass
+
+
 class Hub:
     def __init__(self, app):
         self.app = app
+        self.id = uuid.uuid4().hex[:16]  # this process, in presence records
         self.users = defaultdict(set)  # str(user_id) -> their open Connections here
         self.subscriptions = {}  # channel -> Event, set once Redis confirms it
         self.commands = Queue()  # (un)subscribe requests, for the listener alone
@@ -125,6 +151,7 @@ class Hub:
     def start(self):
         if not self.started:
             self.started = True
+            presence.heartbeat(self.id)  # before the first connection counts as live
             gevent.spawn(self._listen)
             gevent.spawn(self._heartbeat)
 
@@ -139,7 +166,7 @@ class Hub:
             self.subscriptions[channel] = Event()
             self.commands.put(("subscribe", channel))
         self.subscriptions[channel].wait(5)
-        if presence.connect(connection.user_id, connection.id):
+        if presence.connect(self.id, connection.user_id, connection.id):
             presence.tell_contacts(connection.user_id, True)
 
     def detach(self, connection):
@@ -151,7 +178,7 @@ class Hub:
             channel = push.channel(user_id)
             self.subscriptions.pop(channel, None)
             self.commands.put(("unsubscribe", channel))
-        if presence.disconnect(user_id, connection.id):
+        if presence.disconnect(self.id, user_id, connection.id):
             gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
 
     def shutdown(self):
@@ -215,14 +242,26 @@ class Hub:
                 self.subscriptions[message["channel"]].set()
 
     def _heartbeat(self):
-        """Keep this process's connections fresh; report the users whose
-        connections died with some other process."""
+        """Tell Redis this process is alive; report the users whose
+        connections died with some other process; now and then, make the
+        records of this process's connections match what it holds."""
+        beats = 0
         with self.app.app_context():
             while not self.stopping:
                 gevent.sleep(presence.HEARTBEAT)
+                beats += 1
                 try:
-                    presence.renew([(c.user_id, c.id) for cs in list(self.users.values()) for c in cs])
+                    swept = presence.heartbeat(self.id)
+                    if swept or beats % RECONCILE_EVERY == 0:
+                        came, gone = presence.reconcile(self.id, self._held)
+                        for user_id in came:
+                            presence.tell_contacts(ObjectId(user_id), True)
+                        for user_id in gone:
+                            gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
                     for user_id in presence.sweep():
                         presence.went_offline(user_id)
                 except (redis.ConnectionError, redis.TimeoutError) as error:
                     log.warning("presence heartbeat failed: %r", error)
+
+    def _held(self):
+        return {c.id: str(c.user_id) for connections in self.users.values() for c in connections}

@@ -1,11 +1,15 @@
 """Presence: who has a live connection, told to their contacts only.
 
-Each connection is a member of its user's sorted set, scored by when it
-expires; the web process that holds it renews it every HEARTBEAT seconds. A
-user is online while any connection is fresh. When the last one closes, the
+Each connection is recorded twice: in its user's set (as "process
+connection") and in its web process's set (as "user connection"). A web
+process proves it is alive with one heartbeat every HEARTBEAT seconds,
+however many pages it holds; a user is online while any of their
+connections belongs to a live process. When the last connection closes, the
 user's contacts hear "offline" after a short grace (a reload is not a
-departure); when a web process dies, its connections simply expire and
-another process's sweep reports those users offline.
+departure); when a web process dies, its heartbeat stops, and the next
+sweep by any other process removes its connections and reports the users
+left with none offline. These keys have no TTL: each lives exactly as long
+as the connections it lists, and a dead process's are removed by the sweep.
 """
 
 import time
@@ -17,89 +21,144 @@ from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime.push import Outbox
 
-CONNECTION_TTL = 15  # seconds
+PROCESS_TTL = 15  # seconds without a heartbeat before a process counts as gone
 HEARTBEAT = 5
 OFFLINE_GRACE = 2
 
+# A user's live connections: theirs whose process has not missed its heartbeats.
+LIVE_COUNT = """
+local function live(user_key, now)
+  local count = 0
+  for _, entry in ipairs(redis.call('SMEMBERS', user_key)) do
+    local process = string.match(entry, '^(%S+)')
+    local expires = redis.call('ZSCORE', KEYS[1], process)
+    if expires and tonumber(expires) > now then count = count + 1 end
+  end
+  return count
+end
+"""
 
-def connections_key(user_id):
-    return key("presence", user_id)
+ONLINE_SCRIPT = LIVE_COUNT + """
+local counts = {}
+for n = 2, #KEYS do counts[n - 1] = live(KEYS[n], tonumber(ARGV[1])) end
+return counts
+"""
+
+# KEYS: processes, user's set, process's set; ARGV: process, connection, user, now, 'add' or 'remove'.
+CONNECTION_SCRIPT = LIVE_COUNT + """
+local entry = ARGV[1] .. ' ' .. ARGV[2]
+if ARGV[5] == 'add' then
+  redis.call('SADD', KEYS[2], entry)
+  redis.call('SADD', KEYS[3], ARGV[3] .. ' ' .. ARGV[2])
+else
+  redis.call('SREM', KEYS[2], entry)
+  redis.call('SREM', KEYS[3], ARGV[3] .. ' ' .. ARGV[2])
+end
+return live(KEYS[2], tonumber(ARGV[4]))
+"""
+
+# Claim one dead process (only one sweeper gets it), remove its connections,
+# and return the users it leaves with no live connection.
+SWEEP_SCRIPT = LIVE_COUNT + """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {} end
+local process_key = ARGV[3] .. ARGV[1]
+local gone = {}
+for _, entry in ipairs(redis.call('SMEMBERS', process_key)) do
+  local user, connection = string.match(entry, '^(%S+) (%S+)$')
+  local user_key = ARGV[4] .. user
+  redis.call('SREM', user_key, ARGV[1] .. ' ' .. connection)
+  if live(user_key, tonumber(ARGV[2])) == 0 then gone[#gone + 1] = user end
+end
+redis.call('DEL', process_key)
+return gone
+"""
 
 
-def expiring_key():
-    """Users with connections, scored by when their freshest one expires: the sweep's to-do list."""
-    return key("presence-expiring")
+def user_key(user_id):
+    return key("presence", "user", user_id)
+
+
+def process_key(process_id):
+    return key("presence", "process", process_id)
+
+
+def processes_key():
+    """Web processes, scored by when they count as gone unless they beat again."""
+    return key("presence", "processes")
 
 
 def online(user_ids):
-    """The subset of `user_ids` that is online now."""
+    """The subset of `user_ids` that is online now, in one round trip."""
     user_ids = list(user_ids)
     if not user_ids:
         return set()
-    pipe = redis_client().pipeline(transaction=False)
-    now = time.time()
-    for user_id in user_ids:
-        pipe.zcount(connections_key(user_id), now, "+inf")
-    return {user_id for user_id, count in zip(user_ids, pipe.execute()) if count}
+    client = redis_client()
+    keys = [processes_key(), *(user_key(user_id) for user_id in user_ids)]
+    counts = client.register_script(ONLINE_SCRIPT)(keys=keys, args=[time.time()])
+    return {user_id for user_id, count in zip(user_ids, counts) if count}
 
 
-def _live_count(pipe, user_id, now):
-    pipe.zcount(connections_key(user_id), now, "+inf")
+def _change(process_id, user_id, connection_id, action):
+    client = redis_client()
+    keys = [processes_key(), user_key(user_id), process_key(process_id)]
+    args = [process_id, connection_id, str(user_id), time.time(), action]
+    return client.register_script(CONNECTION_SCRIPT)(keys=keys, args=args)
 
 
-def connect(user_id, connection_id):
+def connect(process_id, user_id, connection_id):
     """Record a connection; True if it makes the user online (their only live one)."""
-    now = time.time()
-    pipe = redis_client().pipeline(transaction=True)
-    pipe.zadd(connections_key(user_id), {connection_id: now + CONNECTION_TTL})
-    pipe.expire(connections_key(user_id), CONNECTION_TTL)
-    pipe.zadd(expiring_key(), {str(user_id): now + CONNECTION_TTL}, gt=True)
-    _live_count(pipe, user_id, now)
-    return pipe.execute()[-1] == 1
+    return _change(process_id, user_id, connection_id, "add") == 1
 
 
-def disconnect(user_id, connection_id):
+def disconnect(process_id, user_id, connection_id):
     """Forget a connection; True if the user has no live connection left."""
-    now = time.time()
-    pipe = redis_client().pipeline(transaction=True)
-    pipe.zrem(connections_key(user_id), connection_id)
-    _live_count(pipe, user_id, now)
-    return pipe.execute()[-1] == 0
+    return _change(process_id, user_id, connection_id, "remove") == 0
 
 
 def still_offline(user_id):
     return user_id not in online([user_id])
 
 
-def renew(connections):
-    """The heartbeat: keep these (user_id, connection_id) pairs fresh, in one round trip."""
-    if not connections:
-        return
-    expires = time.time() + CONNECTION_TTL
-    pipe = redis_client().pipeline(transaction=False)
-    for user_id, connection_id in connections:
-        pipe.zadd(connections_key(user_id), {connection_id: expires})
-        pipe.expire(connections_key(user_id), CONNECTION_TTL)
-        pipe.zadd(expiring_key(), {str(user_id): expires}, gt=True)
-    pipe.execute()
+def heartbeat(process_id):
+    """This process is alive: one command, whatever the number of its
+    connections. True if it had been counted gone (or is new), when its
+    connections must be recorded again (see reconcile)."""
+    return redis_client().zadd(processes_key(), {process_id: time.time() + PROCESS_TTL}) == 1
+
+
+def reconcile(process_id, held):
+    """Make Redis list exactly the connections this process holds, `held()`
+    being {connection id: user id}: records a sweep removed while Redis could
+    not hear the heartbeat come back, and records a failed disconnect left go.
+    Returns the users this made online, and those it made offline."""
+    recorded = {}
+    for entry in redis_client().smembers(process_key(process_id)):
+        user_id, _, connection_id = entry.partition(" ")
+        recorded[connection_id] = user_id
+    holding = held()  # after reading Redis, so a connection opened meanwhile is in both
+    came = [user for cid, user in holding.items() if cid not in recorded and connect(process_id, user, cid)]
+    gone = [user for cid, user in recorded.items() if cid not in holding and disconnect(process_id, user, cid)]
+    return came, gone
 
 
 def sweep():
-    """Users whose every connection expired without closing (their web
-    process died); each is claimed by exactly one sweeping process."""
+    """Users left offline by web processes that stopped beating; each dead
+    process is claimed by exactly one sweeping process."""
     client = redis_client()
     now = time.time()
+    script = client.register_script(SWEEP_SCRIPT)
     gone = []
-    for user_id in client.zrangebyscore(expiring_key(), "-inf", now, start=0, num=500):
-        if client.zcount(connections_key(user_id), now, "+inf") == 0 and client.zrem(expiring_key(), user_id):
-            gone.append(user_id)
+    for process_id in client.zrangebyscore(processes_key(), "-inf", now, start=0, num=20):
+        gone += script(
+            keys=[processes_key()],
+            args=[process_id, now, process_key(""), user_key("")],
+        )
     return gone
 
 
 def went_offline(user_id):
     """Remember when they were last seen, and tell their contacts."""
     user_id = ObjectId(str(user_id))
-    redis_client().zrem(expiring_key(), str(user_id))
     users.set_last_seen(user_id)
     tell_contacts(user_id, False)
 
@@ -110,7 +169,9 @@ def tell_contacts(user_id, is_online):
     html = render_template("chats/_presence_update.html", person=person, online=is_online)
     outbox = Outbox()
     for contact in chats.contacts(user_id):
-        outbox.add(contact, html, replayable=False)
+        # Replayable: a page rendered just before the change, whose socket
+        # is not attached yet, still hears of it when it resumes.
+        outbox.add(contact, html)
     outbox.send()
 
 

@@ -3,8 +3,8 @@
 Every push goes out on the user's Redis channel, which the web processes'
 hubs listen to. A replayable push is also appended to the user's capped
 stream, and its stream id travels with it, so a page that reconnects can
-replay what it missed. Presence and typing are only of the moment: they are
-published, not kept.
+replay what it missed. Typing is only of the moment: it is published, not
+kept.
 """
 
 import json
@@ -53,14 +53,13 @@ class Outbox:
 
     def send(self, pipe=None):
         """Send everything; with `pipe`, queue the commands on it for the caller to execute."""
-        client = redis_client()
         own_pipe = pipe is None
-        pipe = client.pipeline(transaction=False) if own_pipe else pipe
-        script = client.register_script(PUSH_SCRIPT)
+        pipe = redis_client().pipeline(transaction=False) if own_pipe else pipe
         for (user_id, replayable), parts in self.pushes.items():
             html = "".join(parts)
             if replayable:
-                script(keys=[stream(user_id)], args=[html, channel(user_id), STREAM_LENGTH, STREAM_TTL], client=pipe)
+                # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
+                pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, STREAM_TTL)
             else:
                 pipe.publish(channel(user_id), "- " + json.dumps({"content": html}))
         self.pushes = {}

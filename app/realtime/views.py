@@ -95,11 +95,12 @@ def websocket(ws):
     hello = page_hello(ws)
     if hello is None:
         return close(ws, 1008, "Expected a hello")
-    user = users.get(g.user_id)
-    connection = Connection(g.user_id, str(hello.get("page") or ""), chat_of(hello.get("chat")), user["name"])
+    page, chat = str(hello.get("page") or ""), chat_of(hello.get("chat"))
+    connection = Connection(g.user_id, page, chat, after=hello["after"])
     hub = get_hub(current_app._get_current_object())
     hub.attach(connection)
-    writer = gevent.spawn(write_pushes, current_app._get_current_object(), ws, connection, hello["after"])
+    writer = SocketWriter(current_app._get_current_object(), ws, connection)
+    connection.listen(writer.wake)
     try:
         if not hello.get("fresh"):
             connection.offer((None, json.dumps({"content": presence.snapshot(g.user_id)})))
@@ -111,22 +112,45 @@ def websocket(ws):
         pass
     finally:
         leave(hub, connection)
-        writer.join(timeout=5)
+        writer.join(5)
 
 
-def write_pushes(app, ws, connection, after):
-    """The connection's one writer."""
-    with app.app_context():
-        try:
-            for _, text in connection.deliveries(after):
-                ws.send(text)
-            close(ws, connection.close_code or 1000)
-        except ConnectionClosed:
-            connection.close(1006)
-        except Exception:
-            current_app.logger.exception("push writer failed")
-            connection.close(1011)
-            close(ws, 1011)
+class SocketWriter:
+    """A page's one writer: sends what waits on its connection, then ends, to
+    run again when more arrives."""
+
+    def __init__(self, app, ws, connection):
+        self.app = app
+        self.ws = ws
+        self.connection = connection
+        self.greenlet = None
+
+    def wake(self):
+        if self.greenlet is None:
+            self.greenlet = gevent.spawn(self.run)
+
+    def join(self, timeout):
+        if self.greenlet is not None:
+            self.greenlet.join(timeout)
+
+    def run(self):
+        connection = self.connection
+        with self.app.app_context():
+            try:
+                for _, text in connection.ready():
+                    self.ws.send(text)
+                if connection.finished:
+                    close(self.ws, connection.close_code or 1000)
+            except ConnectionClosed:
+                connection.close(1006)
+            except Exception:
+                current_app.logger.exception("push writer failed")
+                connection.close(1011)
+                close(self.ws, 1011)
+            finally:
+                # Nothing can have arrived since ready() found the queue empty:
+                # greenlets switch only where they wait, and none waits since.
+                self.greenlet = None
 
 
 def handle_page_message(connection, text):
@@ -138,7 +162,8 @@ def handle_page_message(connection, text):
         return
     if message.get("type") == "typing":
         connection.typing = bool(message.get("typing"))
-        activity.typing(connection.chat_id, connection.user_id, connection.name, connection.typing)
+        name = users.get(connection.user_id)["name"] if connection.typing else None  # read when needed, not per connect
+        activity.typing(connection.chat_id, connection.user_id, name, connection.typing)
     elif message.get("type") == "viewing":
         activity.view(connection.chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
 
@@ -150,7 +175,7 @@ def leave(hub, connection):
     if connection.chat_id:
         viewing.stop(connection.chat_id, connection.user_id, connection.page_id)
         if connection.typing:
-            activity.typing(connection.chat_id, connection.user_id, connection.name, False)
+            activity.typing(connection.chat_id, connection.user_id, None, False)
 
 
 @bp.get("/events")
@@ -163,15 +188,15 @@ def events():
     after = request.headers.get("Last-Event-ID") or request.args.get("after", "")
     after = after if STREAM_ID.match(after) else NO_PUSHES_YET
     app = current_app._get_current_object()
-    user = users.get(g.user_id)
-    connection = Connection(g.user_id, request.args.get("page"), chat_of(request.args.get("chat")), user["name"])
+    page, chat = request.args.get("page"), chat_of(request.args.get("chat"))
+    connection = Connection(g.user_id, page, chat, after=after)
     hub = get_hub(app)
     hub.attach(connection)
 
     def stream():
         try:
             yield "retry: 1000\n\n"
-            for entry_id, text in connection.deliveries(after, keepalive=KEEPALIVE):
+            for entry_id, text in connection.deliveries(KEEPALIVE):
                 if text is None:
                     yield ": still here\n\n"
                     continue

@@ -40,6 +40,17 @@ def push_to(app, user, html, replayable=True):
         outbox.send()
 
 
+def newest_push(app, user):
+    with app.app_context():
+        return last_id(user["_id"])
+
+
+def attached(app, page, user):
+    """Returns once `page`'s socket is attached (so its person's contacts were told they are online)."""
+    push_to(app, user, "<p>attached</p>")
+    page.wait_for_text("<p>attached</p>")
+
+
 def test_a_socket_without_a_session_is_closed_with_4401(web, ns_app, person):
     page = SocketPage(web.url, None)
     assert page.receive() is None and page.close_code == 4401
@@ -92,7 +103,7 @@ def test_a_reconnecting_page_resumes_with_no_gap_and_no_repeat(web, ns_app, pers
     page.close()
     for n in (2, 3, 4):
         push_to(ns_app, ann, f"<p>{n}</p>")
-    push_to(ns_app, ann, "<p>of the moment</p>", replayable=False)  # presence and typing are not replayed
+    push_to(ns_app, ann, "<p>of the moment</p>", replayable=False)  # typing is not replayed
     again = SocketPage(web.url, ann["cookies"], after=page.last_id, fresh=False)
     got = [again.wait_for(lambda p: "id" in p)["content"] for _ in range(3)]
     assert got == ["<p>2</p>", "<p>3</p>", "<p>4</p>"]
@@ -288,6 +299,19 @@ def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk):
     alice_page.close()
 
 
+def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(talk, ns_app):
+    alice, bob, chat_id, processes = talk
+    web = processes.web()
+    rendered_at = newest_push(ns_app, alice.user)  # alice's page is rendered: bob shows offline
+    bob_page = SocketPage(web.url, bob.cookies)
+    attached(ns_app, bob_page, bob.user)
+    alice_page = SocketPage(web.url, alice.cookies, chat=chat_id, after=rendered_at)
+    online = alice_page.wait_for_text(f'id="presence-status-{bob.user["_id"]}"')
+    assert ">Online<" in online["content"]
+    for page in (alice_page, bob_page):
+        page.close()
+
+
 def test_a_killed_web_process_leaves_no_one_online(talk):
     alice, bob, chat_id, processes = talk
     web_a, web_b = processes.web(), processes.web()
@@ -296,7 +320,7 @@ def test_a_killed_web_process_leaves_no_one_online(talk):
     alice_page.wait_for_text(f'id="presence-status-{bob.user["_id"]}"')
     killed = time.monotonic()
     web_a.kill()
-    alice_page.wait_for_text("Last seen", timeout=presence.CONNECTION_TTL + 2 * presence.HEARTBEAT + 5)
+    alice_page.wait_for_text("Last seen", timeout=presence.PROCESS_TTL + 2 * presence.HEARTBEAT + 5)
     print(f"\npresence flipped {time.monotonic() - killed:.1f} s after the web process was killed")
     alice_page.close()
 
@@ -349,11 +373,12 @@ def test_delivery_delay_between_two_open_pages(talk):
     bob_page.close()
 
 
-def test_a_fresh_page_asks_for_nothing_a_reconnecting_one_gets_presence(web, talk):
+def test_a_fresh_page_asks_for_nothing_a_reconnecting_one_gets_presence(web, talk, ns_app):
     alice, bob, chat_id, processes = talk
     web = processes.web()
     bob_page = SocketPage(web.url, bob.cookies)
-    page = SocketPage(web.url, alice.cookies, fresh=False)
+    attached(ns_app, bob_page, bob.user)
+    page = SocketPage(web.url, alice.cookies, after=newest_push(ns_app, alice.user), fresh=False)
     snapshot = page.wait_for_text("presence-status")
     assert ">Online<" in snapshot["content"] and "id" not in snapshot
     page.close()

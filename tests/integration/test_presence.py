@@ -1,0 +1,70 @@
+"""Presence records in Redis: per connection, kept alive by one heartbeat per web process."""
+
+import time
+
+from bson import ObjectId
+
+from app.realtime import presence
+
+
+def test_a_person_is_online_while_a_connection_of_a_live_process_lasts(ns_app):
+    ann, ben = ObjectId(), ObjectId()
+    with ns_app.app_context():
+        presence.heartbeat("web-a")
+        assert presence.connect("web-a", ann, "tab1") is True
+        assert presence.connect("web-a", ann, "tab2") is False  # already online
+        assert presence.online([ann, ben]) == {ann}
+        assert presence.disconnect("web-a", ann, "tab1") is False
+        assert presence.disconnect("web-a", ann, "tab2") is True
+        assert presence.online([ann]) == set()
+
+
+def test_a_dead_process_is_swept_once_and_only_its_people_go_offline(ns_app):
+    ann, ben = ObjectId(), ObjectId()
+    with ns_app.app_context():
+        presence.heartbeat("web-a")
+        presence.heartbeat("web-b")
+        presence.connect("web-a", ann, "a1")
+        presence.connect("web-a", ben, "a2")
+        presence.connect("web-b", ben, "b1")  # Ben has a tab on a process that lives
+        from app.connections import redis_client
+
+        redis_client().zadd(presence.processes_key(), {"web-a": time.time() - 1})  # web-a missed its beats
+        assert presence.online([ann, ben]) == {ben}
+        assert presence.sweep() == [str(ann)]
+        assert presence.sweep() == []  # claimed once
+        assert not redis_client().exists(presence.process_key("web-a"))
+
+
+def test_reconcile_restores_swept_records_and_drops_stale_ones(ns_app):
+    ann, ben = ObjectId(), ObjectId()
+    with ns_app.app_context():
+        from app.connections import redis_client
+
+        presence.heartbeat("web-a")
+        presence.connect("web-a", ann, "a1")
+        presence.connect("web-a", ben, "a2")  # its disconnect will have failed
+        # Redis could not hear web-a for a while; another process swept it.
+        redis_client().zadd(presence.processes_key(), {"web-a": time.time() - 1})
+        presence.sweep()
+        assert presence.heartbeat("web-a") is True  # counted gone: reconcile
+        came, gone = presence.reconcile("web-a", lambda: {"a1": str(ann)})
+        assert came == [str(ann)] and gone == []
+        assert presence.online([ann, ben]) == {ann}
+        presence.connect("web-a", ben, "a2")
+        came, gone = presence.reconcile("web-a", lambda: {"a1": str(ann)})
+        assert came == [] and gone == [str(ben)]
+        assert presence.online([ann, ben]) == {ann}
+
+
+def test_the_heartbeat_is_one_command_however_many_connections(ns_app):
+    with ns_app.app_context():
+        from app.connections import redis_client
+
+        presence.heartbeat("web-a")
+        for n in range(200):
+            presence.connect("web-a", ObjectId(), f"c{n}")
+        before = redis_client().info("stats")["total_commands_processed"]
+        presence.heartbeat("web-a")
+        # INFO itself is counted too; other tests on this Redis may add a few more.
+        assert redis_client().info("stats")["total_commands_processed"] - before < 10
