@@ -1,0 +1,1 @@
+"""Parley's benchmark suite: `make bench` (see bench/__main__.py)."""

@@ -1,0 +1,63 @@
+"""make bench: Parley's speed and memory under load, written to bench/results/.
+
+python -m bench            the full run (about six minutes)
+python -m bench --smoke    a seconds-long run of every scenario, for the test suite
+python -m bench --only pages,idle
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from bench import report, scenarios
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+FULL = {
+    "ladder": dict(pairs=100, idle=800, rates=(25, 50, 100, 200, 400), warmup=5, measure=20),
+    "idle": dict(count=5000, messages=50),
+    "pages": dict(requests=50),
+}
+SMOKE = {
+    "ladder": dict(pairs=4, idle=8, rates=(10, 20), warmup=1, measure=2),
+    "idle": dict(count=100, messages=5),
+    "pages": dict(requests=3),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--only", default="ladder,idle,pages,scaleout")
+    parser.add_argument("--out", default=None, help="where to write the report (default bench/results)")
+    arguments = parser.parse_args(argv)
+    sizes = SMOKE if arguments.smoke else FULL
+    wanted = set(arguments.only.split(","))
+    out = arguments.out or RESULTS
+    started = time.time()
+    figures = {
+        "machine": scenarios.machine(),
+        "smoke": arguments.smoke,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+    }
+    if "ladder" in wanted:
+        figures["ladder"] = scenarios.rate_ladder(**sizes["ladder"])
+    if "scaleout" in wanted:
+        figures["scaleout"] = scenarios.rate_ladder(web=2, workers=2, label="2+2", **sizes["ladder"])
+    if "idle" in wanted:
+        figures["idle"] = scenarios.idle_sockets(**sizes["idle"])
+    if "pages" in wanted:
+        figures["pages"] = scenarios.pages(**sizes["pages"])
+    figures["minutes"] = round((time.time() - started) / 60, 1)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "latest.json"), "w") as file:
+        json.dump(figures, file, indent=2)
+    report.write(figures, out)
+    scenarios.progress(f"report written to {os.path.join(out, 'latest.md')} in {figures['minutes']} minutes")
+    return figures
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,68 @@
+"""Benchmark data, made with the app's own data layer and token code."""
+
+import secrets
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from flask_jwt_extended import create_access_token
+
+from app.chats import present
+from app.connections import db
+from app.data import chats, messages, users
+
+TOKEN_LIFE = timedelta(hours=2)  # longer than any run; a browser's would be renewed by the server
+
+
+def people(app, count, label):
+    """`count` new users: [{_id, email, name}]."""
+    with app.app_context():
+        docs = [users.new_user(f"{label}{n}-{ObjectId()}@bench.example") for n in range(count)]
+        for start in range(0, count, 1000):
+            db().users.insert_many(docs[start : start + 1000])
+    return [{"_id": doc["_id"], "email": doc["email"], "name": doc["name"]} for doc in docs]
+
+
+def chats_between(app, pairs):
+    """One chat per (a, b) pair, as "Chat with NAME" makes it; returns their ids."""
+    with app.app_context():
+        docs = [chats.new_chat(a["_id"], b["_id"]) for a, b in pairs]
+        for start in range(0, len(docs), 1000):
+            db().chats.insert_many(docs[start : start + 1000])
+    return [doc["_id"] for doc in docs]
+
+
+def history(app, chat_id, first, second, count, seen=True):
+    """`count` messages between two people, alternating, oldest first."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    with app.app_context():
+        docs = []
+        for seq in range(1, count + 1):
+            sender, receiver = (first, second) if seq % 2 else (second, first)
+            docs.append(
+                {
+                    "chat_id": chat_id,
+                    "seq": seq,
+                    "sender_id": sender["_id"],
+                    "receiver_id": receiver["_id"],
+                    "client_id": ObjectId().binary.hex() + "00000000",
+                    "text": f"History message number {seq}.",
+                    "image": None,
+                    "seen_at": start if seen else None,
+                    "created_at": start + timedelta(seconds=seq),
+                }
+            )
+        for begin in range(0, count, 1000):
+            messages.save_all(docs[begin : begin + 1000])
+        unread = Counter(str(doc["receiver_id"]) for doc in docs if doc["seen_at"] is None)
+        chats.record_messages({chat_id: present.latest_message(docs[-1])}, {chat_id: unread})
+
+
+def credentials(app, user):
+    """What a signed-in browser holds: the JWT access cookie, and the CSRF token its pages carry."""
+    csrf = secrets.token_urlsafe(24)
+    with app.app_context():
+        token = create_access_token(
+            identity=str(user["_id"]), expires_delta=TOKEN_LIFE, additional_claims={"csrf": csrf}
+        )
+    return {"cookie": f"{app.config['JWT_ACCESS_COOKIE_NAME']}={token}", "csrf": csrf}

@@ -1,0 +1,241 @@
+"""Parley as the Procfile runs it, for a benchmark: gunicorn with gevent workers
+for `web` and `python -m workers.chat`, on the local Redis and RabbitMQ and a
+SecantusDB of its own; every process watched for CPU and memory."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+import pika
+import psutil
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(ready, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start within {seconds}s")
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def listener_pid(port):
+    """The process listening on a local port (Redis, RabbitMQ), or None."""
+    for connection in psutil.net_connections("tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+            return connection.pid
+    return None
+
+
+class System:
+    """One deployment under test: `web_workers` gunicorn workers and `chat_workers` chat workers."""
+
+    def __init__(
+        self,
+        web_workers=1,
+        chat_workers=1,
+        server_timing=False,
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+    ):
+        self.name = f"bench{uuid.uuid4().hex[:8]}"
+        self.mongo_port = free_port()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "APP_ENV": "development",
+            # Timing every database call has a cost: only the pages scenario, which reports it, pays it.
+            "SERVER_TIMING": "1" if server_timing else "0",
+            "MONGODB_URI": f"mongodb://127.0.0.1:{self.mongo_port}/{self.name}?directConnection=true",
+            "REDIS_URL": redis_url,
+            "RABBITMQ_URL": rabbitmq_url,
+            "KEY_PREFIX": f"{self.name}:",
+            "QUEUE_PREFIX": f"{self.name}.",
+            "UPLOAD_DIR": os.path.join("/tmp", self.name, "uploads"),
+            "WEB_CONCURRENCY": str(web_workers),
+            "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
+            "PYTHONPATH": ROOT,
+        }
+        self.logs = []
+        self.mongo = self._start(
+            "secantus",
+            [
+                os.path.join(BIN, "secantusd-py"),
+                "--port",
+                str(self.mongo_port),
+                "--storage-path",
+                ":memory:",
+                "--log-level",
+                "WARNING",
+            ],
+        )
+        wait_until(lambda: listening(self.mongo_port), "SecantusDB")
+        self._indexes()
+        self.web = self._start(
+            "web",
+            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
+        )
+        self.workers = [
+            self._start(f"chat_worker{n}", [sys.executable, "-m", "workers.chat"]) for n in range(chat_workers)
+        ]
+        wait_until(self._web_up, "the web process")
+        wait_until(lambda: all("consuming" in self._log(w) for w in self.workers), "the chat workers")
+        wait_until(lambda: len(self.web_workers()) == web_workers, "gunicorn's workers")
+
+    def _start(self, name, command):
+        log = open(os.path.join("/tmp", f"{self.name}-{name}.log"), "wb")
+        self.logs.append(log)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        process.log_path = log.name
+        return process
+
+    @staticmethod
+    def _log(process):
+        with open(process.log_path, errors="replace") as file:
+            return file.read()
+
+    def _web_up(self):
+        try:
+            return urllib.request.urlopen(self.url + "/signin", timeout=1).status == 200
+        except OSError:
+            return False
+
+    def _indexes(self):
+        subprocess.run(
+            [os.path.join(BIN, "flask"), "--app", "wsgi", "create-indexes"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def app(self):
+        """The app, in this process, on this system's data: for seeding and tokens."""
+        os.environ.update({key: value for key, value in self.env.items() if key != "PATH"})
+        from app import create_app
+
+        return create_app()
+
+    def settle(self, seconds=30):
+        """Wait (at most `seconds`) until the web and worker processes are idle,
+        so one scenario's setup does not spill into what the next measures."""
+        busy = [*self.web_workers(), *(psutil.Process(w.pid) for w in self.workers)]
+        deadline = time.monotonic() + seconds
+        for process in busy:
+            process.cpu_percent(None)
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if all(process.cpu_percent(None) < 10 for process in busy):
+                return
+
+    def web_workers(self):
+        return psutil.Process(self.web.pid).children()
+
+    def watched(self):
+        """{name: psutil.Process} for everything the benchmark measures."""
+        found = {f"web{n}": worker for n, worker in enumerate(self.web_workers(), start=1)}
+        found.update({f"chat_worker{n}": psutil.Process(w.pid) for n, w in enumerate(self.workers, start=1)})
+        found["secantusdb"] = psutil.Process(self.mongo.pid)
+        for name, port in (("redis", 6379), ("rabbitmq", 5672)):
+            pid = listener_pid(port)
+            if pid:
+                found[name] = psutil.Process(pid)
+        return found
+
+    def queue_depth(self):
+        connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
+        try:
+            name = self.env["QUEUE_PREFIX"] + "chat:messages"
+            return connection.channel().queue_declare(name, durable=True, passive=True).method.message_count
+        except pika.exceptions.ChannelClosedByBroker:
+            return 0
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def stop(self):
+        for process in [self.web, *self.workers, self.mongo]:
+            if process.poll() is None:
+                os.killpg(process.pid, 15)
+        for process in [self.web, *self.workers, self.mongo]:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+        for log in self.logs:
+            log.close()
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        keys = list(client.scan_iter(self.env["KEY_PREFIX"] + "*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+        connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
+        channel = connection.channel()
+        for queue in ("chat:messages", "send-otp"):
+            for name in (queue, queue + ".dead"):
+                channel.queue_delete(self.env["QUEUE_PREFIX"] + name)
+        connection.close()
+
+
+class Sampler:
+    """Samples CPU% and RSS of the watched processes, and the queue depth, once a second."""
+
+    def __init__(self, system, extra=None):
+        self.system = system
+        self.processes = {**system.watched(), **(extra or {})}
+        self.samples = {name: [] for name in self.processes}
+        self.depths = []
+        self._stop = threading.Event()
+        for process in self.processes.values():
+            process.cpu_percent(None)  # the first reading is a baseline
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop.wait(1.0):
+            for name, process in self.processes.items():
+                try:
+                    self.samples[name].append((process.cpu_percent(None), process.memory_info().rss))
+                except psutil.Error:
+                    pass
+            try:
+                self.depths.append(self.system.queue_depth())
+            except Exception:
+                pass
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join()
+        summary = {}
+        for name, samples in self.samples.items():
+            if samples:
+                summary[name] = {
+                    "cpu_percent": round(sum(cpu for cpu, _ in samples) / len(samples), 1),
+                    "rss_mb": round(max(rss for _, rss in samples) / 1e6, 1),
+                }
+        return {"processes": summary, "queue_depth_max": max(self.depths, default=0)}
