@@ -44,18 +44,16 @@ def start():
 
 
 def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200):
+    stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
+    # Pending before the chat: the worker saves a message, updates the chat,
+    # then forgets the job, so read in this order it is found in one or the other.
+    sending = pending.jobs(chat_id, g.user_id) if before is None else []
     chat = chats.get(chat_id)
     other_id = chats.other_member(chat, g.user_id)
-    stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
     receipts.mark_seen(chat, g.user_id)
     history, more = messages.page(chat, before)
-    if before is None:
-        shown = {message["client_id"] for message in history}
-        history += [
-            messages.from_job(job, other_id)
-            for job in pending.jobs(chat_id, g.user_id)
-            if job["client_id"] not in shown
-        ]
+    shown = {message["client_id"] for message in history}
+    history += [messages.from_job(job, other_id) for job in sending if job["client_id"] not in shown]
     other = users.get(other_id)
     views = [present.message(message, g.user_id, other["name"]) for message in history]
     return render_signed_in(

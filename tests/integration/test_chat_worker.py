@@ -244,6 +244,34 @@ def test_a_redelivered_job_saved_before_a_crash_still_updates_the_chat(chat):
     assert chats.unread(state, bob_id) == 1
 
 
+def test_a_page_read_while_the_worker_saves_still_shows_the_message(chat, monkeypatch):
+    """The worker saves the message right after the page has read the chat:
+    the page finds it saved or still pending, never in neither."""
+    from types import SimpleNamespace
+
+    from app.chats import pending
+    from app.data import chats
+    from workers import chat as chat_worker
+    from workers.consumer import Delivery
+
+    alice = chat["alice"]
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    data = {"client_id": client_id(page), "text": "Saved meanwhile", "csrf_token": alice.token}
+    assert alice.post(alice.chat_url + "/messages", data=data, headers=HTMX).status_code == 200
+    with chat["app"].app_context():
+        (payload,) = pending.jobs(chat["id"], alice.user["_id"])
+    read_chat = chats.get
+
+    def read_then_worker_saves(chat_id):
+        state = read_chat(chat_id)
+        delivery = Delivery(SimpleNamespace(delivery_tag=1, redelivered=False), None, json.dumps(payload).encode())
+        assert chat_worker.handle([delivery]) == {}
+        return state
+
+    monkeypatch.setattr(chats, "get", read_then_worker_saves)
+    assert f'id="m-{payload["client_id"]}"' in alice.get(alice.chat_url).get_data(as_text=True)
+
+
 def test_when_both_are_looking_the_entries_come_from_the_batch(chat):
     with chat["app"].app_context():
         for person in ("alice", "bob"):
