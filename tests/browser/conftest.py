@@ -51,6 +51,10 @@ def new_page(browser, live):
     def make(**options):
         context = browser.new_context(base_url=live.url, **options)
         context.set_default_timeout(10_000)
+        # Lets a test wait for the page's socket to open (see connected()).
+        context.add_init_script(
+            "document.addEventListener('htmx:ws:after:connection', () => { window.liveOpened = true; });"
+        )
         contexts.append(context)
         return context.new_page()
 

@@ -18,8 +18,9 @@ NO_WEBSOCKETS = "window.WebSocket = function () { throw new Error('blocked by th
 
 
 def connected(page):
-    """Wait until the page's live connection has delivered something (it says hello first)."""
-    wait_until(page, "document.getElementById('live') !== null")
+    """Wait until the page's socket is open, then a moment for the server to
+    take its hello: pushes of the moment (typing) reach only attached pages."""
+    wait_until(page, "window.liveOpened === true")
     time.sleep(0.3)
 
 

@@ -171,11 +171,12 @@ def test_a_page_that_cannot_keep_up_is_closed_and_resumes_without_loss(web, ns_a
     resumed.close()
 
 
-def test_stopping_a_web_process_closes_its_sockets_with_1012(namespace, processes, person):
+def test_stopping_a_web_process_closes_its_sockets_with_1012(namespace, processes, person, ns_app):
     processes.env.update(namespace)
     web = processes.web()
-    page = SocketPage(web.url, person("ann")["cookies"])
-    time.sleep(0.3)
+    ann = person("ann")
+    page = SocketPage(web.url, ann["cookies"])
+    attached(ns_app, page, ann)
     started = time.monotonic()
     web.signal(signal.SIGTERM)
     assert page.receive(10) is None
