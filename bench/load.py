@@ -20,7 +20,7 @@ import uvloop
 
 MESSAGE_ID = re.compile(r'id="m-([0-9a-f]{32})"')
 CONNECT_AT_ONCE = 100
-LATE = 10.0  # seconds: a message not delivered by then is lost
+LATE = 10.0  # seconds: a message not delivered by then counts as lost to its reader
 VIEWING_RENEWAL = 20  # seconds, as parley.js
 
 
