@@ -74,8 +74,8 @@ def targets(figures):
 def ladder_table(ladder):
     names = sorted({name for step in ladder["steps"] for name in step["processes"]})
     lines = [
-        "| offered msg/s | sent | POST ms p50 / p95 / p99 / max | delivery ms p50 / p95 / p99 / max | errors | not delivered in 10 s "
-        "| doubled | queue max | " + " | ".join(f"{name} CPU% / MB" for name in names) + " |",
+        "| offered msg/s | sent | POST ms p50 / p95 / p99 / max | delivery ms p50 / p95 / p99 / max | errors "
+        "| not delivered in 10 s | doubled | queue max | " + " | ".join(f"{name} CPU% / MB" for name in names) + " |",
         "|" + "---|" * (8 + len(names)),
     ]
     for step in ladder["steps"]:
