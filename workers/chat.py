@@ -19,7 +19,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from app import broker, create_app_or_exit
-from app.chats import numbering, pending, present
+from app.chats import numbering, pending, present, receipts
 from app.chats.forms import MAX_TEXT
 from app.connections import redis_client
 from app.data import chats, messages, users
@@ -217,6 +217,16 @@ def process(jobs):
     now = datetime.now(UTC)
     saved, state, looking = save(jobs, now)
     push_all(jobs, saved, state, looking)
+    mark_seen_by_late_viewers(saved, state, looking)
+
+
+def mark_seen_by_late_viewers(saved, state, looking):
+    """A receiver who opened the chat after `save` looked and before the
+    messages were stored was missed by both: by `save`, and by their page's
+    own receipts, which found nothing yet. Look again, now they are stored."""
+    unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
+    for chat_id, receiver_id in viewing.who_is_viewing(unseen):
+        receipts.mark_seen(state.get(chat_id) or chats.get(chat_id), receiver_id)
 
 
 def handle(deliveries):

@@ -272,6 +272,41 @@ def test_a_page_read_while_the_worker_saves_still_shows_the_message(chat, monkey
     assert f'id="m-{payload["client_id"]}"' in alice.get(alice.chat_url).get_data(as_text=True)
 
 
+def test_a_receiver_who_opens_the_chat_while_the_worker_saves_sees_the_message(chat, monkeypatch):
+    """Bob opens the chat after the worker looked for viewers and before it
+    stored the message: his page's receipts find nothing yet, so the worker
+    must look again once it has stored it."""
+    from types import SimpleNamespace
+
+    from app.data import chats, messages
+    from app.realtime import activity
+    from workers import chat as chat_worker
+    from workers.consumer import Delivery
+
+    bob_id = chat["bob"].user["_id"]
+    save_all = messages.save_all
+
+    def bob_opens_the_chat_then_save(docs):
+        with chat["app"].test_request_context():
+            activity.view(chat["id"], bob_id, "bob-page", True)
+        return save_all(docs)
+
+    monkeypatch.setattr(messages, "save_all", bob_opens_the_chat_then_save)
+    delivery = Delivery(
+        SimpleNamespace(delivery_tag=1, redelivered=False), None, json.dumps(job(chat, "Seen at once")).encode()
+    )
+    with chat["app"].test_request_context():
+        assert chat_worker.handle([delivery]) == {}
+        assert chats.unread(chats.get(chat["id"]), bob_id) == 0
+    (message,) = saved(chat)
+    assert message["seen_at"] is not None
+    wait_for(
+        lambda: "message-seen" in "".join(p["content"] for p in chat["pushes"].on(chat["channels"]["alice"])),
+        10,
+        what="the receipt pushed to Alice",
+    )
+
+
 def test_when_both_are_looking_the_entries_come_from_the_batch(chat):
     with chat["app"].app_context():
         for person in ("alice", "bob"):
