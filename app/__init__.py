@@ -13,6 +13,7 @@ from app import connections, errors, formatting, timing
 from app.auth import sessions
 from app.extensions import compress, jwt, mail, sock
 from app.forms import field_attributes
+from app.realtime.pagesocket import NoThread
 
 
 def create_app(overrides=None):
@@ -24,7 +25,7 @@ def create_app(overrides=None):
         # still gets a clear message with the draft kept.
         MAX_CONTENT_LENGTH=2 * app.config["MAX_IMAGE_BYTES"] + 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # asset URLs carry a content hash
-        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 64 * 1024},
+        SOCK_SERVER_OPTIONS={"thread_class": NoThread},  # a PageSocket reads each socket
     )
     if app.config["APP_ENV"] == "production":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

@@ -159,6 +159,9 @@ class Hub:
         """Start delivering the user's pushes to `connection`; returns once
         Redis has confirmed the subscription, so nothing published after this
         is missed."""
+        if self.stopping:
+            connection.close(1012)
+            return
         self.start()
         self.users[str(connection.user_id)].add(connection)
         channel = push.channel(connection.user_id)

@@ -1,11 +1,9 @@
 import json
 import re
+from functools import partial
 from urllib.parse import urlsplit
 
-import gevent
 from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
-from flask_sock import ConnectionClosed
-from gevent.lock import Semaphore
 
 from app.auth.sessions import login_required
 from app.chats.views import member_chat
@@ -13,6 +11,7 @@ from app.data import chats, users
 from app.extensions import sock
 from app.realtime import activity, presence, viewing
 from app.realtime.hub import KEEPALIVE, Connection, get_hub
+from app.realtime.pagesocket import PageSocket
 from app.realtime.push import NO_PUSHES_YET
 
 bp = Blueprint("realtime", __name__)
@@ -31,44 +30,16 @@ def same_origin():
 
 @bp.before_app_request
 def no_compression_on_sockets():
-    """Pushes are small HTML; a deflate context per socket would cost far more memory than it saves."""
+    """Pushes are small HTML: a deflate context per socket would cost far more
+    memory than it saves (and a PageSocket speaks no extensions)."""
     if request.endpoint == "realtime.websocket":
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
-class WholeFrames:
-    """simple-websocket writes with sock.send(), which under gevent can write
-    part of a large frame, and its reader thread answers pings on the same
-    socket. This sends each frame whole, one at a time."""
-
-    def __init__(self, sock):
-        self._sock = sock
-        self._lock = Semaphore()
-
-    def send(self, data):
-        with self._lock:
-            self._sock.sendall(data)
-        return len(data)
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-def close(ws, code, reason=""):
-    """Close and wait for the browser's close frame, so the code reaches it
-    before the TCP connection goes (a reset can drop the unread frame)."""
-    try:
-        ws.close(code, reason)
-    except ConnectionClosed:
-        return
-    ws.thread.join(2)
-
-
-def page_hello(ws):
+def page_hello(page):
     """The page's first message: where it stands (its last stream id) and which chat it shows."""
-    text = ws.receive(timeout=HELLO_TIMEOUT)
     try:
-        hello = json.loads(text or "")
+        hello = json.loads(page.receive(HELLO_TIMEOUT) or "")
     except ValueError:
         return None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
@@ -87,70 +58,38 @@ def chat_of(text):
 
 @sock.route("/ws", bp=bp)
 def websocket(ws):
-    if not same_origin():
-        return close(ws, 4403, "Not from this site")
-    if g.user_id is None:
-        return close(ws, 4401, "Sign in again")
-    ws.sock = WholeFrames(ws.sock)
-    hello = page_hello(ws)
-    if hello is None:
-        return close(ws, 1008, "Expected a hello")
-    page, chat = str(hello.get("page") or ""), chat_of(hello.get("chat"))
-    connection = Connection(g.user_id, page, chat, after=hello["after"])
-    hub = get_hub(current_app._get_current_object())
-    hub.attach(connection)
-    writer = SocketWriter(current_app._get_current_object(), ws, connection)
-    connection.listen(writer.wake)
+    """Checks the page and its hello, then hands its socket to the event loop
+    (see PageSocket) and returns: an open page holds no greenlet of its own."""
+    page = PageSocket.take(ws)
     try:
+        open_page(page)
+    except Exception:
+        current_app.logger.exception("could not open a page's socket")
+        page.close(1011)  # the page tries again
+
+
+def open_page(page):
+    if not same_origin():
+        return page.close(4403, "Not from this site")
+    if g.user_id is None:
+        return page.close(4401, "Sign in again")
+    hello = page_hello(page)
+    if hello is None:
+        return page.close(1008, "Expected a hello")
+    app = current_app._get_current_object()
+    connection = Connection(g.user_id, str(hello.get("page") or ""), chat_of(hello.get("chat")), after=hello["after"])
+    hub = get_hub(app)
+    try:
+        hub.attach(connection)
         if not hello.get("fresh"):
             connection.offer((None, json.dumps({"content": presence.snapshot(g.user_id)})))
         if connection.chat_id and hello.get("visible"):
             activity.view(connection.chat_id, g.user_id, connection.page_id, True)
-        while connection.close_code is None:
-            handle_page_message(connection, ws.receive())
-    except ConnectionClosed:
-        pass
-    finally:
+    except Exception:
         leave(hub, connection)
-        writer.join(5)
-
-
-class SocketWriter:
-    """A page's one writer: sends what waits on its connection, then ends, to
-    run again when more arrives."""
-
-    def __init__(self, app, ws, connection):
-        self.app = app
-        self.ws = ws
-        self.connection = connection
-        self.greenlet = None
-
-    def wake(self):
-        if self.greenlet is None:
-            self.greenlet = gevent.spawn(self.run)
-
-    def join(self, timeout):
-        if self.greenlet is not None:
-            self.greenlet.join(timeout)
-
-    def run(self):
-        connection = self.connection
-        with self.app.app_context():
-            try:
-                for _, text in connection.ready():
-                    self.ws.send(text)
-                if connection.finished:
-                    close(self.ws, connection.close_code or 1000)
-            except ConnectionClosed:
-                connection.close(1006)
-            except Exception:
-                current_app.logger.exception("push writer failed")
-                connection.close(1011)
-                close(self.ws, 1011)
-            finally:
-                # Nothing can have arrived since ready() found the queue empty:
-                # greenlets switch only where they wait, and none waits since.
-                self.greenlet = None
+        raise
+    # Last, so a page that goes at once leaves after it counted as viewing.
+    page.serve(app, connection, on_message=handle_page_message, on_end=partial(leave, hub))
 
 
 def handle_page_message(connection, text):

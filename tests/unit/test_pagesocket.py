@@ -1,0 +1,157 @@
+"""A page's WebSocket as the event loop serves it, over a real socket pair,
+with wsproto playing the browser."""
+
+import gevent
+import pytest
+from flask import Flask
+from gevent import socket
+from wsproto.connection import Connection as Protocol
+from wsproto.connection import ConnectionType
+from wsproto.events import CloseConnection, Ping, Pong, TextMessage
+
+from app.realtime.hub import Connection
+from app.realtime.pagesocket import MAX_MESSAGE, PageSocket
+
+
+class Browser:
+    """The other end of a page's socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.protocol = Protocol(ConnectionType.CLIENT)
+        self.waiting = []
+
+    def send(self, *events):
+        self.sock.sendall(b"".join(self.protocol.send(event) for event in events))
+
+    def next_event(self, timeout=2):
+        with gevent.Timeout(timeout):
+            while not self.waiting:
+                data = self.sock.recv(65536)
+                self.protocol.receive_data(data or None)
+                self.waiting += self.protocol.events()
+        return self.waiting.pop(0)
+
+
+@pytest.fixture
+def pair():
+    page_end, browser_end = socket.socketpair()
+    yield PageSocket(page_end), Browser(browser_end)
+    browser_end.close()
+
+
+@pytest.fixture
+def served(pair):
+    """A page being served: what it hands on is recorded."""
+    page, browser = pair
+    connection = Connection("someone")
+    connection.waiting.clear()  # no replay: that needs Redis
+    got = {"messages": [], "ended": 0}
+
+    def on_end(connection):
+        got["ended"] += 1
+        connection.close(1000)
+
+    page.serve(Flask(__name__), connection, lambda _, text: got["messages"].append(text), on_end)
+    yield page, browser, connection, got
+    page._end()
+
+
+def wait_until(test, seconds=2):
+    with gevent.Timeout(seconds):
+        while not test():
+            gevent.sleep(0.01)
+
+
+def test_the_hello_is_read_before_serving_and_a_silent_page_times_out(pair):
+    page, browser = pair
+    assert page.receive(0.1) is None
+    browser.send(TextMessage('{"type": "hello"}'))
+    assert page.receive(1) == '{"type": "hello"}'
+
+
+def test_closing_before_serving_sends_the_code_and_waits_for_the_reply(pair):
+    page, browser = pair
+    closing = gevent.spawn(page.close, 4401, "Sign in again")
+    event = browser.next_event()
+    assert isinstance(event, CloseConnection) and (event.code, event.reason) == (4401, "Sign in again")
+    assert not closing.dead  # it waits for the browser's close frame
+    browser.send(event.response())
+    closing.join(1)
+    assert page.ended
+
+
+def test_a_message_in_pieces_is_handed_on_whole(served):
+    page, browser, _, got = served
+    browser.send(TextMessage('{"type": ', message_finished=False))
+    gevent.sleep(0.05)
+    browser.send(TextMessage('"typing"}'), TextMessage("second"))
+    wait_until(lambda: len(got["messages"]) == 2)
+    assert got["messages"] == ['{"type": "typing"}', "second"]
+
+
+def test_an_idle_page_holds_no_greenlet(served):
+    page, browser, connection, _ = served
+    browser.send(TextMessage("hi"))
+    connection.offer((None, "a push"))
+    assert browser.next_event().data == "a push"
+    wait_until(lambda: page.reader is None and page.writer is None)
+
+
+def test_a_ping_gets_its_pong(served):
+    _, browser, _, _ = served
+    browser.send(Ping(b"are you there"))
+    event = browser.next_event()
+    assert isinstance(event, Pong) and event.payload == b"are you there"
+
+
+def test_a_page_that_misses_a_round_of_pings_is_ended(served):
+    page, browser, _, got = served
+    page.ping()
+    assert isinstance(browser.next_event(), Ping)
+    browser.send(Pong())
+    wait_until(lambda: not page.pong_due)
+    page.ping()
+    assert isinstance(browser.next_event(), Ping)  # not answered this time
+    page.ping()
+    wait_until(lambda: got["ended"] == 1)
+    assert browser.sock.recv(10) == b""
+
+
+def test_pushes_go_out_in_order_and_the_close_waits_for_the_browser(served):
+    page, browser, connection, got = served
+    for n in range(3):
+        connection.offer((None, f"push {n}"))
+    assert [browser.next_event().data for _ in range(3)] == ["push 0", "push 1", "push 2"]
+    connection.close(1012)
+    event = browser.next_event()
+    assert isinstance(event, CloseConnection) and event.code == 1012
+    gevent.sleep(0.1)
+    assert got["ended"] == 0  # still waiting for the browser's close frame
+    browser.send(event.response())
+    wait_until(lambda: got["ended"] == 1)
+
+
+def test_a_browser_that_closes_gets_the_reply_and_the_page_ends_once(served):
+    _, browser, _, got = served
+    browser.send(CloseConnection(1001, "going away"))
+    event = browser.next_event()
+    assert isinstance(event, CloseConnection) and event.code == 1001
+    wait_until(lambda: got["ended"] == 1)
+    gevent.sleep(0.1)
+    assert got["ended"] == 1
+
+
+def test_a_browser_gone_without_a_word_ends_the_page(served):
+    _, browser, _, got = served
+    browser.sock.close()
+    wait_until(lambda: got["ended"] == 1)
+
+
+def test_a_message_too_big_closes_with_1009(served):
+    _, browser, _, got = served
+    browser.send(TextMessage("x" * (MAX_MESSAGE + 1)))
+    event = browser.next_event()
+    assert isinstance(event, CloseConnection) and event.code == 1009
+    wait_until(lambda: got["ended"] == 1)
+    assert got["messages"] == []
