@@ -151,10 +151,11 @@ class PageSocket:
         try:
             if recv:
                 try:
-                    data = self.sock.recv(RECEIVE_BYTES)
+                    self._take_in(self.sock.recv(RECEIVE_BYTES))
+                except TimeoutError:
+                    pass  # woken with nothing to read after all
                 except OSError:
-                    data = b""
-                self._take_in(data)
+                    self._take_in(b"")
             with self.app.test_request_context():
                 while self.received and not self.over:
                     self.on_message(self.connection, self.received.pop(0))
@@ -227,7 +228,8 @@ class PageSocket:
 
     def _refuse(self, code, reason):
         """Close at once, for a page that broke the protocol."""
-        self.outbox.append(self.protocol.send(CloseConnection(code, reason)))
+        if self.protocol.state is ConnectionState.OPEN:
+            self.outbox.append(self.protocol.send(CloseConnection(code, reason)))
         self.received.clear()
         self.over = True
 

@@ -40,10 +40,8 @@ def pair():
     browser_end.close()
 
 
-@pytest.fixture
-def served(pair):
-    """A page being served: what it hands on is recorded."""
-    page, browser = pair
+def serve(page):
+    """Serve `page`, recording what it hands on."""
     connection = Connection("someone")
     connection.waiting.clear()  # no replay: that needs Redis
     got = {"messages": [], "ended": 0}
@@ -53,6 +51,13 @@ def served(pair):
         connection.close(1000)
 
     page.serve(Flask(__name__), connection, lambda _, text: got["messages"].append(text), on_end)
+    return connection, got
+
+
+@pytest.fixture
+def served(pair):
+    page, browser = pair
+    connection, got = serve(page)
     yield page, browser, connection, got
     page._end()
 
@@ -79,6 +84,15 @@ def test_closing_before_serving_sends_the_code_and_waits_for_the_reply(pair):
     browser.send(event.response())
     closing.join(1)
     assert page.ended
+
+
+def test_a_page_that_closed_right_after_its_hello_ends_once_served(pair):
+    page, browser = pair
+    browser.send(TextMessage("hello"), CloseConnection(1001))
+    assert page.receive(1) == "hello"
+    assert isinstance(browser.next_event(), CloseConnection)  # the reply, before serving
+    _, got = serve(page)
+    wait_until(lambda: got["ended"] == 1)
 
 
 def test_a_message_in_pieces_is_handed_on_whole(served):
