@@ -37,7 +37,8 @@ def post_worker_init(worker):
 
     import gevent
 
-    from app.realtime import hub, pagesocket
+    from app.realtime import hub
+    from app.realtime.pagesocket import CLOSE_WAIT
 
     # What the app loaded is there for good: keep the collector from walking
     # it again on every full collection (a pause felt by every open page).
@@ -51,9 +52,8 @@ def post_worker_init(worker):
     stop = worker.handle_exit
 
     def close_pages_then_stop(number, frame):
-        hub.shutdown()
         # The pages are not gunicorn's requests (see PageSocket): wait for their closes to go out.
-        pagesocket.wait_until_closed(pagesocket.CLOSE_WAIT + 1)
+        hub.shutdown(CLOSE_WAIT + 1)
         stop(number, frame)
 
     def handle_exit(number, frame):

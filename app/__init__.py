@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 from app import connections, errors, formatting, timing
 from app.auth import sessions
+from app.chats import live
 from app.extensions import compress, jwt, mail, sock
 from app.forms import field_attributes
 from app.realtime.pagesocket import NoThread
@@ -40,6 +41,7 @@ def create_app(overrides=None):
     app.after_request(security_headers)
     errors.init_app(app)
     register_blueprints(app)
+    live.init_app(app)
     app.add_template_global(asset_url_for(app), "asset")
     app.add_template_global(field_attributes)
     app.add_template_global(sessions.csrf_token)

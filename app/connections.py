@@ -8,7 +8,7 @@ import redis
 from flask import current_app
 from pymongo import MongoClient
 
-from app.broker import Publisher
+from app.broker.publisher import Publisher
 from app.timing import DatabaseTime
 
 

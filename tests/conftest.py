@@ -8,7 +8,10 @@ import pika
 import pytest
 import redis
 
-from tests.support import Inbox, Processes, SecantusDB
+from tests.support.clock import Clock
+from tests.support.people import two_people_with_a_chat
+from tests.support.pushes import RecordedPushes
+from tests.support.services import Inbox, PrivateRedis, Processes, SecantusDB
 
 RUN = uuid.uuid4().hex[:8]
 QUEUES = ("send-otp", "chat:messages")
@@ -133,3 +136,33 @@ def ns_app(namespace):
 @pytest.fixture
 def ns_client(ns_app):
     return ns_app.test_client()
+
+
+@pytest.fixture
+def pair(ns_app):
+    """Alice and Bob, each on a signed-in test client, with a chat between
+    them: pair.alice, pair.bob (each with .user, .token, .cookies, .chat_url),
+    pair.id (the chat's ObjectId) and pair.url."""
+    return two_people_with_a_chat(ns_app)
+
+
+@pytest.fixture
+def pushes(ns_app):
+    """What each person would receive, captured in this process instead of going through Redis."""
+    return RecordedPushes().record(ns_app)
+
+
+@pytest.fixture
+def clock():
+    """The app's clock, frozen at the start of the test: clock.advance(minutes=5)."""
+    controlled = Clock()
+    yield controlled
+    controlled.restore()
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of this test's own, for tests that stop it or count its commands."""
+    server = PrivateRedis()
+    yield server
+    server.stop()

@@ -1,23 +1,17 @@
 """The mail worker: sends the sign-in codes queued on `send-otp`."""
 
-import json
 import smtplib
 
 from email_validator import EmailNotValidError, validate_email
 from flask_mail import Message
 
 from app import broker, create_app_or_exit
+from app.broker.consumer import Consumer, Reject, Retry, configure_logging, json_object, run_each
 from app.extensions import mail
-from workers.consumer import Consumer, Reject, Retry, configure_logging, run_each
 
 
 def parse(body):
-    try:
-        job = json.loads(body)
-    except ValueError:
-        raise Reject("not JSON") from None
-    if not isinstance(job, dict):
-        raise Reject("not a JSON object")
+    job = json_object(body)
     for field in ("to", "subject", "body"):
         if not isinstance(job.get(field), str) or not job[field].strip():
             raise Reject(f"missing or empty {field!r}")

@@ -2,9 +2,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp, ValidationError
 
+from app.chats.sending import CLIENT_ID, MAX_ALT, text_problem
 from app.forms import Form, strip
-
-MAX_TEXT = 4000
 
 
 def trim_ends(value):
@@ -13,22 +12,19 @@ def trim_ends(value):
 
 
 class MessageForm(Form):
-    client_id = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9a-f]{32}$")])
+    client_id = HiddenField(validators=[InputRequired(), Regexp(CLIENT_ID)])
     text = TextAreaField("Message", filters=[trim_ends])
     image = FileField("Attach image")
     alt = StringField(
         "Image description",
         filters=[strip],
-        validators=[Length(max=300, message="Keep the image description under 300 characters.")],
+        validators=[Length(max=MAX_ALT, message=f"Keep the image description under {MAX_ALT} characters.")],
     )
 
     def validate_text(self, field):
-        if len(field.data or "") > MAX_TEXT:
-            raise ValidationError(
-                f"A message can be at most {MAX_TEXT:,} characters; this one has {len(field.data):,}."
-            )
-        if not field.data and not self.image.data:
-            raise ValidationError("Write a message or attach an image.")
+        problem = text_problem(field.data or "", bool(self.image.data))
+        if problem:
+            raise ValidationError(problem)
 
     def first_error(self):
         if self.client_id.errors:

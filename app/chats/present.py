@@ -46,7 +46,11 @@ def latest_message(doc):
     }
 
 
-def chat_entry(chat, viewer_id, name, unread, online):
+def chat_entry(chat, viewer_id, names, online, unread=None):
+    """The viewer's entry for `chat` in the Chats navigation. `names` is
+    {user id: name} and `online` the user ids online, each covering at least
+    the other member; `unread` defaults to the count kept on the chat."""
+    other = chats.other_member(chat["members"], viewer_id)
     latest = chat.get("latest_message")
     if latest:
         preview = ("You: " if latest["sender_id"] == viewer_id else "") + (latest["text"] or "Image")
@@ -54,10 +58,10 @@ def chat_entry(chat, viewer_id, name, unread, online):
         preview = "No messages yet"
     return {
         "chat_id": chat["_id"],
-        "other_id": chats.other_member(chat, viewer_id),
-        "name": name,
-        "online": online,
-        "unread": unread,
+        "other_id": other,
+        "name": names.get(other, "Someone"),
+        "online": other in online,
+        "unread": chats.unread(chat, viewer_id) if unread is None else unread,
         "preview": preview,
         "at": chat["updated_at"],
         "key": f"{int(chat['updated_at'].timestamp() * 1000):015d}",
@@ -69,13 +73,9 @@ def chat_entry(chat, viewer_id, name, unread, online):
 def navigation(user_id):
     """The Chats navigation: two queries and one Redis round trip, whatever the number of chats."""
     member_of = chats.for_member(user_id)
-    others = [chats.other_member(chat, user_id) for chat in member_of]
-    names = users.names(others)
-    online = presence.online(others)
-    return [
-        chat_entry(chat, user_id, names.get(other, "Someone"), chats.unread(chat, user_id), other in online)
-        for chat, other in zip(member_of, others)
-    ]
+    others = [chats.other_member(chat["members"], user_id) for chat in member_of]
+    names, online = users.names(others), presence.online(others)
+    return [chat_entry(chat, user_id, names, online) for chat in member_of]
 
 
 def message_update(view, announce=False):

@@ -1,7 +1,6 @@
 """Read receipts: when someone looks at a chat, what was sent to them is seen."""
 
-from datetime import UTC, datetime
-
+from app import clock
 from app.chats import present
 from app.data import chats, messages, users
 from app.realtime import presence
@@ -18,16 +17,14 @@ def mark_seen(chat, viewer_id):
     unseen = messages.unseen(chat["_id"], viewer_id)
     if not (counted or unseen):
         return
-    sender_id = chats.other_member(chat, viewer_id)
+    sender_id = chats.other_member(chat["members"], viewer_id)
     outbox = Outbox()
     if unseen:
-        now = datetime.now(UTC)
+        now = clock.now()
         messages.mark_seen([message["_id"] for message in unseen], now)
         for message in unseen:
             message["seen_at"] = now
             outbox.add(sender_id, present.message_update(present.message(message, sender_id, "You")))
-    names = users.names([sender_id])
-    online = sender_id in presence.online([sender_id])
-    entry = present.chat_entry(chat, viewer_id, names.get(sender_id, "Someone"), 0, online)
-    outbox.add(viewer_id, present.entry_update(entry))
+    names, online = users.names([sender_id]), presence.online([sender_id])
+    outbox.add(viewer_id, present.entry_update(present.chat_entry(chat, viewer_id, names, online, unread=0)))
     outbox.send()

@@ -1,12 +1,11 @@
 import os
 import uuid
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 
 from app import broker
 from app.auth.sessions import login_required
-from app.chats import images, pending, present, receipts
+from app.chats import images, live, present, receipts, sending
 from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
@@ -19,11 +18,10 @@ bp = Blueprint("chats", __name__)
 def member_chat(chat_id):
     """The chat's id and members if the signed-in user is one of them; else
     404, the same answer as for a chat that does not exist."""
-    parsed = chats.parse_id(chat_id)
-    members = parsed and chats.members(parsed)
-    if not members or g.user_id not in members:
+    members = chats.membership(chat_id, g.user_id)
+    if not members:
         abort(404)
-    return parsed, members
+    return chats.parse_id(chat_id), members
 
 
 @bp.get("/")
@@ -45,15 +43,15 @@ def start():
 
 def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200):
     stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
+    other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
     # then forgets the job, so read in this order it is found in one or the other.
-    sending = pending.jobs(chat_id, g.user_id) if before is None else []
+    on_their_way = sending.pending_messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
-    other_id = chats.other_member(chat, g.user_id)
     receipts.mark_seen(chat, g.user_id)
     history, more = messages.page(chat, before)
     shown = {message["client_id"] for message in history}
-    history += [messages.from_job(job, other_id) for job in sending if job["client_id"] not in shown]
+    history += [message for message in on_their_way if message["client_id"] not in shown]
     other = users.get(other_id)
     views = [present.message(message, g.user_id, other["name"]) for message in history]
     return render_signed_in(
@@ -89,7 +87,7 @@ def earlier(chat_id):
     if not is_htmx():
         return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)
-    other = users.get(chats.other_member(chat, g.user_id))
+    other = users.get(chats.other_member(members, g.user_id))
     history, more = messages.page(chat, before)
     return render_template(
         "chats/_earlier_messages.html",
@@ -116,34 +114,24 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
-    job = {
-        "client_id": form.client_id.data,
-        "chat_id": str(chat_id),
-        "sender_id": str(g.user_id),
-        "text": form.text.data,
-        "image": None,
-        "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-    }
+    image = None
     if form.image.data:
         try:
-            job["image"] = images.store(chat_id, form.image.data, form.alt.data)
+            image = images.store(chat_id, form.image.data, form.alt.data)
         except images.ImageError as error:
             return failed(str(error), 422)
         except images.StorageError:
             return failed("We could not store your image, try again.", 503)
-    if pending.add(job):
-        try:
-            broker.publish(broker.CHAT_MESSAGES, job)
-        except broker.PublishError:
-            pending.remove(chat_id, g.user_id, job["client_id"])
-            images.discard(job["image"])
-            return failed("We could not send your message, try again.", 503)
-    else:
-        images.discard(job["image"])  # a double submit: the first one is on its way
+    job = sending.Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
+    try:
+        if not sending.accept(job):
+            images.discard(image)  # a double submit: the first one is on its way
+    except broker.PublishError:
+        images.discard(image)
+        return failed("We could not send your message, try again.", 503)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
-    other_id = next(member for member in members if member != g.user_id)
-    view = present.message(messages.from_job(job, other_id), g.user_id, "")
+    view = present.message(job.message(chats.other_member(members, g.user_id)), g.user_id, "")
     return render_template("chats/_sent.html", m=view, client_id=uuid.uuid4().hex)
 
 
@@ -157,3 +145,21 @@ def image(chat_id, name):
     )
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
+
+
+@bp.post("/chats/<chat_id>/typing")
+@login_required
+def typing(chat_id):
+    """The event-stream fallback's way of saying "typing" (and "stopped")."""
+    chat_id, _ = member_chat(chat_id)
+    live.typing(chat_id, g.user_id, request.form.get("typing") == "1")
+    return "", 204
+
+
+@bp.post("/chats/<chat_id>/viewing")
+@login_required
+def viewing(chat_id):
+    """The event-stream fallback's way of saying whether the chat is in front of the person."""
+    chat_id, _ = member_chat(chat_id)
+    live.view(chat_id, g.user_id, request.form.get("page", "")[:64] or "page", request.form.get("visible") == "1")
+    return "", 204

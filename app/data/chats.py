@@ -4,7 +4,6 @@ unread ({member id: messages waiting for them}), kept by the chat worker and
 zeroed when the member looks at the chat, so the Chats list needs no count."""
 
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -57,23 +56,44 @@ def for_member(user_id, limit=CHAT_LIST_LIMIT):
     return list(db().chats.find({"members": user_id}).sort("updated_at", -1).limit(limit))
 
 
-def other_member(chat, user_id):
-    first, second = chat["members"]
+def other_member(members, user_id):
+    """The member of a chat (its `members`) who is not `user_id`."""
+    first, second = members
     return second if first == user_id else first
 
 
-@lru_cache(maxsize=20_000)
+_members = {}  # chat id -> its two members; members never change
+
+
 def members(chat_id):
-    """The chat's two member ids, or None if there is no such chat. Members
-    never change, so this is cached for the life of the process."""
-    chat = db().chats.find_one({"_id": chat_id}, {"members": 1})
-    return tuple(chat["members"]) if chat else None
+    """The chat's two member ids, or None if there is no such chat. Kept for
+    the life of the process once found; "no such chat" is never kept, since
+    the chat may be created a moment later."""
+    found = _members.get(chat_id)
+    if found is None:
+        chat = db().chats.find_one({"_id": chat_id}, {"members": 1})
+        if chat is None:
+            return None
+        if len(_members) >= 20_000:
+            _members.clear()
+        found = _members[chat_id] = tuple(chat["members"])
+    return found
+
+
+def membership(chat_id, user_id):
+    """The chat's members if `user_id` is one of them, else None: no such
+    chat and someone else's chat are the same answer. `chat_id` may be the
+    text of an id (from a URL or a page)."""
+    if not isinstance(chat_id, ObjectId):
+        chat_id = parse_id(chat_id)
+    found = chat_id and members(chat_id)
+    return found if found and user_id in found else None
 
 
 def contacts(user_id):
     """Everyone `user_id` has a chat with."""
     found = db().chats.find({"members": user_id}, {"members": 1})
-    return [other_member(chat, user_id) for chat in found]
+    return [other_member(chat["members"], user_id) for chat in found]
 
 
 def record_messages(latest, added, recounted=None):

@@ -5,28 +5,11 @@ Every query reads a narrow index range: history by (chat_id, seq), what is
 unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
 """
 
-from datetime import datetime
-
-from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
 from app.connections import db
 
 PAGE_SIZE = 50
-
-
-def from_job(job, receiver_id):
-    """A message document from a chat:messages job (not yet numbered or saved)."""
-    return {
-        "chat_id": ObjectId(job["chat_id"]),
-        "sender_id": ObjectId(job["sender_id"]),
-        "receiver_id": receiver_id,
-        "client_id": job["client_id"],
-        "text": job["text"],
-        "image": job["image"],
-        "seen_at": None,
-        "created_at": datetime.fromisoformat(job["sent_at"]),
-    }
 
 
 def page(chat, before=None, size=PAGE_SIZE):

@@ -1,7 +1,8 @@
 """users: email (unique, lower-cased), name, search terms, created_at, last_seen_at."""
 
-from datetime import UTC, datetime
+import time
 
+from app import clock
 from app.connections import db
 from app.data import upsert
 
@@ -22,7 +23,7 @@ def get(user_id):
 def new_user(email):
     """A user document for `email`, named after its local part (editable later)."""
     name = email.split("@")[0][:MAX_NAME]
-    return {"email": email, "name": name, "terms": search_terms(name, email), "created_at": datetime.now(UTC)}
+    return {"email": email, "name": name, "terms": search_terms(name, email), "created_at": clock.now()}
 
 
 def find_or_create(email):
@@ -41,6 +42,27 @@ def names(user_ids):
     return {user["_id"]: user["name"] for user in found}
 
 
+class RecentNames:
+    """People's names, kept for a minute: a rename shows in pushes within that time."""
+
+    def __init__(self, seconds=60):
+        self.seconds = seconds
+        self.names = {}
+
+    def __call__(self, user_ids):
+        now = time.monotonic()
+        missing = [user_id for user_id in user_ids if self.names.get(user_id, (None, 0))[1] < now]
+        if missing:
+            if len(self.names) > 100_000:
+                self.names.clear()
+            for user_id, name in names(missing).items():
+                self.names[user_id] = (name, now + self.seconds)
+        return {user_id: self.names[user_id][0] for user_id in user_ids if user_id in self.names}
+
+
+recent_names = RecentNames()
+
+
 def search(text, exclude_id, limit=20):
     """People whose name words or email start with `text` (case-insensitive), by name."""
     prefix = text.strip().lower()
@@ -52,7 +74,7 @@ def search(text, exclude_id, limit=20):
 
 
 def set_last_seen(user_id):
-    db().users.update_one({"_id": user_id}, {"$set": {"last_seen_at": datetime.now(UTC)}})
+    db().users.update_one({"_id": user_id}, {"$set": {"last_seen_at": clock.now()}})
 
 
 def presence_details(user_ids):

@@ -1,5 +1,7 @@
 """The hub: one Redis subscription per web process, fanning pushes out to the
 open pages (WebSockets and event streams) of the people this process serves.
+It is the one owner of this process's open pages: it keeps them, pings them,
+records their presence, and closes them all when the process stops.
 
 Each open page is a Connection with a bounded queue and a single writer. A
 WebSocket's writer runs only while pushes wait, so an idle page holds no
@@ -10,8 +12,8 @@ here. After losing Redis, the hub subscribes again and every page resumes
 from its last id (or, if that is gone, is told to refresh).
 """
 
-import json
 import logging
+import time
 import uuid
 from collections import defaultdict, deque
 
@@ -22,12 +24,14 @@ from gevent.event import Event
 from gevent.queue import Queue
 
 from app.connections import redis_client
-from app.realtime import presence, push
+from app.realtime import hooks, presence, push
+from app.realtime.push import Push
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 256  # pushes waiting for one page before it counts as too slow
 KEEPALIVE = 15  # seconds between comments on an idle event stream
+PING_EVERY = 25  # seconds; a page that does not answer for a whole round is gone
 RECONCILE_EVERY = 12  # heartbeats (a minute)
 RESYNC = "resync"
 CLOSE = "close"
@@ -43,23 +47,27 @@ def get_hub(app):
     return _hub
 
 
-def shutdown():
-    """The web process is stopping: close every page with 1012 so it reconnects elsewhere."""
+def shutdown(timeout):
+    """The web process is stopping: close every page with 1012 ("service
+    restart") so it reconnects to a process that stays, and wait (at most
+    `timeout` seconds) until they are closed."""
     if _hub is not None:
-        _hub.shutdown()
+        _hub.shutdown(timeout)
 
 
 class Connection:
     """One open page. Pushes wait here, in order, until its writer takes them:
-    the replay of what the page missed first, then live ones."""
+    the replay of what the page missed first, then live ones. `transport` is
+    the PageSocket serving it (None for an event stream); `state` is what
+    features keep about the page (see hooks.py)."""
 
-    def __init__(self, user_id, page_id=None, chat_id=None, after=push.NO_PUSHES_YET):
+    def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET):
         self.id = uuid.uuid4().hex
         self.user_id = user_id
         self.page_id = page_id or self.id
-        self.chat_id = chat_id
-        self.typing = False
         self.after = after
+        self.state = {}
+        self.transport = None
         self.last_id = None
         self.close_code = None
         self.finished = False  # the writer took the close
@@ -81,6 +89,10 @@ class Connection:
         self.waiting.append(item)
         self.wake()
 
+    def tell(self, html):
+        """A push for this page alone, not kept for replay."""
+        self.offer(Push(None, html))
+
     def close(self, code):
         if self.close_code is not None:
             return
@@ -92,8 +104,8 @@ class Connection:
         self.wake()
 
     def ready(self):
-        """(stream id or None, JSON text) for each push waiting now, never one
-        twice; ends when none is left, or at the close (then `finished`)."""
+        """Each Push waiting now, never one twice; ends when none is left, or
+        at the close (then `finished`)."""
         while self.waiting:
             item = self.waiting.popleft()
             if item == CLOSE:
@@ -102,16 +114,15 @@ class Connection:
             if item == RESYNC:
                 yield from self._replay(self.last_id or self.after)
                 continue
-            entry_id, text = item
-            if entry_id is not None:
-                if self.last_id and push.stream_order(entry_id) <= push.stream_order(self.last_id):
+            if item.id is not None:
+                if self.last_id and push.stream_order(item.id) <= push.stream_order(self.last_id):
                     continue
-                self.last_id = entry_id
-            yield entry_id, text
+                self.last_id = item.id
+            yield item
 
     def deliveries(self, keepalive):
         """`ready`'s pushes, waiting for more in between, for a writer that
-        stays (an event stream); (None, None) after `keepalive` idle seconds."""
+        stays (an event stream); None after `keepalive` idle seconds."""
         arrived = Event()
         self.listen(arrived.set)
         while True:
@@ -120,18 +131,18 @@ class Connection:
                 return
             arrived.clear()
             if not self.waiting and not arrived.wait(keepalive):
-                yield None, None
+                yield None
 
     def _replay(self, after):
-        entries = push.since(self.user_id, after)
-        if entries is None:
+        pushes = push.since(self.user_id, after)
+        if pushes is None:
             self.last_id = push.last_id(self.user_id)
-            yield None, json.dumps({"refresh": True, "id": self.last_id})
+            yield Push(self.last_id, refresh=True)
             return
         self.last_id = self.last_id or after
-        for entry_id, text in entries:
-            self.last_id = entry_id
-            yield entry_id, text
+        for item in pushes:
+            self.last_id = item.id
+            yield item
 
 
 def _nothing():
@@ -142,7 +153,7 @@ class Hub:
     def __init__(self, app):
         self.app = app
         self.id = uuid.uuid4().hex[:16]  # this process, in presence records
-        self.users = defaultdict(set)  # str(user_id) -> their open Connections here
+        self.pages = defaultdict(set)  # user id -> their open Connections here
         self.subscriptions = {}  # channel -> Event, set once Redis confirms it
         self.commands = Queue()  # (un)subscribe requests, for the listener alone
         self.started = False
@@ -152,8 +163,8 @@ class Hub:
         if not self.started:
             self.started = True
             presence.heartbeat(self.id)  # before the first connection counts as live
-            gevent.spawn(self._listen)
-            gevent.spawn(self._heartbeat)
+            for loop in (self._listen, self._heartbeat, self._ping):
+                gevent.spawn(loop)
 
     def attach(self, connection):
         """Start delivering the user's pushes to `connection`; returns once
@@ -163,44 +174,48 @@ class Hub:
             connection.close(1012)
             return
         self.start()
-        self.users[str(connection.user_id)].add(connection)
+        self.pages[connection.user_id].add(connection)
         channel = push.channel(connection.user_id)
         if channel not in self.subscriptions:
             self.subscriptions[channel] = Event()
             self.commands.put(("subscribe", channel))
         self.subscriptions[channel].wait(5)
         if presence.connect(self.id, connection.user_id, connection.id):
-            presence.tell_contacts(connection.user_id, True)
+            hooks.of(self.app).online(connection.user_id)
 
     def detach(self, connection):
         user_id = connection.user_id
-        open_here = self.users.get(str(user_id), set())
+        open_here = self.pages.get(user_id, set())
         open_here.discard(connection)
         if not open_here:
-            self.users.pop(str(user_id), None)
+            self.pages.pop(user_id, None)
             channel = push.channel(user_id)
             self.subscriptions.pop(channel, None)
             self.commands.put(("unsubscribe", channel))
         if presence.disconnect(self.id, user_id, connection.id):
             gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
 
-    def shutdown(self):
+    def connections(self):
+        return [connection for connections in list(self.pages.values()) for connection in list(connections)]
+
+    def shutdown(self, timeout):
         self.stopping = True
-        for connections in list(self.users.values()):
-            for connection in list(connections):
-                connection.close(1012)
+        for connection in self.connections():
+            connection.close(1012)
+        deadline = time.monotonic() + timeout
+        while self.pages and time.monotonic() < deadline:
+            gevent.sleep(0.05)
 
     def _offline_unless_back(self, user_id):
         with self.app.app_context():
             if presence.still_offline(user_id):
-                presence.went_offline(user_id)
+                hooks.of(self.app).offline(user_id)
 
     def _dispatch(self, channel, data):
-        connections = self.users.get(channel.rsplit(":", 1)[1])
+        connections = self.pages.get(ObjectId(channel.rsplit(":", 1)[1]))
         if not connections:
             return
-        entry_id, _, text = data.partition(" ")
-        item = (None if entry_id == "-" else entry_id, text)
+        item = push.parse_published(data)
         for connection in list(connections):
             connection.offer(item)
 
@@ -214,10 +229,10 @@ class Hub:
                     for channel in list(self.subscriptions):
                         pubsub.subscribe(channel)
                     if lost:  # what was published while we were away is in the streams
-                        log.warning("resubscribed to Redis; %d pages resume", sum(map(len, self.users.values())))
-                        for connections in list(self.users.values()):
-                            for connection in list(connections):
-                                connection.offer(RESYNC)
+                        connections = self.connections()
+                        log.warning("resubscribed to Redis; %d pages resume", len(connections))
+                        for connection in connections:
+                            connection.offer(RESYNC)
                         lost, backoff = False, 0.2
                     self._pump(pubsub)
                 except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -249,6 +264,7 @@ class Hub:
         connections died with some other process; now and then, make the
         records of this process's connections match what it holds."""
         beats = 0
+        features = hooks.of(self.app)
         with self.app.app_context():
             while not self.stopping:
                 gevent.sleep(presence.HEARTBEAT)
@@ -258,13 +274,24 @@ class Hub:
                     if swept or beats % RECONCILE_EVERY == 0:
                         came, gone = presence.reconcile(self.id, self._held)
                         for user_id in came:
-                            presence.tell_contacts(ObjectId(user_id), True)
+                            features.online(user_id)
                         for user_id in gone:
                             gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
                     for user_id in presence.sweep():
-                        presence.went_offline(user_id)
+                        features.offline(user_id)
                 except (redis.ConnectionError, redis.TimeoutError) as error:
                     log.warning("presence heartbeat failed: %r", error)
 
     def _held(self):
-        return {c.id: str(c.user_id) for connections in self.users.values() for c in connections}
+        return {connection.id: connection.user_id for connection in self.connections()}
+
+    def _ping(self):
+        """Ping every page's socket once a round, so one whose network went
+        away without a word is noticed (and no longer counts as online)."""
+        while not self.stopping:
+            gevent.sleep(PING_EVERY)
+            for n, connection in enumerate(self.connections(), start=1):
+                if connection.transport is not None:
+                    connection.transport.ping()
+                if n % 100 == 0:
+                    gevent.sleep(0)  # their writers run now: a hundred greenlets at a time, not thousands

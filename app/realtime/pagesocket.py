@@ -9,7 +9,16 @@ socket, its protocol state (wsproto's, as simple-websocket uses) and its
 Connection.
 
 After `serve`, only the writer greenlet writes to the socket: the reader
-leaves its replies (pongs, the close reply) in the outbox for it.
+leaves its replies (pongs, the close reply) in the outbox for it. The hub
+owns the page (its Connection) and pings it.
+
+flask-sock does the handshake, as the stack has it; `take` then reaches into
+simple-websocket's Server for the socket and lets go of the rest. It relies
+on that Server's attributes (`sock`, `connected`, `environ`, `ws`, `event`,
+`thread`) and on its `thread_class`: tests/unit/test_pagesocket.py pins
+them with a contract test that fails on a version that changes them. Doing
+the handshake here with wsproto instead would mean answering the upgrade
+outside flask-sock's route, for no gain while that contract holds.
 """
 
 import logging
@@ -21,16 +30,14 @@ from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import CloseConnection, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError
 
+from app.realtime.push import frame
+
 log = logging.getLogger(__name__)
 
 RECEIVE_BYTES = 4096
 MAX_MESSAGE = 64 * 1024  # a page sends a hello, typing and viewing: a few hundred bytes
-PING_EVERY = 25  # seconds; a page that does not answer for a whole round is gone
 CLOSE_WAIT = 2  # seconds to wait for the browser's close frame after ours
 SEND_TIMEOUT = 30  # a page that takes nothing for this long is gone
-
-_serving = set()  # this process's open pages, for the pings
-_pinger = None
 
 
 class NoThread:
@@ -121,13 +128,13 @@ class PageSocket:
         partials they render use url_for)."""
         self.app, self.connection = app, connection
         self.on_message, self.on_end = on_message, on_end
-        _serving.add(self)
-        start_pinging()
+        connection.transport = self  # its hub pings it
         self.watcher = gevent.get_hub().loop.io(self.sock.fileno(), 1)
-        self.watcher.start(self._readable)
         connection.listen(self.wake)
         if self.received:  # what came with the hello
             self.reader = gevent.spawn(self._read, False)
+        else:
+            self.watcher.start(self._readable)
 
     def wake(self):
         """Something waits to be sent: start the writer unless it runs."""
@@ -144,6 +151,9 @@ class PageSocket:
 
     def _readable(self):
         # Called by the event loop, which must not wait: reading waits for Redis.
+        # The watcher stops until the reader is done; else, while a handler
+        # waits, every arriving frame would wake the loop again and again.
+        self.watcher.stop()
         if self.reader is None and not self.ended:
             self.reader = gevent.spawn(self._read)
 
@@ -168,6 +178,8 @@ class PageSocket:
             self.wake()
         elif self.over:
             self._end()
+        if not self.ended:
+            self.watcher.start(self._readable)
 
     def _write(self):
         connection = self.connection
@@ -175,9 +187,9 @@ class PageSocket:
             with self.app.app_context():
                 while self.outbox or connection.waiting:
                     self._flush()
-                    for _, text in connection.ready():
+                    for push in connection.ready():
                         if self.protocol.state is ConnectionState.OPEN:
-                            self.sock.sendall(self.protocol.send(TextMessage(text)))
+                            self.sock.sendall(self.protocol.send(TextMessage(frame(push))))
                         self._flush()
                     if connection.finished and self.protocol.state is ConnectionState.OPEN:
                         self.sock.sendall(self.protocol.send(CloseConnection(connection.close_code or 1000)))
@@ -244,7 +256,6 @@ class PageSocket:
         if self.ended:
             return
         self.ended = self.over = True
-        _serving.discard(self)
         if self.watcher is not None:
             self.watcher.close()
         self.sock.close()
@@ -252,26 +263,3 @@ class PageSocket:
             with self.app.test_request_context():
                 self.on_end(self.connection)
 
-
-def start_pinging():
-    global _pinger
-    if _pinger is None:
-        _pinger = gevent.spawn(_ping_pages)
-
-
-def _ping_pages():
-    """Ping every page once a round, so one whose network went away without
-    a word is noticed (and no longer counts as online)."""
-    while True:
-        gevent.sleep(PING_EVERY)
-        for n, page in enumerate(list(_serving), start=1):
-            page.ping()
-            if n % 100 == 0:
-                gevent.sleep(0)  # their writers run now: a hundred greenlets at a time, not thousands
-
-
-def wait_until_closed(seconds):
-    """Wait (at most `seconds`) until every page this process serves is closed."""
-    deadline = time.monotonic() + seconds
-    while _serving and time.monotonic() < deadline:
-        gevent.sleep(0.05)

@@ -1,4 +1,5 @@
-"""Presence: who has a live connection, told to their contacts only.
+"""Presence state: who has a live connection (what features tell others of
+it is theirs: see app/realtime/hooks.py).
 
 Each connection is recorded twice: in its user's set (as "process
 connection") and in its web process's set (as "user connection"). A web
@@ -12,14 +13,10 @@ left with none offline. These keys have no TTL: each lives exactly as long
 as the connections it lists, and a dead process's are removed by the sweep.
 """
 
-import time
-
 from bson import ObjectId
-from flask import render_template
 
+from app import clock
 from app.connections import key, redis_client
-from app.data import chats, users
-from app.realtime.push import Outbox
 
 PROCESS_TTL = 15  # seconds without a heartbeat before a process counts as gone
 HEARTBEAT = 5
@@ -94,14 +91,14 @@ def online(user_ids):
         return set()
     client = redis_client()
     keys = [processes_key(), *(user_key(user_id) for user_id in user_ids)]
-    counts = client.register_script(ONLINE_SCRIPT)(keys=keys, args=[time.time()])
+    counts = client.register_script(ONLINE_SCRIPT)(keys=keys, args=[clock.time()])
     return {user_id for user_id, count in zip(user_ids, counts) if count}
 
 
 def _change(process_id, user_id, connection_id, action):
     client = redis_client()
     keys = [processes_key(), user_key(user_id), process_key(process_id)]
-    args = [process_id, connection_id, str(user_id), time.time(), action]
+    args = [process_id, connection_id, str(user_id), clock.time(), action]
     return client.register_script(CONNECTION_SCRIPT)(keys=keys, args=args)
 
 
@@ -123,7 +120,7 @@ def heartbeat(process_id):
     """This process is alive: one command, whatever the number of its
     connections. True if it had been counted gone (or is new), when its
     connections must be recorded again (see reconcile)."""
-    return redis_client().zadd(processes_key(), {process_id: time.time() + PROCESS_TTL}) == 1
+    return redis_client().zadd(processes_key(), {process_id: clock.time() + PROCESS_TTL}) == 1
 
 
 def reconcile(process_id, held):
@@ -134,7 +131,7 @@ def reconcile(process_id, held):
     recorded = {}
     for entry in redis_client().smembers(process_key(process_id)):
         user_id, _, connection_id = entry.partition(" ")
-        recorded[connection_id] = user_id
+        recorded[connection_id] = ObjectId(user_id)
     holding = held()  # after reading Redis, so a connection opened meanwhile is in both
     came = [user for cid, user in holding.items() if cid not in recorded and connect(process_id, user, cid)]
     gone = [user for cid, user in recorded.items() if cid not in holding and disconnect(process_id, user, cid)]
@@ -145,7 +142,7 @@ def sweep():
     """Users left offline by web processes that stopped beating; each dead
     process is claimed by exactly one sweeping process."""
     client = redis_client()
-    now = time.time()
+    now = clock.time()
     script = client.register_script(SWEEP_SCRIPT)
     gone = []
     for process_id in client.zrangebyscore(processes_key(), "-inf", now, start=0, num=20):
@@ -153,37 +150,4 @@ def sweep():
             keys=[processes_key()],
             args=[process_id, now, process_key(""), user_key("")],
         )
-    return gone
-
-
-def went_offline(user_id):
-    """Remember when they were last seen, and tell their contacts."""
-    user_id = ObjectId(str(user_id))
-    users.set_last_seen(user_id)
-    tell_contacts(user_id, False)
-
-
-def tell_contacts(user_id, is_online):
-    """Push the new status to the people `user_id` chats with, and nobody else."""
-    person = users.get(user_id) if not is_online else {"_id": user_id, "last_seen_at": None}
-    html = render_template("chats/_presence_update.html", person=person, online=is_online)
-    outbox = Outbox()
-    for contact in chats.contacts(user_id):
-        # Replayable: a page rendered just before the change, whose socket
-        # is not attached yet, still hears of it when it resumes.
-        outbox.add(contact, html)
-    outbox.send()
-
-
-def snapshot(user_id):
-    """Push to `user_id`'s new connection the current status of their contacts."""
-    contacts = chats.contacts(user_id)
-    live = online(contacts)
-    people = users.presence_details([contact for contact in contacts if contact not in live])
-    parts = [
-        render_template(
-            "chats/_presence_update.html", person=people.get(contact, {"_id": contact}), online=contact in live
-        )
-        for contact in contacts
-    ]
-    return "".join(parts)
+    return [ObjectId(user_id) for user_id in gone]

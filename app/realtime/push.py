@@ -8,6 +8,9 @@ kept.
 """
 
 import json
+from typing import NamedTuple
+
+from flask import current_app
 
 from app.connections import key, redis_client
 
@@ -16,14 +19,43 @@ STREAM_TTL = 24 * 3600
 NO_PUSHES_YET = "0-0"
 
 # XADD and PUBLISH in one step, so the published push carries its stream id.
-# A published push is "<stream id or -> <the JSON a page receives>": the hub
-# reads the id without parsing the JSON, and sends the JSON as it is.
+# A published push is "<stream id, or - when it is not kept> <html>".
 PUSH_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'html', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[2], id .. ' ' .. cjson.encode({id = id, content = ARGV[1]}))
+redis.call('PUBLISH', ARGV[2], id .. ' ' .. ARGV[1])
 return id
 """
+
+
+class Push(NamedTuple):
+    """What one page gets: HTML with its stream id (None when it is not
+    kept); or, with `refresh`, word that the page must fetch its regions
+    afresh (as of stream id `id`); or, with `attached`, word that from now on
+    it gets every push (what came before was replayed)."""
+
+    id: str | None
+    html: str = ""
+    refresh: bool = False
+    attached: bool = False
+
+
+ATTACHED = Push(None, attached=True)
+
+
+def frame(push):
+    """The JSON text a page receives over its WebSocket."""
+    if push.refresh:
+        return json.dumps({"refresh": True, "id": push.id})
+    if push.attached:
+        return '{"attached": true}'
+    return json.dumps({"id": push.id, "content": push.html} if push.id else {"content": push.html})
+
+
+def parse_published(data):
+    """The Push in a published message (see PUSH_SCRIPT)."""
+    entry_id, _, html = data.partition(" ")
+    return Push(None if entry_id == "-" else entry_id, html)
 
 
 def channel(user_id):
@@ -53,18 +85,23 @@ class Outbox:
 
     def send(self, pipe=None):
         """Send everything; with `pipe`, queue the commands on it for the caller to execute."""
-        own_pipe = pipe is None
-        pipe = redis_client().pipeline(transaction=False) if own_pipe else pipe
-        for (user_id, replayable), parts in self.pushes.items():
-            html = "".join(parts)
-            if replayable:
-                # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
-                pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, STREAM_TTL)
-            else:
-                pipe.publish(channel(user_id), "- " + json.dumps({"content": html}))
-        self.pushes = {}
-        if own_pipe:
-            pipe.execute()
+        pushes, self.pushes = self.pushes, {}
+        current_app.extensions.get("push_recorder", send_through_redis)(pushes, pipe)
+
+
+def send_through_redis(pushes, pipe=None):
+    """{(user id, replayable): [html, ...]} out on each user's channel (and stream)."""
+    own_pipe = pipe is None
+    pipe = redis_client().pipeline(transaction=False) if own_pipe else pipe
+    for (user_id, replayable), parts in pushes.items():
+        html = "".join(parts)
+        if replayable:
+            # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
+            pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, STREAM_TTL)
+        else:
+            pipe.publish(channel(user_id), "- " + html)
+    if own_pipe:
+        pipe.execute()
 
 
 def stream_order(stream_id):
@@ -74,13 +111,13 @@ def stream_order(stream_id):
 
 
 def since(user_id, after):
-    """The replayable pushes after stream id `after`, as the JSON texts that
-    were published; None if some are gone (trimmed off the capped stream, or
-    lost with Redis), when the page must fetch its regions afresh instead."""
+    """The replayable pushes after stream id `after`; None if some are gone
+    (trimmed off the capped stream, or lost with Redis), when the page must
+    fetch its regions afresh instead."""
     pipe = redis_client().pipeline(transaction=False)
     pipe.xrange(stream(user_id), after, after, count=1)
     pipe.xrange(stream(user_id), "(" + after if after != NO_PUSHES_YET else "-", "+")
     still_there, entries = pipe.execute()
     if after != NO_PUSHES_YET and not still_there:
         return None
-    return [(entry_id, json.dumps({"id": entry_id, "content": fields["html"]})) for entry_id, fields in entries]
+    return [Push(entry_id, fields["html"]) for entry_id, fields in entries]

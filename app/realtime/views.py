@@ -1,3 +1,8 @@
+"""The live connection of an open page: /ws (WebSocket) and /events (the
+server-sent events fallback). Both authenticate from the cookie, check the
+Origin, attach the page to the hub and hand what it says to the features'
+hooks; the pushes they carry are the same."""
+
 import json
 import re
 from functools import partial
@@ -5,14 +10,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
 
-from app.auth.sessions import login_required
-from app.chats.views import member_chat
-from app.data import chats, users
 from app.extensions import sock
-from app.realtime import activity, presence, viewing
+from app.realtime import hooks
 from app.realtime.hub import KEEPALIVE, Connection, get_hub
 from app.realtime.pagesocket import PageSocket
-from app.realtime.push import NO_PUSHES_YET
+from app.realtime.push import ATTACHED, NO_PUSHES_YET
 
 bp = Blueprint("realtime", __name__)
 
@@ -36,24 +38,17 @@ def no_compression_on_sockets():
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
-def page_hello(page):
-    """The page's first message: where it stands (its last stream id) and which chat it shows."""
+def as_object(text):
+    """The JSON object in a page's message, or None."""
     try:
-        hello = json.loads(page.receive(HELLO_TIMEOUT) or "")
+        message = json.loads(text or "")
     except ValueError:
         return None
-    if not isinstance(hello, dict) or hello.get("type") != "hello":
-        return None
-    if not STREAM_ID.match(str(hello.get("after", ""))):
-        hello["after"] = NO_PUSHES_YET
-    return hello
+    return message if isinstance(message, dict) else None
 
 
-def chat_of(text):
-    """The chat id a page names, if the signed-in user is a member."""
-    chat_id = chats.parse_id(text) if text else None
-    members = chat_id and chats.members(chat_id)
-    return chat_id if members and g.user_id in members else None
+def resume_from(after):
+    return after if STREAM_ID.match(str(after or "")) else NO_PUSHES_YET
 
 
 @sock.route("/ws", bp=bp)
@@ -73,101 +68,75 @@ def open_page(page):
         return page.close(4403, "Not from this site")
     if g.user_id is None:
         return page.close(4401, "Sign in again")
-    hello = page_hello(page)
-    if hello is None:
+    hello = as_object(page.receive(HELLO_TIMEOUT))
+    if hello is None or hello.get("type") != "hello":
         return page.close(1008, "Expected a hello")
     app = current_app._get_current_object()
-    connection = Connection(g.user_id, str(hello.get("page") or ""), chat_of(hello.get("chat")), after=hello["after"])
-    hub = get_hub(app)
-    try:
-        hub.attach(connection)
-        if not hello.get("fresh"):
-            connection.offer((None, json.dumps({"content": presence.snapshot(g.user_id)})))
-        if connection.chat_id and hello.get("visible"):
-            activity.view(connection.chat_id, g.user_id, connection.page_id, True)
-    except Exception:
-        leave(hub, connection)
-        raise
+    connection = attach(app, hello)
     # Last, so a page that goes at once leaves after it counted as viewing.
-    page.serve(app, connection, on_message=handle_page_message, on_end=partial(leave, hub))
+    page.serve(app, connection, on_message=partial(hand_on, app), on_end=partial(leave, app))
 
 
-def handle_page_message(connection, text):
+def attach(app, hello):
+    """The page's Connection, attached to the hub and made known to the features."""
+    connection = Connection(g.user_id, str(hello.get("page") or "")[:64], after=resume_from(hello.get("after")))
     try:
-        message = json.loads(text or "")
-    except ValueError:
-        return
-    if not isinstance(message, dict) or not connection.chat_id:
-        return
-    if message.get("type") == "typing":
-        connection.typing = bool(message.get("typing"))
-        name = users.get(connection.user_id)["name"] if connection.typing else None  # read when needed, not per connect
-        activity.typing(connection.chat_id, connection.user_id, name, connection.typing)
-    elif message.get("type") == "viewing":
-        activity.view(connection.chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
+        get_hub(app).attach(connection)
+        hooks.of(app).opened(connection, hello)
+        connection.offer(ATTACHED)
+    except Exception:
+        leave(app, connection)
+        raise
+    return connection
 
 
-def leave(hub, connection):
-    """A page went away: it no longer counts as viewing or typing."""
+def hand_on(app, connection, text):
+    message = as_object(text)
+    if message is not None:
+        hooks.of(app).message(connection, message)
+
+
+def leave(app, connection):
+    """A page went away."""
     connection.close(1000)
-    hub.detach(connection)
-    if connection.chat_id:
-        viewing.stop(connection.chat_id, connection.user_id, connection.page_id)
-        if connection.typing:
-            activity.typing(connection.chat_id, connection.user_id, None, False)
+    get_hub(app).detach(connection)
+    hooks.of(app).closed(connection)
 
 
 @bp.get("/events")
 def events():
-    """Server-sent events: the same pushes, for where WebSockets are blocked."""
+    """Server-sent events: the same pushes, for where WebSockets are blocked.
+    The page says what a socket's hello would in the query; what it does
+    (typing, viewing) it tells with POSTs."""
     if not same_origin():
         abort(403)
     if g.user_id is None:
         return Response("event: signed-out\ndata: \n\n", mimetype="text/event-stream")
-    after = request.headers.get("Last-Event-ID") or request.args.get("after", "")
-    after = after if STREAM_ID.match(after) else NO_PUSHES_YET
     app = current_app._get_current_object()
-    page, chat = request.args.get("page"), chat_of(request.args.get("chat"))
-    connection = Connection(g.user_id, page, chat, after=after)
-    hub = get_hub(app)
-    hub.attach(connection)
+    hello = {
+        "page": request.args.get("page"),
+        "chat": request.args.get("chat"),
+        "after": request.headers.get("Last-Event-ID") or request.args.get("after"),
+        "fresh": True,
+    }
+    connection = attach(app, hello)
 
     def stream():
         try:
             yield "retry: 1000\n\n"
-            for entry_id, text in connection.deliveries(KEEPALIVE):
-                if text is None:
+            for push in connection.deliveries(KEEPALIVE):
+                if push is None:
                     yield ": still here\n\n"
-                    continue
-                message = json.loads(text)
-                if message.get("refresh"):
-                    yield f"event: refresh\ndata: {message['id']}\n\n"
-                    continue
-                data = "".join(f"data: {line}\n" for line in message["content"].splitlines())
-                yield (f"id: {entry_id}\n" if entry_id else "") + data + "\n"
+                elif push.refresh:
+                    yield f"event: refresh\ndata: {push.id}\n\n"
+                elif push.attached:
+                    yield "event: attached\ndata: \n\n"
+                else:
+                    data = "".join(f"data: {line}\n" for line in push.html.splitlines())
+                    yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
         finally:
             with app.app_context():
-                leave(hub, connection)
+                leave(app, connection)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
-
-
-@bp.post("/chats/<chat_id>/typing")
-@login_required
-def typing(chat_id):
-    """The SSE fallback's way of saying "typing" (and "stopped")."""
-    chat_id, _ = member_chat(chat_id)
-    user = users.get(g.user_id)
-    activity.typing(chat_id, g.user_id, user["name"], request.form.get("typing") == "1")
-    return "", 204
-
-
-@bp.post("/chats/<chat_id>/viewing")
-@login_required
-def view(chat_id):
-    """The SSE fallback's way of saying whether the chat is in front of the person."""
-    chat_id, _ = member_chat(chat_id)
-    page_id = request.form.get("page", "")[:64] or "page"
-    activity.view(chat_id, g.user_id, page_id, request.form.get("visible") == "1")
-    return "", 204

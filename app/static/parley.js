@@ -123,6 +123,9 @@ function setUpLive() {
     return ms > lastMs || (ms === lastMs && seq > lastSeq);
   };
 
+  // The server says "attached" once the page gets every push: it is live.
+  const attached = () => { live.dataset.state = "attached"; };
+
   function tell(message) {
     if (socket && socket.readyState === socket.OPEN) {
       socket.send(JSON.stringify(message));
@@ -152,6 +155,7 @@ function setUpLive() {
       if (id && newer(id)) lastId = id;
     });
     stream.addEventListener("refresh", (event) => refreshRegions(event.detail.data));
+    stream.addEventListener("attached", attached);
     stream.addEventListener("signed-out", () => location.assign("/signin"));
     document.body.append(stream);
     htmx.process(stream);
@@ -167,7 +171,10 @@ function setUpLive() {
   });
   live.addEventListener("htmx:ws:before:message:incoming", (event) => {
     const message = JSON.parse(event.detail.message.data);
-    if (message.refresh) {
+    if (message.attached) {
+      event.detail.cancelled = true;
+      attached();
+    } else if (message.refresh) {
       event.detail.cancelled = true;
       refreshRegions(message.id);
     } else if (message.id) {
@@ -177,6 +184,7 @@ function setUpLive() {
   });
   live.addEventListener("htmx:ws:close", (event) => {
     socket = null;
+    delete live.dataset.state;
     const { code, connection } = event.detail;
     if (code === 4401) {
       location.assign("/signin");

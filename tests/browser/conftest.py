@@ -6,7 +6,7 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.support import Processes
+from tests.support.services import Processes
 
 RESEND_COOLDOWN = 3
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,10 +51,6 @@ def new_page(browser, live):
     def make(**options):
         context = browser.new_context(base_url=live.url, **options)
         context.set_default_timeout(10_000)
-        # Lets a test wait for the page's socket to open (see connected()).
-        context.add_init_script(
-            "document.addEventListener('htmx:ws:after:connection', () => { window.liveOpened = true; });"
-        )
         contexts.append(context)
         return context.new_page()
 

@@ -6,8 +6,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.flows import assert_accessible, sign_in
-from tests.helpers import unique_email
+from tests.support.browser import assert_accessible, chat_link, send_message, start_chat, two_people
 
 pytestmark = pytest.mark.browser
 
@@ -17,34 +16,6 @@ def picture(tmp_path):
     path = tmp_path / "sunset.png"
     Image.new("RGB", (640, 480), (250, 120, 40)).save(path)
     return path
-
-
-def start_chat(page, name):
-    page.get_by_role("link", name="New chat").click()
-    page.get_by_label("Search people").fill(name)
-    page.get_by_label("Search people").press("Enter")
-    page.get_by_role("button", name=f"Chat with {name}").click()
-    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
-
-
-def send_message(page, text, picture=None, description=""):
-    page.get_by_role("textbox", name="Message", exact=True).fill(text)
-    if picture:
-        page.get_by_label("Attach image").set_input_files(picture)
-        page.get_by_label("Image description").fill(description)
-    page.get_by_role("button", name="Send").click()
-
-
-def chat_link(page, name):
-    return page.get_by_role("navigation", name="Chats").get_by_role("link", name=re.compile(name))
-
-
-def two_people(new_page, inbox, **options):
-    alice, bob = new_page(**options), new_page(**options)
-    alice_email, bob_email = unique_email("alice"), unique_email("bob")
-    sign_in(alice, inbox, alice_email)
-    sign_in(bob, inbox, bob_email)
-    return alice, bob, alice_email.split("@")[0], bob_email.split("@")[0]
 
 
 def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):

@@ -1,27 +1,17 @@
 """Live, in two browsers: messages, unread counts, receipts, typing, presence."""
 
 import re
-import statistics
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.flows import assert_accessible, sign_in, wait_until
-from tests.browser.test_chats_browser import chat_link, send_message, start_chat
-from tests.helpers import unique_email
+from tests.support.browser import assert_accessible, chat_link, connected, send_message, sign_in, start_chat, wait_until
+from tests.support.people import unique_email
 
 pytestmark = pytest.mark.browser
 
 # Makes the page believe WebSockets are blocked (as behind some proxies).
 NO_WEBSOCKETS = "window.WebSocket = function () { throw new Error('blocked by the network'); };"
-
-
-def connected(page):
-    """Wait until the page's socket is open, then a moment for the server to
-    take its hello: pushes of the moment (typing) reach only attached pages."""
-    wait_until(page, "window.liveOpened === true")
-    time.sleep(0.3)
 
 
 def open_chat_between(new_page, inbox, **options):
@@ -86,10 +76,8 @@ def test_presence_is_live_and_the_heading_says_when_they_were_last_seen(new_page
     status = alice.locator(".presence-status")
     expect(status).to_have_text("Online")
     expect(chat_link(alice, bob_name)).to_contain_text("online")
-    closed = time.monotonic()
     bob.close()
     expect(status).to_have_text(re.compile(r"^Last seen "), timeout=15_000)
-    print(f"\npresence flipped in the other browser {time.monotonic() - closed:.1f} s after the tab closed")
     expect(chat_link(alice, bob_name)).not_to_contain_text("online")
 
 
@@ -131,33 +119,6 @@ def test_live_pages_have_no_axe_violations(new_page, inbox):
     assert_accessible(bob)
 
 
-def test_delivery_delay_from_send_to_the_other_browser(new_page, inbox):
-    """Not a timed test: it prints the delays it measured, for the note."""
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
-    chat_link(bob, alice_name).click()
-    connected(bob)
-    bob.evaluate("""() => {
-        window.arrivals = {};
-        new MutationObserver(() => {
-            for (const text of document.querySelectorAll('.message-text'))
-                window.arrivals[text.textContent] ??= Date.now();
-        }).observe(document.querySelector('.messages'), {childList: true, subtree: true});
-    }""")
-    field = alice.get_by_role("textbox", name="Message", exact=True)
-    sent = {}
-    for n in range(100):
-        field.fill(f"delay {n}")
-        sent[f"delay {n}"] = alice.evaluate("Date.now()")
-        field.press("Enter")
-        expect(alice.get_by_role("log").get_by_text(f"delay {n}", exact=True)).to_be_visible()
-    wait_until(bob, "Object.keys(window.arrivals).length >= 100", timeout=20)
-    arrivals = bob.evaluate("window.arrivals")
-    delays = [arrivals[text] - sent[text] for text in sent]
-    p50, p95 = statistics.median(delays), statistics.quantiles(delays, n=20)[18]
-    print(f"\nsend -> other browser: p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(delays)} messages")
-    assert len(delays) == 100
-
-
 def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, browser, live):
     alice, bob = new_page(), new_page()
     for page in (alice, bob):
@@ -168,13 +129,13 @@ def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, br
     alice_name, bob_name = alice_email.split("@")[0], bob_email.split("@")[0]
     start_chat(alice, bob_name)
     expect(alice.locator("[hx-sse\\:connect]")).to_have_count(1)  # it fell back
-    time.sleep(0.5)
+    connected(alice)
     send_message(alice, "Over events")
     expect(chat_link(bob, alice_name)).to_contain_text("1 unread")
     chat_link(bob, alice_name).click()
     expect(bob.get_by_role("log").get_by_text("Over events")).to_be_visible()
     expect(alice.get_by_role("log").get_by_text("Seen")).to_be_visible()
-    time.sleep(0.5)
+    connected(bob)
     bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("hi", delay=50)
     expect(alice.locator(".typing")).to_have_text(f"{bob_name} is typing…")
     bob.keyboard.press("Enter")
@@ -187,7 +148,7 @@ def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(
     import os
 
     from tests.browser.conftest import RESEND_COOLDOWN
-    from tests.support import Processes
+    from tests.support.services import Processes
 
     processes = Processes({**os.environ, **base_env, "SIGNIN_RESEND_COOLDOWN": str(RESEND_COOLDOWN)})
     try:
@@ -202,10 +163,8 @@ def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(
         page.evaluate("""() => document.getElementById('live').addEventListener(
             'htmx:ws:after:connection', () => { window.reconnectedAt = Date.now(); })""")
         web.stop()
-        stopped = page.evaluate("Date.now()")
         processes.web(port=web.port)
         wait_until(page, "window.reconnectedAt !== undefined", timeout=20)
-        print(f"\nreconnected {page.evaluate('window.reconnectedAt') - stopped} ms after the web process stopped")
         context.clear_cookies()  # signed out elsewhere: the next connection is refused with 4401
         processes.started[-1].stop()
         processes.web(port=web.port)

@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import RESEND_COOLDOWN
-from tests.browser.flows import assert_accessible, sign_in, sign_out
-from tests.helpers import unique_email
+from tests.support.browser import assert_accessible, sign_in, sign_out
+from tests.support.people import unique_email
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ import threading
 
 import pika
 
-from app.broker import Publisher
-from tests.support import queue_depth
+from app.broker.publisher import Publisher
+from tests.support.queues import queue_depth
 
 
 def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, namespace):
@@ -31,7 +31,7 @@ def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, nam
         thread.join()
     assert not failures
     assert 1 < publisher._threads <= 4
-    assert queue_depth(ns_app.config["RABBITMQ_URL"], name) == 45
+    assert queue_depth(ns_app, "publisher-test") == 45
     connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
     connection.channel().queue_delete(name)
     connection.close()

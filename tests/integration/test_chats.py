@@ -8,47 +8,16 @@ from datetime import UTC
 
 import pytest
 from bson import ObjectId
-from PIL import Image
 
 from app.connections import db
 from app.data import messages
-from tests.helpers import errors_in, queued_jobs, signed_in, unique_email
-
-HTMX = {"HX-Request": "true"}
-
-
-def image_bytes(kind="PNG", size=(4, 3)):
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, kind)
-    return buffer.getvalue()
-
-
-def client_id(html):
-    return re.search(r'name="client_id" value="([0-9a-f]{32})"', html).group(1)
-
-
-@pytest.fixture
-def pair(ns_app):
-    """Alice and Bob, signed in on their own clients, with a chat between them."""
-    alice, bob = ns_app.test_client(), ns_app.test_client()
-    alice.user, alice.token = signed_in(ns_app, alice, unique_email("alice"))
-    bob.user, bob.token = signed_in(ns_app, bob, unique_email("bob"))
-    response = alice.post("/chats", data={"user_id": str(bob.user["_id"]), "csrf_token": alice.token})
-    alice.chat_url = bob.chat_url = response.headers["Location"]
-    return alice, bob
+from tests.support.people import HTMX, client_id, errors_in, image_bytes, send, signed_in, unique_email
+from tests.support.queues import queued_jobs
 
 
 def stored_images(app, client):
     folder = os.path.join(app.config["UPLOAD_DIR"], client.chat_url.rsplit("/", 1)[1])
     return os.listdir(folder) if os.path.isdir(folder) else []
-
-
-def send(client, text="", headers=None, **fields):
-    page = client.get(client.chat_url).get_data(as_text=True)
-    data = {"client_id": client_id(page), "text": text, "csrf_token": client.token, **fields}
-    return client.post(
-        client.chat_url + "/messages", data=data, headers=headers or {}, content_type="multipart/form-data"
-    )
 
 
 def test_people_search_by_name_or_email_case_insensitive_without_yourself(ns_app):
@@ -70,7 +39,7 @@ def test_people_search_by_name_or_email_case_insensitive_without_yourself(ns_app
 
 
 def test_chat_with_someone_opens_the_one_chat_for_the_pair(pair, ns_app):
-    alice, bob = pair
+    alice, bob = pair.alice, pair.bob
     again = bob.post("/chats", data={"user_id": str(alice.user["_id"]), "csrf_token": bob.token})
     assert again.headers["Location"] == alice.chat_url
     page = bob.get(bob.chat_url).get_data(as_text=True)
@@ -102,13 +71,13 @@ def test_two_people_starting_the_same_chat_at_once_get_one_chat(ns_app):
 
 
 def test_starting_a_chat_with_nobody_or_yourself_is_not_found(pair):
-    alice, _ = pair
+    alice = pair.alice
     for user_id in (str(ObjectId()), "not-an-id", str(alice.user["_id"])):
         assert alice.post("/chats", data={"user_id": user_id, "csrf_token": alice.token}).status_code == 404
 
 
 def test_non_members_and_unknown_chats_get_404_everywhere(pair, ns_app):
-    alice, bob = pair
+    alice = pair.alice
     eve = ns_app.test_client()
     eve.user, eve.token = signed_in(ns_app, eve, unique_email("eve"))
     chat_id = alice.chat_url.rsplit("/", 1)[1]
@@ -125,7 +94,7 @@ def test_non_members_and_unknown_chats_get_404_everywhere(pair, ns_app):
 
 
 def test_sending_with_htmx_shows_sending_and_queues_one_job(pair, ns_app):
-    alice, bob = pair
+    alice = pair.alice
     response = send(alice, "Hello Bob", headers=HTMX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -137,7 +106,7 @@ def test_sending_with_htmx_shows_sending_and_queues_one_job(pair, ns_app):
 
 
 def test_a_double_submit_queues_the_message_once(pair, ns_app):
-    alice, _ = pair
+    alice = pair.alice
     page = alice.get(alice.chat_url).get_data(as_text=True)
     data = {"client_id": client_id(page), "text": "Only once", "csrf_token": alice.token}
     first = alice.post(alice.chat_url + "/messages", data=data, headers=HTMX)
@@ -147,7 +116,7 @@ def test_a_double_submit_queues_the_message_once(pair, ns_app):
 
 
 def test_without_javascript_a_send_redirects_back_and_shows_the_message_sending(pair, ns_app):
-    alice, _ = pair
+    alice = pair.alice
     response = send(alice, "No script here")
     assert response.status_code == 303
     assert response.headers["Location"] == alice.chat_url + "#composer"
@@ -167,7 +136,7 @@ def test_without_javascript_a_send_redirects_back_and_shows_the_message_sending(
     ],
 )
 def test_bad_messages_get_a_clear_answer_keep_the_draft_and_store_nothing(pair, ns_app, text, upload, message):
-    alice, _ = pair
+    alice = pair.alice
     fields = {}
     if upload:
         name, content = upload
@@ -193,7 +162,7 @@ def test_bad_messages_get_a_clear_answer_keep_the_draft_and_store_nothing(pair, 
 
 
 def test_a_missing_csrf_token_is_refused(pair, ns_app):
-    alice, _ = pair
+    alice = pair.alice
     page = alice.get(alice.chat_url).get_data(as_text=True)
     response = alice.post(alice.chat_url + "/messages", data={"client_id": client_id(page), "text": "hi"}, headers=HTMX)
     assert response.status_code == 400 and response.headers["HX-Retarget"] == "#alerts"
@@ -201,9 +170,9 @@ def test_a_missing_csrf_token_is_refused(pair, ns_app):
 
 
 def test_when_the_broker_cannot_take_the_message_the_draft_stays(pair, ns_app):
-    from app.broker import Publisher
+    from app.broker.publisher import Publisher
 
-    alice, _ = pair
+    alice = pair.alice
     ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=2)
     response = send(alice, "Please arrive", headers=HTMX, image=(io.BytesIO(image_bytes()), "a.png"))
     assert response.status_code == 503
@@ -219,7 +188,7 @@ def test_when_the_broker_cannot_take_the_message_the_draft_stays(pair, ns_app):
     "kind, mimetype", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"), ("WEBP", "image/webp")]
 )
 def test_images_are_stored_locally_and_served_only_to_members(pair, ns_app, kind, mimetype):
-    alice, bob = pair
+    alice, bob = pair.alice, pair.bob
     response = send(alice, "", headers=HTMX, alt="A red square", image=(io.BytesIO(image_bytes(kind)), "pic.bin"))
     assert response.status_code == 200
     [job] = queued_jobs(ns_app, "chat:messages")
@@ -238,11 +207,11 @@ def test_images_are_stored_locally_and_served_only_to_members(pair, ns_app, kind
 
 
 def test_images_go_to_cloudinary_with_a_signed_upload(pair, ns_app):
-    from tests.support import FakeCloudinary
+    from tests.support.services import FakeCloudinary
 
     fake = FakeCloudinary()
     ns_app.config["CLOUDINARY_URL"] = fake.url
-    alice, _ = pair
+    alice = pair.alice
     try:
         response = send(alice, "look", headers=HTMX, image=(io.BytesIO(image_bytes("JPEG")), "photo.jpg"))
         assert response.status_code == 200
@@ -260,7 +229,7 @@ def test_images_go_to_cloudinary_with_a_signed_upload(pair, ns_app):
 
 
 def test_history_pages_back_by_cursor_newest_fifty_first(pair, ns_app):
-    alice, bob = pair
+    alice, bob = pair.alice, pair.bob
     chat_id = ObjectId(alice.chat_url.rsplit("/", 1)[1])
     with ns_app.app_context():
         save_history(chat_id, alice.user["_id"], bob.user["_id"], 120)

@@ -5,35 +5,14 @@ import mailbox
 import time
 from email.message import EmailMessage
 
-import pika
 import pytest
 
-from app.broker import Publisher, PublishError
-from tests.helpers import csrf_token, unique_email
-from tests.support import Inbox, PrivateRabbitMQ, free_port, queue_depth, wait_for
-
-
-def publish(url, queue, body):
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    channel = connection.channel()
-    channel.queue_declare(queue, durable=True)
-    channel.confirm_delivery()
-    channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2))
-    connection.close()
-
-
-def dead_letters(url, queue):
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    channel = connection.channel()
-    channel.queue_declare(queue + ".dead", durable=True)
-    found = []
-    while True:
-        method, properties, body = channel.basic_get(queue + ".dead", auto_ack=True)
-        if method is None:
-            break
-        found.append((properties.headers or {}, body))
-    connection.close()
-    return found
+from app.broker import PublishError
+from app.broker.publisher import Publisher
+from tests.support.people import csrf_token, unique_email
+from tests.support.queues import dead_letters, publish, queue_depth
+from tests.support.services import Inbox, PrivateRabbitMQ, free_port, wait_for
+from tests.support.settings import PRODUCTION
 
 
 def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, namespace, processes, inbox):
@@ -41,18 +20,15 @@ def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, 
     processes.worker("mail")
     client = ns_app.test_client()
     email = unique_email("dana")
-    started = time.monotonic()
     assert client.post("/signin", data={"email": email, "csrf_token": csrf_token(client)}).status_code == 303
     message = inbox.wait(email)
-    arrived = time.monotonic() - started
-    print(f"\nsign-in code email arrived {arrived * 1000:.0f} ms after the form was posted")
     assert message["Subject"] == "Your Parley sign-in code"
     assert message["From"] == "Parley <no-reply@parley.test>"
     body = message.get_body(("plain",)).get_content()
     code = body.split("code is ")[1][:6]
     assert code.isdigit()
     assert client.post("/verify", data={"code": code, "csrf_token": csrf_token(client, "/verify")}).status_code == 303
-    assert queue_depth(namespace["RABBITMQ_URL"], namespace["QUEUE_PREFIX"] + "send-otp") == 0
+    assert queue_depth(ns_app, "send-otp") == 0
 
 
 @pytest.mark.parametrize(
@@ -65,36 +41,32 @@ def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, 
     ],
 )
 def test_a_malformed_job_is_dead_lettered_with_its_reason_and_the_queue_keeps_flowing(
-    namespace, processes, inbox, body, reason
+    ns_app, namespace, processes, inbox, body, reason
 ):
-    queue = namespace["QUEUE_PREFIX"] + "send-otp"
-    url = namespace["RABBITMQ_URL"]
     processes.env.update(namespace)
-    publish(url, queue, body)
     email = unique_email()
-    publish(url, queue, json.dumps({"to": email, "subject": "After", "body": "Still flowing"}).encode())
+    publish(ns_app, "send-otp", body, {"to": email, "subject": "After", "body": "Still flowing"})
     processes.worker("mail")
     assert inbox.wait(email)["Subject"] == "After"
-    [(headers, parked)] = wait_for(lambda: dead_letters(url, queue), 10, what="the dead letter")
+    [(headers, parked)] = wait_for(lambda: dead_letters(ns_app, "send-otp"), 10, what="the dead letter")
     assert parked == body
     assert headers["x-parley-reason"].startswith(reason)
-    assert queue_depth(url, queue) == 0
+    assert queue_depth(ns_app, "send-otp") == 0
 
 
-def test_an_smtp_outage_is_retried_not_dropped(namespace, processes):
+def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
     port = free_port()  # nothing listens here yet
-    queue = namespace["QUEUE_PREFIX"] + "send-otp"
     processes.env.update(namespace, MAIL_PORT=str(port))
     worker = processes.worker("mail")
     email = unique_email()
-    publish(namespace["RABBITMQ_URL"], queue, json.dumps({"to": email, "subject": "Later", "body": "b"}).encode())
+    publish(ns_app, "send-otp", {"to": email, "subject": "Later", "body": "b"})
     wait_for(lambda: "retrying 1 job" in worker.output(), 10, what="a retry")
     late_inbox = Inbox(port)
     try:
         assert late_inbox.wait(email, timeout=30)["Subject"] == "Later"
     finally:
         late_inbox.stop()
-    assert dead_letters(namespace["RABBITMQ_URL"], queue) == []
+    assert dead_letters(ns_app, "send-otp") == []
 
 
 @pytest.fixture
@@ -154,7 +126,6 @@ def test_dev_mailbox_shows_what_the_sink_received_newest_first(base_env, tmp_pat
 
 def test_dev_mailbox_is_not_found_in_production(base_env, monkeypatch):
     from app import create_app
-    from tests.unit.test_config import PRODUCTION
 
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)

@@ -7,7 +7,8 @@ import jwt as pyjwt
 import pytest
 
 from app.connections import key, redis_client
-from tests.helpers import code_in, csrf_token, errors_in, queued_jobs, session_cookies, unique_email
+from tests.support.people import csrf_token, errors_in, session_cookies, signed_in, unique_email
+from tests.support.queues import code_in, queued_jobs
 
 HTMX = {"HX-Request": "true"}
 
@@ -200,7 +201,7 @@ def test_typos_do_not_count_against_the_limits(ns_app, ns_client):
 
 
 def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_client):
-    from app.broker import Publisher
+    from app.broker.publisher import Publisher
 
     email = unique_email()
     ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=3)
@@ -323,7 +324,6 @@ def test_sign_out_revokes_the_refresh_token_and_clears_the_cookies(app, client):
 
 
 def test_profile_changes_the_name(app, client):
-    from tests.helpers import signed_in
 
     user, token = signed_in(app, client, unique_email("carol"))
     response = client.post("/profile", data={"name": "  Carol Danvers ", "csrf_token": token}, headers=HTMX)

@@ -5,19 +5,8 @@ import sys
 import pytest
 
 import config
-from tests.support import ROOT
-
-PRODUCTION = {
-    "APP_ENV": "production",
-    "SECRET_KEY": "s",
-    "JWT_SECRET_KEY": "j",
-    "MONGODB_URI": "mongodb://db.example/parley",
-    "REDIS_URL": "redis://cache.example:6379/0",
-    "RABBITMQ_URL": "amqp://broker.example/",
-    "MAIL_SERVER": "smtp.example",
-    "MAIL_DEFAULT_SENDER": "Parley <hi@example.com>",
-    "CLOUDINARY_URL": "cloudinary://k:s@cloud",
-}
+from tests.support.services import ROOT
+from tests.support.settings import PRODUCTION
 
 
 def test_development_has_local_defaults():

@@ -1,10 +1,13 @@
 """What a person does in the browser, step by step, for the browser tests."""
 
 import json
+import re
 import time
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+from tests.support.people import unique_email
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 axe = Axe()
@@ -43,3 +46,37 @@ def assert_accessible(page, context=None):
         for v in results.response["violations"]
     ]
     assert violations == [], f"axe found on {page.url}:\n{json.dumps(violations, indent=2)}"
+
+
+def connected(page):
+    """Wait until the server says the page's live connection gets every push
+    (pushes of the moment, such as typing, reach only such pages)."""
+    wait_until(page, "document.getElementById('live')?.dataset.state === 'attached'")
+
+
+def start_chat(page, name):
+    page.get_by_role("link", name="New chat").click()
+    page.get_by_label("Search people").fill(name)
+    page.get_by_label("Search people").press("Enter")
+    page.get_by_role("button", name=f"Chat with {name}").click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def send_message(page, text, picture=None, description=""):
+    page.get_by_role("textbox", name="Message", exact=True).fill(text)
+    if picture:
+        page.get_by_label("Attach image").set_input_files(picture)
+        page.get_by_label("Image description").fill(description)
+    page.get_by_role("button", name="Send").click()
+
+
+def chat_link(page, name):
+    return page.get_by_role("navigation", name="Chats").get_by_role("link", name=re.compile(name))
+
+
+def two_people(new_page, inbox, **options):
+    alice, bob = new_page(**options), new_page(**options)
+    alice_email, bob_email = unique_email("alice"), unique_email("bob")
+    sign_in(alice, inbox, alice_email)
+    sign_in(bob, inbox, bob_email)
+    return alice, bob, alice_email.split("@")[0], bob_email.split("@")[0]

@@ -20,7 +20,7 @@ import pika
 import redis
 from aiosmtpd.controller import Controller
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
 
@@ -294,14 +294,6 @@ class PrivateRabbitMQ:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def queue_depth(url, name):
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return connection.channel().queue_declare(name, durable=True, passive=True).method.message_count
-    finally:
-        connection.close()
-
-
 class FakeCloudinary:
     """A loopback stand-in for Cloudinary's upload API that, like the real one,
     refuses an upload whose signature (SHA-1 of the sorted params + secret) is wrong."""
@@ -364,27 +356,3 @@ class FakeCloudinary:
 
     def stop(self):
         self.server.shutdown()
-
-
-class Pushes:
-    """Listens on users' push channels, as a web process's hub does."""
-
-    def __init__(self, redis_url, channels):
-        import json
-
-        self._json = json
-        self.received = []
-        self.pubsub = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(**{channel: self._on_message for channel in channels})
-        self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
-
-    def _on_message(self, message):
-        self.received.append((message["channel"], self._json.loads(message["data"].partition(" ")[2])))
-
-    def on(self, channel):
-        return [push for name, push in self.received if name == channel]
-
-    def stop(self):
-        self.thread.stop()
-        self.thread.join(2)
-        self.pubsub.close()

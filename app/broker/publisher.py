@@ -1,4 +1,4 @@
-"""RabbitMQ: the durable queues, and a publisher that waits for the broker's confirm.
+"""A publisher that waits for the broker's confirm.
 
 pika connections must not be shared between greenlets, so each process has a
 few publishing threads (greenlets under gevent), each owning a confirming
@@ -16,47 +16,12 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import pika
-from flask import current_app
 
-SEND_OTP = "send-otp"
-CHAT_MESSAGES = "chat:messages"
+from app.broker import PublishError, connect, declare
 
 PERSISTENT = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json")
 
 log = logging.getLogger(__name__)
-
-
-class PublishError(Exception):
-    """The broker did not confirm the job."""
-
-
-def queue_name(name):
-    """The queue's name in this deployment's namespace."""
-    return current_app.config["QUEUE_PREFIX"] + name
-
-
-def publish(name, payload):
-    """Queue a job on one of Parley's queues; raises PublishError if the broker does not confirm."""
-    current_app.extensions["publisher"].publish(queue_name(name), payload)
-
-
-def dead_letter_queue(name):
-    return name + ".dead"
-
-
-def connect(url, heartbeat=30):
-    params = pika.URLParameters(url)
-    params.heartbeat = heartbeat
-    params.connection_attempts = 1
-    params.socket_timeout = 3
-    params.blocked_connection_timeout = 5
-    return pika.BlockingConnection(params)
-
-
-def declare(channel, name):
-    """Both queues are durable, and each has a dead-letter queue beside it."""
-    channel.queue_declare(name, durable=True)
-    channel.queue_declare(dead_letter_queue(name), durable=True)
 
 
 class Publisher:

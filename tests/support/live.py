@@ -1,5 +1,5 @@
-"""Clients of the live protocol, as a page's script drives it: a WebSocket
-page and an event-stream page. Used by the protocol tests and the bench."""
+"""Clients of the live protocol, as a page's script drives it (a WebSocket
+page and an event-stream page), and a listener on push channels."""
 
 import http.client
 import json
@@ -7,6 +7,7 @@ import socket
 import time
 from urllib.parse import urlencode, urlsplit
 
+import redis
 import websocket
 
 
@@ -40,6 +41,7 @@ class SocketPage:
         )
         self.last_id = after
         self.pushes = []
+        self.attached = False
         self.close_code = None
         self.ws.send(
             json.dumps(
@@ -57,8 +59,8 @@ class SocketPage:
     def tell(self, **message):
         self.ws.send(json.dumps(message))
 
-    def receive(self, timeout=10):
-        """The next push (a dict), or None when the server closed the socket."""
+    def _next(self, timeout):
+        """The next frame's JSON, or None when the server closed the socket."""
         self.ws.settimeout(timeout)
         opcode = websocket.ABNF.OPCODE_PING
         while opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):  # keep-alives, not pushes
@@ -70,11 +72,30 @@ class SocketPage:
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             self.close_code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else 1005
             return None
-        push = json.loads(frame.data)
-        if push.get("id"):
-            self.last_id = push["id"]
-        self.pushes.append(push)
-        return push
+        message = json.loads(frame.data)
+        if message.get("attached"):  # from now on every push reaches this page
+            self.attached = True
+        else:
+            if message.get("id"):
+                self.last_id = message["id"]
+            self.pushes.append(message)
+        return message
+
+    def receive(self, timeout=10):
+        """The next push (a dict), or None when the server closed the socket."""
+        deadline = time.monotonic() + timeout
+        while (message := self._next(max(0.01, deadline - time.monotonic()))) is not None:
+            if not message.get("attached"):
+                return message
+        return None
+
+    def wait_until_attached(self, timeout=10):
+        """Returns once the server says the page gets every push (and its person counts as online)."""
+        deadline = time.monotonic() + timeout
+        while not self.attached:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._next(left) is None:
+                raise AssertionError(f"not attached within {timeout}s (closed with {self.close_code})")
 
     def wait_for(self, test, timeout=10):
         """Receive until a push passes `test`; returns it."""
@@ -144,3 +165,22 @@ class EventPage:
 
     def close(self):
         self.connection.close()
+class Pushes:
+    """Listens on users' push channels, as a web process's hub does."""
+
+    def __init__(self, redis_url, channels):
+        self.received = []
+        self.pubsub = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(**{channel: self._on_message for channel in channels})
+        self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
+
+    def _on_message(self, message):
+        self.received.append((message["channel"], json.loads(message["data"].partition(" ")[2])))
+
+    def on(self, channel):
+        return [push for name, push in self.received if name == channel]
+
+    def stop(self):
+        self.thread.stop()
+        self.thread.join(2)
+        self.pubsub.close()

@@ -3,8 +3,7 @@ receiver is looking at a chat (and marks new messages seen). Each page is a
 member of a sorted set per (chat, user), scored by when it expires; open pages
 renew it, and a closed tab stops counting after VIEWING_TTL."""
 
-import time
-
+from app import clock
 from app.connections import key, redis_client
 
 VIEWING_TTL = 45  # seconds; pages renew every 20
@@ -18,10 +17,10 @@ def start(chat_id, user_id, page_id):
     """Record (or renew) that the page shows the chat; True if it did not already."""
     pipe = redis_client().pipeline(transaction=False)
     pipe.zscore(viewing_key(chat_id, user_id), page_id)
-    pipe.zadd(viewing_key(chat_id, user_id), {page_id: time.time() + VIEWING_TTL})
+    pipe.zadd(viewing_key(chat_id, user_id), {page_id: clock.time() + VIEWING_TTL})
     pipe.expire(viewing_key(chat_id, user_id), VIEWING_TTL)
     score = pipe.execute()[0]
-    return score is None or score < time.time()
+    return score is None or score < clock.time()
 
 
 def stop(chat_id, user_id, page_id):
@@ -34,7 +33,7 @@ def who_is_viewing(pairs, pipe=None):
     if not pairs:
         return set()
     pipe = pipe or redis_client().pipeline(transaction=False)
-    now = time.time()
+    now = clock.time()
     for chat_id, user_id in pairs:
         pipe.zcount(viewing_key(chat_id, user_id), now, "+inf")
     return {pair for pair, count in zip(pairs, pipe.execute()) if count}

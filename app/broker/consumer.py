@@ -1,4 +1,4 @@
-"""The consuming loop both workers share.
+"""The consuming loop both workers share, and how a job says it failed.
 
 Manual acks after the work is done, a bounded prefetch, and deliveries handed
 to the worker in batches (whatever arrived together). A job that can never
@@ -7,6 +7,7 @@ retried after a pause; losing the broker, or a store the work needs, means
 reconnecting with backoff while unacked jobs go back to the queue.
 """
 
+import json
 import logging
 import signal
 import time
@@ -36,6 +37,17 @@ class Reject(Exception):
 
 class Retry(Exception):
     """The job is fine but cannot be done now (say, SMTP is down): try it again later."""
+
+
+def json_object(body):
+    """The JSON object a job's body holds; Reject if it holds anything else."""
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        raise Reject("not JSON") from None
+    if not isinstance(fields, dict):
+        raise Reject("not a JSON object")
+    return fields
 
 
 class Delivery:
@@ -156,6 +168,34 @@ def run_each(handle_one):
             except Exception as error:
                 log.exception("job failed")
                 failures[delivery] = Reject(f"failed twice: {error!r}") if delivery.redelivered else Retry(repr(error))
+        return failures
+
+    return handle
+
+
+def in_batches(parse, work):
+    """Adapt `parse(delivery)` (Reject for a bad job) and `work(jobs)` to
+    `handle(deliveries)`: the good jobs are done as one batch; if the batch
+    fails for a reason other than an outage, they are done one by one to
+    find the job at fault."""
+    one_by_one = run_each(lambda delivery: work([parse(delivery)]))
+
+    def handle(deliveries):
+        failures, jobs = {}, []
+        for delivery in deliveries:
+            try:
+                jobs.append((delivery, parse(delivery)))
+            except Reject as reason:
+                failures[delivery] = reason
+        if not jobs:
+            return failures
+        try:
+            work([job for _, job in jobs])
+        except OUTAGES:
+            raise
+        except Exception:
+            log.exception("a batch of %d failed; retrying one by one", len(jobs))
+            failures.update(one_by_one([delivery for delivery, _ in jobs]))
         return failures
 
     return handle

@@ -1,0 +1,43 @@
+"""RabbitMQ: Parley's two durable queues, each with a dead-letter queue
+beside it. Web processes publish (publisher.py) and wait for the broker's
+confirm; workers consume (consumer.py) and ack after the work."""
+
+import pika
+from flask import current_app
+
+SEND_OTP = "send-otp"
+CHAT_MESSAGES = "chat:messages"
+
+
+class PublishError(Exception):
+    """The broker did not confirm the job."""
+
+
+def queue_name(name):
+    """The queue's name in this deployment's namespace."""
+    return current_app.config["QUEUE_PREFIX"] + name
+
+
+def publish(name, payload):
+    """Queue a job (a JSON-able dict) on one of Parley's queues; raises
+    PublishError if the broker does not confirm it."""
+    current_app.extensions["publisher"].publish(queue_name(name), payload)
+
+
+def dead_letter_queue(name):
+    return name + ".dead"
+
+
+def connect(url, heartbeat=30):
+    params = pika.URLParameters(url)
+    params.heartbeat = heartbeat
+    params.connection_attempts = 1
+    params.socket_timeout = 3
+    params.blocked_connection_timeout = 5
+    return pika.BlockingConnection(params)
+
+
+def declare(channel, name):
+    """Both queues are durable, and each has a dead-letter queue beside it."""
+    channel.queue_declare(name, durable=True)
+    channel.queue_declare(dead_letter_queue(name), durable=True)

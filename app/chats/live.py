@@ -1,0 +1,98 @@
+"""What chats do with live pages: typing, viewing (which makes messages
+seen), and presence told to a person's contacts. Registered with realtime as
+its hooks (see app/realtime/hooks.py); typing and viewing also come as POSTs
+from pages on the event-stream fallback (see views.py)."""
+
+from flask import render_template
+
+from app.chats import receipts, viewing
+from app.data import chats, users
+from app.realtime import hooks, presence
+from app.realtime.push import Outbox
+
+
+def init_app(app):
+    hooks.use(app, ChatHooks())
+
+
+class ChatHooks(hooks.Hooks):
+    def opened(self, connection, hello):
+        chat_id = chats.parse_id(hello.get("chat"))
+        if chat_id and chats.membership(chat_id, connection.user_id):
+            connection.state["chat_id"] = chat_id
+            if hello.get("visible"):
+                view(chat_id, connection.user_id, connection.page_id, True)
+        if not hello.get("fresh"):  # a page that reconnects may have missed who came and went
+            connection.tell(presence_snapshot(connection.user_id))
+
+    def message(self, connection, message):
+        chat_id = connection.state.get("chat_id")
+        if chat_id is None:
+            return
+        if message.get("type") == "typing":
+            connection.state["typing"] = bool(message.get("typing"))
+            typing(chat_id, connection.user_id, connection.state["typing"])
+        elif message.get("type") == "viewing":
+            view(chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
+
+    def closed(self, connection):
+        chat_id = connection.state.get("chat_id")
+        if chat_id:
+            viewing.stop(chat_id, connection.user_id, connection.page_id)
+            if connection.state.get("typing"):
+                typing(chat_id, connection.user_id, False)
+
+    def online(self, user_id):
+        tell_contacts(user_id, True)
+
+    def offline(self, user_id):
+        users.set_last_seen(user_id)
+        tell_contacts(user_id, False)
+
+
+def typing(chat_id, user_id, is_typing):
+    """Show (or clear) "NAME is typing…" on the other member's page."""
+    members = chats.membership(chat_id, user_id)
+    if not members:
+        return
+    name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
+    html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)
+    outbox = Outbox()
+    outbox.add(chats.other_member(members, user_id), html, replayable=False)
+    outbox.send()
+
+
+def view(chat_id, user_id, page_id, visible):
+    """The page shows the chat (visible) or not. While shown, what arrives
+    there is seen at once, and what was waiting is seen now."""
+    if not chats.membership(chat_id, user_id):
+        return
+    if not visible:
+        viewing.stop(chat_id, user_id, page_id)
+    elif viewing.start(chat_id, user_id, page_id):  # a renewal finds nothing new: the worker saw to that
+        receipts.mark_seen(chats.get(chat_id), user_id)
+
+
+def tell_contacts(user_id, is_online):
+    """Push the new status to the people `user_id` chats with, and nobody else."""
+    person = users.get(user_id) if not is_online else {"_id": user_id, "last_seen_at": None}
+    html = render_template("chats/_presence_update.html", person=person, online=is_online)
+    outbox = Outbox()
+    for contact in chats.contacts(user_id):
+        # Replayable: a page rendered just before the change, whose socket
+        # is not attached yet, still hears of it when it resumes.
+        outbox.add(contact, html)
+    outbox.send()
+
+
+def presence_snapshot(user_id):
+    """The current status of `user_id`'s contacts, for a page that reconnects."""
+    contacts = chats.contacts(user_id)
+    live = presence.online(contacts)
+    people = users.presence_details([contact for contact in contacts if contact not in live])
+    return "".join(
+        render_template(
+            "chats/_presence_update.html", person=people.get(contact, {"_id": contact}), online=contact in live
+        )
+        for contact in contacts
+    )

@@ -1,0 +1,301 @@
+"""A message's life, from the send form to the other person's page.
+
+1. The send view builds a `Job` and `accept`s it: it is kept as pending (so
+   a reloaded page, or one without JavaScript, still shows it "Sending") and
+   published to `chat:messages`, where the broker confirms it.
+2. The chat worker `parse`s each job back (the same rules as the form) and
+   `deliver`s what arrived together as one batch: number and save the
+   messages (idempotent on client_id), update their chats, push the messages
+   and Chats entries to both members, and mark seen what a receiver is
+   looking at. Then the worker acks.
+"""
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+
+from app import broker, clock
+from app.broker.consumer import Reject, json_object
+from app.chats import numbering, present, receipts, viewing
+from app.connections import key, redis_client
+from app.data import chats, messages, users
+from app.realtime import presence
+from app.realtime.push import Outbox
+
+CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_TEXT = 4000
+MAX_ALT = 300
+PENDING_TTL = 24 * 3600
+
+
+def text_problem(text, has_image):
+    """Why a message with this text (trimmed) cannot be sent, or None."""
+    if len(text) > MAX_TEXT:
+        return f"A message can be at most {MAX_TEXT:,} characters; this one has {len(text):,}."
+    if not text and not has_image:
+        return "Write a message or attach an image."
+    return None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One message on its way: what the queue carries."""
+
+    client_id: str
+    chat_id: ObjectId
+    sender_id: ObjectId
+    text: str
+    image: dict | None
+    sent_at: datetime
+    redelivered: bool = False  # the worker may have done it before
+
+    @classmethod
+    def new(cls, client_id, chat_id, sender_id, text, image=None):
+        """A job for the send view; the time is kept to the millisecond, as MongoDB keeps it."""
+        at = clock.now()
+        return cls(client_id, chat_id, sender_id, text, image, at.replace(microsecond=at.microsecond // 1000 * 1000))
+
+    def fields(self):
+        """The job as JSON fields (DESIGN.md's chat:messages shape)."""
+        return {
+            "client_id": self.client_id,
+            "chat_id": str(self.chat_id),
+            "sender_id": str(self.sender_id),
+            "text": self.text,
+            "image": self.image,
+            "sent_at": self.sent_at.isoformat(timespec="milliseconds"),
+        }
+
+    @classmethod
+    def from_json(cls, body, redelivered=False):
+        """The job in a queued body; Reject if it is not a well-formed job."""
+        fields = json_object(body)
+        if not isinstance(fields.get("client_id"), str) or not CLIENT_ID.match(fields["client_id"]):
+            raise Reject("client_id is not 32 hex digits")
+        text, image = fields.get("text"), fields.get("image")
+        if not isinstance(text, str):
+            raise Reject("text is not a string")
+        _check_image(image)
+        problem = text_problem(text, bool(image))
+        if problem:
+            raise Reject(problem)
+        try:
+            sent_at = datetime.fromisoformat(fields["sent_at"])
+        except (KeyError, TypeError, ValueError):
+            raise Reject("sent_at is not an ISO date") from None
+        return cls(
+            fields["client_id"],
+            _object_id(fields, "chat_id"),
+            _object_id(fields, "sender_id"),
+            text,
+            image,
+            sent_at,
+            redelivered,
+        )
+
+    def message(self, receiver_id):
+        """The message document for this job, not yet numbered or saved."""
+        return {
+            "chat_id": self.chat_id,
+            "sender_id": self.sender_id,
+            "receiver_id": receiver_id,
+            "client_id": self.client_id,
+            "text": self.text,
+            "image": self.image,
+            "seen_at": None,
+            "created_at": self.sent_at,
+        }
+
+
+def _object_id(fields, name):
+    if not isinstance(fields.get(name), str) or not ObjectId.is_valid(fields[name]):
+        raise Reject(f"{name} is not an id")
+    return ObjectId(fields[name])
+
+
+def _check_image(image):
+    if image is None:
+        return
+    if not (
+        isinstance(image, dict)
+        and isinstance(image.get("url"), str)
+        and isinstance(image.get("width"), int)
+        and isinstance(image.get("height"), int)
+        and isinstance(image.get("alt", ""), str)
+    ):
+        raise Reject("image is not {url, width, height, alt}")
+
+
+# 1. Accepting a send (the web process)
+
+
+def _pending_key(chat_id, sender_id):
+    return key("pending", chat_id, sender_id)
+
+
+def accept(job):
+    """Keep the job as pending and queue it. False if this client_id is
+    already on its way (a double submit); PublishError if the broker does
+    not confirm it, when nothing of it is kept."""
+    name = _pending_key(job.chat_id, job.sender_id)
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
+    pipe.expire(name, PENDING_TTL)
+    added, _ = pipe.execute()
+    if not added:
+        return False
+    try:
+        broker.publish(broker.CHAT_MESSAGES, job.fields())
+    except broker.PublishError:
+        redis_client().hdel(name, job.client_id)
+        raise
+    return True
+
+
+def pending(chat_id, sender_id):
+    """The sender's jobs in this chat that the worker has not saved yet."""
+    return [Job.from_json(fields) for fields in redis_client().hvals(_pending_key(chat_id, sender_id))]
+
+
+def pending_messages(chat_id, sender_id, receiver_id):
+    """The pending jobs as message documents, for the sender's chat page."""
+    return [job.message(receiver_id) for job in pending(chat_id, sender_id)]
+
+
+# 2. Delivering (the chat worker)
+
+
+def parse(delivery):
+    """The job a delivery carries, with its sender checked against the chat; Reject if it is bad."""
+    job = Job.from_json(delivery.body, delivery.redelivered)
+    if chats.membership(job.chat_id, job.sender_id) is None:
+        raise Reject(f"{job.sender_id} is not a member of chat {job.chat_id}, or there is no such chat")
+    return job
+
+
+def deliver(jobs):
+    """Save, number, update, push and mark seen a batch of parsed jobs."""
+    saved, state, looking = save(jobs, clock.now())
+    push(jobs, saved, state, looking)
+    mark_seen_by_late_viewers(saved, state, looking)
+
+
+def receiver(job):
+    return chats.other_member(chats.members(job.chat_id), job.sender_id)
+
+
+def save(jobs, now):
+    """Save the jobs' messages, number them and update their chats. Returns
+    the saved messages, in each chat's order, the chats as they now are, and
+    the (chat, member) pairs where that member is looking. A job seen before
+    (redelivered, or sent twice) keeps its first save."""
+    saved, redone = {}, []
+    for job in jobs:
+        if job.redelivered:
+            found = messages.by_client_ids(job.sender_id, [job.client_id]).get(job.client_id)
+            if found:  # saved by an earlier try, which may have stopped before updating the chat
+                saved[job.client_id] = found
+                redone.append(found)
+    looking = viewing.who_is_viewing({(job.chat_id, member) for job in jobs for member in chats.members(job.chat_id)})
+    new = {}
+    for job in jobs:
+        if job.client_id not in saved:
+            doc = new[job.client_id] = job.message(receiver(job))
+            if (job.chat_id, doc["receiver_id"]) in looking:
+                doc["seen_at"] = now
+    _number_and_insert(list(new.values()), saved)
+
+    latest, added = {}, {}
+    for doc in sorted([saved[cid] for cid in new if saved[cid] is new[cid]] + redone, key=lambda doc: doc["seq"]):
+        latest[doc["chat_id"]] = present.latest_message(doc)
+        if doc["seen_at"] is None:
+            added.setdefault(doc["chat_id"], Counter())[doc["receiver_id"]] += 1
+    recounted = {}
+    for doc in redone:
+        recounted.setdefault(doc["chat_id"], {})[doc["receiver_id"]] = messages.count_unseen(
+            doc["chat_id"], doc["receiver_id"]
+        )
+    chats.record_messages(latest, added, recounted)
+    ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
+    return ordered, chat_state(jobs, latest, looking), looking
+
+
+def _number_and_insert(waiting, saved):
+    """Number the new messages and insert them, adding each to `saved` (or
+    the copy saved first, for a job sent twice). A number taken twice (only
+    after Redis lost a counter) is given again."""
+    for _ in range(3):
+        last = numbering.reserve(Counter(doc["chat_id"] for doc in waiting))
+        for doc in reversed(waiting):
+            doc["seq"] = last[doc["chat_id"]]
+            last[doc["chat_id"]] -= 1
+        duplicates, collided = messages.save_all(waiting)
+        for doc in waiting:
+            if doc["client_id"] in duplicates:  # sent twice: the first one stands
+                saved[doc["client_id"]] = messages.by_client_ids(doc["sender_id"], [doc["client_id"]])[doc["client_id"]]
+            elif doc["client_id"] not in collided:
+                saved[doc["client_id"]] = doc
+        waiting = [doc for doc in waiting if doc["client_id"] in collided]
+        if not waiting:
+            return
+    raise RuntimeError(f"could not number {len(waiting)} message(s)")
+
+
+def chat_state(jobs, latest, looking):
+    """Each chat as it now is. Where both members are looking (a conversation
+    in full flow) their unread counts are nothing and the batch holds the
+    latest message, so there is no need to read the chat back."""
+    state, unknown = {}, set()
+    for job in jobs:
+        members = chats.members(job.chat_id)
+        if job.chat_id in latest and all((job.chat_id, member) in looking for member in members):
+            summary = latest[job.chat_id]
+            state[job.chat_id] = {
+                "_id": job.chat_id,
+                "members": list(members),
+                "latest_message": summary,
+                "updated_at": summary["at"],
+                "unread": {},
+            }
+        else:
+            unknown.add(job.chat_id)
+    if unknown:
+        state.update(chats.get_many(unknown))
+    return state
+
+
+def push(jobs, saved, chat_state, looking):
+    """The saved messages to both members (announced to the receiver), each
+    member's Chats entry, and the sent jobs no longer pending: one round trip."""
+    member_ids = {member for chat in chat_state.values() for member in chat["members"]}
+    names = users.recent_names(member_ids)
+    online = presence.online(member_ids)
+    outbox = Outbox()
+    for doc in saved:
+        sender, receiver_id = doc["sender_id"], doc["receiver_id"]
+        sender_name = names.get(sender, "Someone")
+        outbox.add(sender, present.message_update(present.message(doc, sender, sender_name)))
+        outbox.add(receiver_id, present.message_update(present.message(doc, receiver_id, sender_name), announce=True))
+    for chat_id, chat in chat_state.items():
+        for member in chat["members"]:
+            unread = 0 if (chat_id, member) in looking else None
+            outbox.add(member, present.entry_update(present.chat_entry(chat, member, names, online, unread)))
+    pipe = redis_client().pipeline(transaction=False)
+    for job in jobs:
+        pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
+    outbox.send(pipe)
+    pipe.execute()
+
+
+def mark_seen_by_late_viewers(saved, state, looking):
+    """A receiver who opened the chat after `save` looked and before the
+    messages were stored was missed by both: by `save`, and by their page's
+    own receipts, which found nothing yet. Look again, now they are stored."""
+    unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
+    for chat_id, receiver_id in viewing.who_is_viewing(unseen):
+        receipts.mark_seen(state.get(chat_id) or chats.get(chat_id), receiver_id)
+

@@ -1,0 +1,126 @@
+"""What chats do with live pages (app/chats/live.py): typing, viewing and
+presence, through the hooks realtime calls, with pushes captured in this
+process and the clock set. The transport itself is tested against gunicorn
+in test_realtime.py."""
+
+import pytest
+
+from app.chats import live, viewing
+from app.data import chats, users
+from app.realtime import hooks
+from app.realtime.hub import Connection
+from tests.support.people import person, say
+from tests.support.queues import run_chat_worker
+
+
+@pytest.fixture
+def page(ns_app):
+    """page(client, **hello): a page of `client`'s person, opened as a socket would open it."""
+    opened = []
+
+    def open_page(client, **hello):
+        connection = Connection(client.user["_id"], page_id=f"page-{len(opened)}")
+        connection.waiting.clear()  # no replay: the transport's business
+        with ns_app.test_request_context():
+            hooks.of(ns_app).opened(connection, {"fresh": True, **hello})
+        opened.append(connection)
+        return connection
+
+    yield open_page
+    with ns_app.test_request_context():
+        for connection in opened:
+            hooks.of(ns_app).closed(connection)
+
+
+def told(connection):
+    """What the page was told directly (not through the person's channel)."""
+    return "".join(item.html for item in connection.waiting if hasattr(item, "html"))
+
+
+def test_a_page_of_a_chat_knows_its_chat_only_if_a_member(pair, ns_app, page):
+    assert page(pair.alice, chat=str(pair.id)).state == {"chat_id": pair.id}
+    eve = person(ns_app, "eve")
+    assert page(eve, chat=str(pair.id)).state == {}
+    assert page(pair.alice, chat="not-an-id").state == {}
+
+
+def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist_leaves(pair, ns_app, page, pushes):
+    bob_page = page(pair.bob, chat=str(pair.id))
+    with ns_app.test_request_context():
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
+    to_alice = pushes.to(pair.alice.user["_id"])
+    assert f"{pair.bob.user['name']} is typing…" in to_alice
+    assert pushes.kept(pair.alice.user["_id"]) == ""  # of the moment: never replayed
+    assert not pushes.to(pair.bob.user["_id"])
+    pushes.clear()
+    with ns_app.test_request_context():
+        hooks.of(ns_app).closed(bob_page)
+    assert f'hx-target="#typing-{pair.id}" hx-swap="innerHTML"></hx-partial>' in pushes.to(pair.alice.user["_id"])
+
+
+def test_a_visible_page_sees_what_was_waiting_and_stops_viewing_when_it_goes(pair, ns_app, page, pushes):
+    say(pair.alice, "Waiting for Bob")
+    run_chat_worker(ns_app)
+    pushes.clear()
+    bob_page = page(pair.bob, chat=str(pair.id), visible=True)
+    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    with ns_app.app_context():
+        assert chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0
+        assert viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
+    with ns_app.test_request_context():
+        hooks.of(ns_app).message(bob_page, {"type": "viewing", "visible": False})
+    with ns_app.app_context():
+        assert not viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
+
+
+def test_a_page_that_stops_renewing_stops_counting_as_viewing(pair, ns_app, clock):
+    with ns_app.app_context():
+        viewing.start(pair.id, pair.bob.user["_id"], "bob-page")
+        clock.advance(seconds=viewing.VIEWING_TTL - 1)
+        assert viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
+        clock.advance(seconds=2)
+        assert not viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
+
+
+def test_presence_goes_to_contacts_only_and_offline_says_when(pair, ns_app, pushes, clock):
+    stranger = person(ns_app, "stranger")
+    bob_id = pair.bob.user["_id"]
+    with ns_app.test_request_context():
+        hooks.of(ns_app).online(bob_id)
+    assert f'id="presence-status-{bob_id}"' in pushes.to(pair.alice.user["_id"])
+    assert ">Online<" in pushes.to(pair.alice.user["_id"])
+    assert not pushes.to(stranger.user["_id"]) and not pushes.to(bob_id)
+    pushes.clear()
+    with ns_app.test_request_context():
+        hooks.of(ns_app).offline(bob_id)
+        assert users.get(bob_id)["last_seen_at"] == clock.at
+    assert f'Last seen <time datetime="{clock.at:%Y-%m-%dT%H:%M:%SZ}"' in pushes.kept(pair.alice.user["_id"])
+
+
+def test_a_fresh_page_is_told_nothing_a_reconnecting_one_who_is_online(pair, ns_app, page):
+    with ns_app.test_request_context():
+        hooks.of(ns_app).online(pair.bob.user["_id"])
+    assert told(page(pair.alice)) == ""
+    snapshot = told(page(pair.alice, fresh=False))
+    assert f'id="presence-status-{pair.bob.user["_id"]}"' in snapshot
+
+
+def test_typing_and_viewing_over_posts_for_the_fallback(pair, ns_app, pushes):
+    bob = pair.bob
+    headers = {"X-CSRFToken": bob.token}
+    assert bob.post(f"{pair.url}/typing", data={"typing": "1"}, headers=headers).status_code == 204
+    assert "is typing…" in pushes.to(pair.alice.user["_id"])
+    say(pair.alice, "Seen over a post")
+    run_chat_worker(ns_app)
+    pushes.clear()
+    assert bob.post(f"{pair.url}/viewing", data={"visible": "1", "page": "p"}, headers=headers).status_code == 204
+    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    eve = person(ns_app, "eve")
+    assert eve.post(f"{pair.url}/typing", data={"typing": "1"}, headers={"X-CSRFToken": eve.token}).status_code == 404
+
+
+def test_typing_in_a_chat_that_is_not_yours_goes_nowhere(pair, ns_app, pushes):
+    eve = person(ns_app, "eve")
+    with ns_app.test_request_context():
+        live.typing(pair.id, eve.user["_id"], True)
+    assert not pushes

@@ -1,0 +1,96 @@
+"""Jobs on the app's queues: read them, publish them, and run the chat
+worker on them in the test's own process."""
+
+import json
+import re
+from types import SimpleNamespace
+
+import pika
+
+from app import broker
+from app.broker.consumer import Delivery
+
+
+def _channel(url):
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    return connection, connection.channel()
+
+
+def name_of(app, queue):
+    with app.app_context():
+        return broker.queue_name(queue)
+
+
+def take_jobs(app, queue):
+    """Take every job waiting on one of the app's queues (as a worker would), as raw bodies."""
+    name = name_of(app, queue)
+    connection, channel = _channel(app.config["RABBITMQ_URL"])
+    broker.declare(channel, name)
+    bodies = []
+    while True:
+        method, _, body = channel.basic_get(name, auto_ack=True)
+        if method is None:
+            break
+        bodies.append(body)
+    connection.close()
+    return bodies
+
+
+def queued_jobs(app, queue):
+    """Take every job waiting on one of the app's queues, parsed."""
+    return [json.loads(body) for body in take_jobs(app, queue)]
+
+
+def publish(app, queue, *payloads):
+    """Queue jobs (dicts, or raw bytes) on one of the app's queues."""
+    name = name_of(app, queue)
+    connection, channel = _channel(app.config["RABBITMQ_URL"])
+    broker.declare(channel, name)
+    channel.confirm_delivery()
+    for payload in payloads:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        channel.basic_publish("", name, body, pika.BasicProperties(delivery_mode=2))
+    connection.close()
+
+
+def dead_letters(app, queue):
+    """Take the dead-lettered jobs of one of the app's queues: [(headers, body)]."""
+    name = broker.dead_letter_queue(name_of(app, queue))
+    connection, channel = _channel(app.config["RABBITMQ_URL"])
+    channel.queue_declare(name, durable=True)
+    found = []
+    while True:
+        method, properties, body = channel.basic_get(name, auto_ack=True)
+        if method is None:
+            break
+        found.append((properties.headers or {}, body))
+    connection.close()
+    return found
+
+
+def queue_depth(app, queue):
+    connection, channel = _channel(app.config["RABBITMQ_URL"])
+    try:
+        return channel.queue_declare(name_of(app, queue), durable=True, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def delivery(payload, redelivered=False, tag=1):
+    """A delivery as the consumer hands it to a worker."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return Delivery(SimpleNamespace(delivery_tag=tag, redelivered=redelivered), None, body)
+
+
+def run_chat_worker(app):
+    """Deliver what is queued on chat:messages, in this process, as one batch
+    (as the chat worker would); returns the failures by delivery."""
+    from workers import chat
+
+    deliveries = [delivery(body, tag=n) for n, body in enumerate(take_jobs(app, broker.CHAT_MESSAGES), start=1)]
+    with app.test_request_context():
+        return chat.handle(deliveries) if deliveries else {}
+
+
+def code_in(job):
+    return re.search(r"\b(\d{6})\b", job["body"]).group(1)

@@ -1,0 +1,13 @@
+"""Settings that several tests start an app or a process with."""
+
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "s",
+    "JWT_SECRET_KEY": "j",
+    "MONGODB_URI": "mongodb://db.example/parley",
+    "REDIS_URL": "redis://cache.example:6379/0",
+    "RABBITMQ_URL": "amqp://broker.example/",
+    "MAIL_SERVER": "smtp.example",
+    "MAIL_DEFAULT_SENDER": "Parley <hi@example.com>",
+    "CLOUDINARY_URL": "cloudinary://k:s@cloud",
+}
