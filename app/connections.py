@@ -11,6 +11,15 @@ from pymongo import MongoClient
 from app.broker.publisher import Publisher
 from app.timing import DatabaseTime
 
+# A store that is down answers within seconds, so a page says 503 and a
+# worker waits, instead of both hanging for pymongo's default 30 s.
+MONGODB_TIMEOUTS = {"serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 3000}
+
+
+def unless_in(uri, options):
+    """The options the URI does not set itself."""
+    return {name: value for name, value in options.items() if name.lower() + "=" not in uri.lower()}
+
 
 def init_app(app):
     listeners = [DatabaseTime()] if app.config["SERVER_TIMING"] else []
@@ -24,11 +33,18 @@ def init_app(app):
         appname="parley",
         event_listeners=listeners,
         retryWrites=False,
+        **unless_in(app.config["MONGODB_URI"], MONGODB_TIMEOUTS),
     )
     app.extensions["mongo"] = mongo.get_default_database()
     # A bounded pool that makes a busy moment wait for a connection instead of failing.
     pool = redis.BlockingConnectionPool.from_url(
-        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30, max_connections=64, timeout=10
+        app.config["REDIS_URL"],
+        decode_responses=True,
+        health_check_interval=30,
+        max_connections=64,
+        timeout=10,
+        socket_connect_timeout=3,
+        socket_timeout=10,
     )
     app.extensions["redis"] = redis.Redis(connection_pool=pool)
     app.extensions["publisher"] = Publisher(app.config["RABBITMQ_URL"])

@@ -2,10 +2,11 @@
 
 import logging
 
-from flask import render_template
+from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import outages
 from app.broker import PublishError
 from app.web import is_htmx
 
@@ -19,17 +20,24 @@ MESSAGES = {
     413: "That upload is too large.",
     429: "You are going too fast. Wait a moment and try again.",
     500: "Something went wrong on our side. Try again.",
-    503: "We could not reach a service we need. Try again in a moment.",
+    503: outages.MESSAGE,
 }
 
 
-def error_response(message, status):
+def error_response(message, status, headers=None):
     """An htmx request gets the message in the page's alert region, where a
-    screen reader announces it; a page load gets an error page."""
+    screen reader announces it; a page load gets an error page. A message
+    that could not be sent is on that page, ready to send again."""
+    headers = dict(headers or {})
     if is_htmx():
         html = render_template("_alert.html", message=message)
-        return html, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"}
-    return render_template("error.html", message=message, status=status), status
+        return html, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML", **headers}
+    draft = request.form.get("text") if request.endpoint == "chats.send" else None
+    return render_template("error.html", message=message, status=status, draft=draft), status, headers
+
+
+def unavailable():
+    return error_response(outages.MESSAGE, 503, {"Retry-After": str(outages.RETRY_AFTER)})
 
 
 def init_app(app):
@@ -43,9 +51,12 @@ def init_app(app):
 
     @app.errorhandler(PublishError)
     def not_queued(error):
-        return error_response(MESSAGES[503], 503)
+        return unavailable()
 
     @app.errorhandler(Exception)
     def unexpected(error):
+        if outages.is_outage(error):
+            log.warning("a service failed while serving %s %s: %r", request.method, request.path, error)
+            return unavailable()
         log.exception("unhandled error")
         return error_response(MESSAGES[500], 500)

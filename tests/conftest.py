@@ -11,7 +11,7 @@ import redis
 from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
-from tests.support.services import Inbox, PrivateRedis, Processes, SecantusDB
+from tests.support.services import Inbox, PrivateRabbitMQ, PrivateRedis, Processes, SecantusDB
 
 RUN = uuid.uuid4().hex[:8]
 QUEUES = ("send-otp", "chat:messages")
@@ -51,7 +51,7 @@ def clean_namespace(env):
         return
     channel = connection.channel()
     for queue in QUEUES:
-        for name in (queue, queue + ".dead"):
+        for name in (queue, queue + ".dead", queue + ".retry"):
             channel.queue_delete(env["QUEUE_PREFIX"] + name)
     connection.close()
 
@@ -166,3 +166,12 @@ def private_redis():
     server = PrivateRedis()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def private_rabbit():
+    """A RabbitMQ node of the run's own, for tests that restart or block it
+    (each leaves it running and well)."""
+    broker = PrivateRabbitMQ()
+    yield broker
+    broker.remove()

@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_mail import Message
 
 from app import broker, create_app_or_exit
-from app.broker.consumer import Consumer, Reject, Retry, configure_logging, json_object, run_each
+from app.broker.consumer import Consumer, Reject, Retry, configure_logging, json_object, one_by_one
 from app.extensions import mail
 
 
@@ -16,7 +16,7 @@ def parse(body):
         if not isinstance(job.get(field), str) or not job[field].strip():
             raise Reject(f"missing or empty {field!r}")
     try:
-        validate_email(job["to"], check_deliverability=False)
+        validate_email(job["to"], check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise Reject(f"bad address {job['to']!r}: {error}") from None
     return job
@@ -28,14 +28,17 @@ def send(delivery):
     try:
         mail.send(message)
     except smtplib.SMTPRecipientsRefused as error:
-        raise Reject(f"the mail server refused the address: {error}") from None
+        codes = [code for code, _ in error.recipients.values()]
+        if all(code >= 500 for code in codes):  # for good: a 4xx is "not now"
+            raise Reject(f"the mail server refused the address: {codes}") from None
+        raise Retry(f"SMTP: the mail server cannot take the address now: {codes}") from None
     except (smtplib.SMTPException, OSError) as error:
         raise Retry(f"SMTP: {error!r}") from None
 
 
 def main():
     configure_logging("mail_worker")
-    Consumer(create_app_or_exit(), broker.SEND_OTP, run_each(send), prefetch=10).run()
+    Consumer(create_app_or_exit(), broker.SEND_OTP, one_by_one(send), prefetch=10).run()
 
 
 if __name__ == "__main__":

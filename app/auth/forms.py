@@ -1,5 +1,6 @@
+from email_validator import EmailNotValidError, validate_email
 from wtforms import EmailField, HiddenField, StringField
-from wtforms.validators import DataRequired, Email, Regexp
+from wtforms.validators import DataRequired, Regexp, ValidationError
 
 from app.forms import Form, strip
 
@@ -17,12 +18,25 @@ class SignInForm(Form):
     email = EmailField(
         "Email",
         filters=[strip, lower],
-        validators=[
-            DataRequired("Enter your email address."),
-            Email("Enter an email address like name@example.com."),
-        ],
+        validators=[DataRequired("Enter your email address.")],
     )
     resend = HiddenField()
+
+    def validate_email(self, field):
+        """A deliverable form of the address: the domain in ASCII (IDNA), so
+        any mail server takes it. Letters beyond ASCII before the @ need
+        SMTPUTF8, which not every server has: those addresses are refused."""
+        try:
+            found = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError:
+            local = field.data.rpartition("@")[0]
+            if local and not local.isascii():
+                raise ValidationError(
+                    "Parley can't send a code to an address with accents or other scripts before the @ yet. "
+                    "Use another address."
+                ) from None
+            raise ValidationError("Enter an email address like name@example.com.") from None
+        field.data = found.ascii_email
 
 
 class VerifyForm(Form):

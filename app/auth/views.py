@@ -9,7 +9,7 @@ from flask import (
     url_for,
 )
 
-from app import broker
+from app import broker, outages
 from app.auth import codes, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
 from app.data import users
@@ -72,7 +72,7 @@ def send_code():
         broker.publish(broker.SEND_OTP, _code_email(email, code))
     except broker.PublishError:
         codes.discard(email)
-        return _send_code_failed(form, "We could not send your code, try again.", 503)
+        return _send_code_failed(form, outages.MESSAGE, 503)
     throttle.count(email)
     session["signin_email"] = email
     flash(

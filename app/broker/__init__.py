@@ -10,7 +10,13 @@ CHAT_MESSAGES = "chat:messages"
 
 
 class PublishError(Exception):
-    """The broker did not confirm the job."""
+    """The broker did not confirm the job. With `maybe_queued`, it may still
+    have it (the connection went after the job was sent): the job must be
+    kept as sent, and a second try must be harmless."""
+
+    def __init__(self, message, maybe_queued=False):
+        super().__init__(message)
+        self.maybe_queued = maybe_queued
 
 
 def queue_name(name):
@@ -28,6 +34,12 @@ def dead_letter_queue(name):
     return name + ".dead"
 
 
+def retry_queue(name):
+    """Where a job waits before it is tried again: the broker hands it back
+    to `name` when its delay (the message's expiration) has passed."""
+    return name + ".retry"
+
+
 def connect(url, heartbeat=30):
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
@@ -38,6 +50,8 @@ def connect(url, heartbeat=30):
 
 
 def declare(channel, name):
-    """Both queues are durable, and each has a dead-letter queue beside it."""
+    """Both queues are durable, and each has a dead-letter queue and a retry queue beside it."""
     channel.queue_declare(name, durable=True)
     channel.queue_declare(dead_letter_queue(name), durable=True)
+    back = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": name}
+    channel.queue_declare(retry_queue(name), durable=True, arguments=back)

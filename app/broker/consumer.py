@@ -1,10 +1,21 @@
 """The consuming loop both workers share, and how a job says it failed.
 
 Manual acks after the work is done, a bounded prefetch, and deliveries handed
-to the worker in batches (whatever arrived together). A job that can never
-succeed is dead-lettered with its reason; a passing failure (SMTP down) is
-retried after a pause; losing the broker, or a store the work needs, means
-reconnecting with backoff while unacked jobs go back to the queue.
+to the worker in batches (whatever arrived together). Three kinds of failure,
+told apart by what was raised:
+
+- Reject: the job itself is bad (it fails its own checks, names no chat, its
+  sender is not a member). Raised only by the workers' parsing; the job is
+  dead-lettered with its reason and never tried again.
+- An outage (app/outages.py): Redis, MongoDB or RabbitMQ failed in any way,
+  a dropped connection, a timeout or an error reply. The job is not to
+  blame: nothing is acked, the connection is closed so the broker hands the
+  jobs out again, and the worker waits (backing off, and starting afresh
+  once it has worked for a while) and carries on when the service is back.
+- Retry, or anything else (a mail server that refuses for now, a bug that
+  one job meets): the job is acked and queued again on its retry queue,
+  which hands it back after a delay, so the jobs behind it go on. After
+  RETRY_FOR it is dead-lettered with its reason and logged at ERROR.
 """
 
 import json
@@ -13,22 +24,14 @@ import signal
 import time
 
 import pika
-import pymongo.errors
-import redis.exceptions
 
 from app import broker
+from app.outages import is_outage
 
 log = logging.getLogger(__name__)
 
-# Failures of the services around us: retry later, never blame the job.
-OUTAGES = (
-    pika.exceptions.AMQPError,
-    pymongo.errors.ConnectionFailure,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
-MAX_BACKOFF = 30
+RETRY_FOR = 15 * 60  # seconds a failing job is tried again before it is dead-lettered
+RETRY_DELAYS = (5, 10, 20, 40, 60)  # seconds before each try again; then the last, over and over
 
 
 class Reject(Exception):
@@ -53,15 +56,42 @@ def json_object(body):
 class Delivery:
     def __init__(self, method, properties, body):
         self.tag = method.delivery_tag
-        self.redelivered = method.redelivered
         self.properties = properties
         self.body = body
+        headers = (properties and properties.headers) or {}
+        self.attempts = int(headers.get("x-parley-attempts", 0))
+        self.first_failed = int(headers.get("x-parley-first-failed", 0))
+        # Handed out before, or tried before: its work may be done in part.
+        self.redelivered = method.redelivered or self.attempts > 0
+
+
+class Backoff:
+    """Waits that double with each failure in a row, from `least` up to
+    `most`, and start again from `least` once things have gone well for
+    `healthy` seconds."""
+
+    def __init__(self, least=0.5, most=30, healthy=10, clock=time.monotonic):
+        self.least, self.most, self.healthy, self.clock = least, most, healthy, clock
+        self.delay = least
+        self.failed_at = 0.0
+
+    def failed(self):
+        """How long to wait now."""
+        wait = self.delay
+        self.delay = min(self.delay * 2, self.most)
+        self.failed_at = self.clock()
+        return wait
+
+    def going_well(self):
+        if self.clock() - self.failed_at >= self.healthy:
+            self.delay = self.least
 
 
 class Consumer:
     """Consume `queue` (a base name, namespaced here), calling
     `handle(deliveries)` in the app context. `handle` returns
-    {delivery: Reject|Retry} for the deliveries it did not complete."""
+    {delivery: Reject|Retry} for the deliveries it did not complete, and
+    raises for an outage."""
 
     def __init__(self, app, queue, handle, prefetch):
         self.app = app
@@ -70,7 +100,7 @@ class Consumer:
         self.prefetch = prefetch
         self.stopping = False
         self.received = []
-        self.retry_pause = 1
+        self.backoff = Backoff()
 
     def stop(self, *_):
         self.stopping = True
@@ -78,24 +108,23 @@ class Consumer:
     def run(self):
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        backoff = 0.5
         with self.app.app_context():
             name = broker.queue_name(self.queue)
             while not self.stopping:
                 try:
                     self.consume(name)
-                except OUTAGES as error:
-                    log.warning("%s: %r; reconnecting in %.1fs", name, error, backoff)
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-                else:
-                    backoff = 0.5
+                except Exception as error:
+                    if not is_outage(error):
+                        raise
+                    wait = self.backoff.failed()
+                    log.warning("%s: %r; the jobs wait; trying again in %.1fs", name, error, wait)
+                    time.sleep(wait)
 
     def consume(self, name):
         connection = broker.connect(self.app.config["RABBITMQ_URL"])
         try:
             channel = connection.channel()
-            channel.confirm_delivery()  # for dead letters
+            channel.confirm_delivery()  # for retries and dead letters
             broker.declare(channel, name)
             channel.basic_qos(prefetch_count=self.prefetch)
             channel.basic_consume(name, self.on_message)
@@ -105,8 +134,9 @@ class Consumer:
                 if self.received:
                     batch, self.received = self.received, []
                     self.work(channel, batch)
+                self.backoff.going_well()
         finally:
-            self.received = []  # unacked: the broker requeues them when we go
+            self.received = []  # unacked: the broker hands them out again when we go
             if connection.is_open:
                 connection.close()
 
@@ -117,7 +147,6 @@ class Consumer:
         failures = self.handle(batch)
         if not failures:  # the usual case: one ack for the whole batch
             channel.basic_ack(batch[-1].tag, multiple=True)
-            self.retry_pause = 1
             return
         for delivery in batch:
             failure = failures.get(delivery)
@@ -126,24 +155,36 @@ class Consumer:
             elif isinstance(failure, Reject):
                 self.dead_letter(channel, delivery, str(failure))
             else:
-                channel.basic_nack(delivery.tag, requeue=True)
-        retries = [failure for failure in failures.values() if isinstance(failure, Retry)]
-        if retries:  # pause before the requeued jobs come back, longer each time in a row
-            log.warning("retrying %d job(s) in %ss: %s", len(retries), self.retry_pause, retries[0])
-            channel.connection.sleep(self.retry_pause)
-            self.retry_pause = min(self.retry_pause * 2, MAX_BACKOFF)
-        else:
-            self.retry_pause = 1
+                self.retry_later(channel, delivery, str(failure))
+
+    def retry_later(self, channel, delivery, reason):
+        """Queue the job again behind a delay, or dead-letter it once it has failed for RETRY_FOR."""
+        now = int(time.time())  # AMQP headers carry no floats
+        first_failed = delivery.first_failed or now
+        if now - first_failed >= RETRY_FOR:
+            tries, minutes = delivery.attempts + 1, (now - first_failed) / 60
+            self.dead_letter(channel, delivery, f"gave up after {tries} tries over {minutes:.0f} min: {reason}")
+            return
+        delay = RETRY_DELAYS[min(delivery.attempts, len(RETRY_DELAYS) - 1)]
+        log.warning("job failed (%s); trying it again in %ds", reason, delay)
+        headers = {"x-parley-attempts": delivery.attempts + 1, "x-parley-first-failed": first_failed}
+        self.republish(channel, delivery, broker.retry_queue(broker.queue_name(self.queue)), headers, delay)
 
     def dead_letter(self, channel, delivery, reason):
         """Park the job on the dead-letter queue with its reason, then drop it here."""
         log.error("dead-lettering a job: %s", reason)
+        headers = {"x-parley-reason": reason, "x-parley-queue": self.queue}
+        self.republish(channel, delivery, broker.dead_letter_queue(broker.queue_name(self.queue)), headers)
+
+    @staticmethod
+    def republish(channel, delivery, queue, headers, delay=None):
         properties = pika.BasicProperties(
             delivery_mode=pika.DeliveryMode.Persistent,
-            content_type=delivery.properties.content_type,
-            headers={"x-parley-reason": reason, "x-parley-queue": self.queue},
+            content_type=delivery.properties.content_type if delivery.properties else None,
+            headers=headers,
+            expiration=str(delay * 1000) if delay else None,
         )
-        channel.basic_publish("", broker.dead_letter_queue(broker.queue_name(self.queue)), delivery.body, properties)
+        channel.basic_publish("", queue, delivery.body, properties)  # confirmed before the ack below
         channel.basic_ack(delivery.tag)
 
 
@@ -152,9 +193,9 @@ def configure_logging(worker):
     logging.getLogger("pika").setLevel(logging.WARNING)
 
 
-def run_each(handle_one):
-    """Adapt a one-job handler to `handle(deliveries)`: a job that raises a
-    bug (not an outage) is retried once, then dead-lettered."""
+def one_by_one(handle_one):
+    """Adapt a one-job handler to `handle(deliveries)`: Reject and Retry are
+    the job's; an outage stops the batch; anything else is tried again."""
 
     def handle(deliveries):
         failures = {}
@@ -163,11 +204,11 @@ def run_each(handle_one):
                 handle_one(delivery)
             except (Reject, Retry) as failure:
                 failures[delivery] = failure
-            except OUTAGES:
-                raise
             except Exception as error:
+                if is_outage(error):
+                    raise
                 log.exception("job failed")
-                failures[delivery] = Reject(f"failed twice: {error!r}") if delivery.redelivered else Retry(repr(error))
+                failures[delivery] = Retry(repr(error))
         return failures
 
     return handle
@@ -178,7 +219,7 @@ def in_batches(parse, work):
     `handle(deliveries)`: the good jobs are done as one batch; if the batch
     fails for a reason other than an outage, they are done one by one to
     find the job at fault."""
-    one_by_one = run_each(lambda delivery: work([parse(delivery)]))
+    each = one_by_one(lambda delivery: work([parse(delivery)]))
 
     def handle(deliveries):
         failures, jobs = {}, []
@@ -191,11 +232,11 @@ def in_batches(parse, work):
             return failures
         try:
             work([job for _, job in jobs])
-        except OUTAGES:
-            raise
-        except Exception:
-            log.exception("a batch of %d failed; retrying one by one", len(jobs))
-            failures.update(one_by_one([delivery for delivery, _ in jobs]))
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.exception("a batch of %d failed; trying its jobs one by one", len(jobs))
+            failures.update(each([delivery for delivery, _ in jobs]))
         return failures
 
     return handle

@@ -42,8 +42,13 @@ class Publisher:
         try:
             outcome.result(self.confirm_timeout)
         except FutureTimeout:
-            outcome.cancel()  # not yet handed to the broker: it never will be
-            raise PublishError("the broker did not confirm in time") from None
+            if outcome.cancel():  # not yet handed to the broker: it never will be
+                raise PublishError("the broker did not take the job in time") from None
+            # Handed over: the broker may yet confirm it. Wait a little more, then say we do not know.
+            try:
+                outcome.result(self.confirm_timeout)
+            except FutureTimeout:
+                raise PublishError("the broker did not confirm in time", maybe_queued=True) from None
 
     def _grow(self):
         with self._lock:
@@ -76,14 +81,26 @@ class Publisher:
                 if name not in declared:
                     declare(channel, name)
                     declared.add(name)
+            except Exception as error:  # not handed to the broker
+                outcome.set_exception(self._failed(name, error, maybe_queued=False))
+                self._close(channel)
+                channel = None
+                continue
+            try:
                 channel.basic_publish("", name, body, PERSISTENT, mandatory=True)
-            except Exception as error:  # any failure here means "not confirmed"
-                log.warning("publish to %s failed: %r", name, error)
-                outcome.set_exception(PublishError(str(error) or type(error).__name__))
+            except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:  # refused
+                outcome.set_exception(self._failed(name, error, maybe_queued=False))
+            except Exception as error:  # lost on the way: the broker may have it
+                outcome.set_exception(self._failed(name, error, maybe_queued=True))
                 self._close(channel)
                 channel = None
             else:
                 outcome.set_result(None)
+
+    @staticmethod
+    def _failed(name, error, maybe_queued):
+        log.warning("publish to %s failed: %r", name, error)
+        return PublishError(str(error) or type(error).__name__, maybe_queued=maybe_queued)
 
     def _open(self):
         channel = connect(self.url).channel()

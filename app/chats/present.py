@@ -8,6 +8,7 @@ from app.data import chats, users
 from app.realtime import presence
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
+NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
 PREVIEW_LENGTH = 80
 
 
@@ -30,7 +31,7 @@ def message(doc, viewer_id, sender_name):
         "at": doc["created_at"],
         "key": f"{doc['seq']:012d}" if saved else None,
         "version": state if mine else 1,  # only the sender sees the state move on
-        "status": STATUSES[state] if mine else None,
+        "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
     }
 
 

@@ -137,22 +137,38 @@ def _pending_key(chat_id, sender_id):
     return key("pending", chat_id, sender_id)
 
 
+def _unconfirmed_key(chat_id, sender_id):
+    return key("unconfirmed", chat_id, sender_id)
+
+
 def accept(job):
     """Keep the job as pending and queue it. False if this client_id is
-    already on its way (a double submit); PublishError if the broker does
-    not confirm it, when nothing of it is kept."""
-    name = _pending_key(job.chat_id, job.sender_id)
+    already on its way (a double submit). PublishError if the broker does
+    not confirm it: then nothing of it is kept, unless the broker may have
+    it after all (`maybe_queued`), when it stays pending, marked unconfirmed,
+    and a second try queues it again (the worker saves a client_id once)."""
+    name, unconfirmed = _pending_key(job.chat_id, job.sender_id), _unconfirmed_key(job.chat_id, job.sender_id)
     pipe = redis_client().pipeline(transaction=False)
     pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
     pipe.expire(name, PENDING_TTL)
-    added, _ = pipe.execute()
-    if not added:
+    pipe.sismember(unconfirmed, job.client_id)
+    added, _, retried = pipe.execute()
+    if not (added or retried):
         return False
     try:
         broker.publish(broker.CHAT_MESSAGES, job.fields())
-    except broker.PublishError:
-        redis_client().hdel(name, job.client_id)
+    except broker.PublishError as error:
+        pipe = redis_client().pipeline(transaction=False)
+        if error.maybe_queued or retried:  # an earlier try, or this one, may be queued
+            pipe.sadd(unconfirmed, job.client_id)
+            pipe.expire(unconfirmed, PENDING_TTL)
+        else:
+            pipe.hdel(name, job.client_id)
+            pipe.srem(unconfirmed, job.client_id)
+        pipe.execute()
         raise
+    if retried:
+        redis_client().srem(unconfirmed, job.client_id)
     return True
 
 
@@ -162,8 +178,19 @@ def pending(chat_id, sender_id):
 
 
 def pending_messages(chat_id, sender_id, receiver_id):
-    """The pending jobs as message documents, for the sender's chat page."""
-    return [job.message(receiver_id) for job in pending(chat_id, sender_id)]
+    """The pending jobs as message documents, for the sender's chat page;
+    one the broker may not have is marked `unconfirmed`."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hvals(_pending_key(chat_id, sender_id))
+    pipe.smembers(_unconfirmed_key(chat_id, sender_id))
+    jobs, unconfirmed = pipe.execute()
+    found = []
+    for fields in jobs:
+        message = Job.from_json(fields).message(receiver_id)
+        if message["client_id"] in unconfirmed:
+            message["unconfirmed"] = True
+        found.append(message)
+    return found
 
 
 # 2. Delivering (the chat worker)
@@ -226,10 +253,10 @@ def save(jobs, now):
 
 def _number_and_insert(waiting, saved):
     """Number the new messages and insert them, adding each to `saved` (or
-    the copy saved first, for a job sent twice). A number taken twice (only
-    after Redis lost a counter) is given again."""
-    for _ in range(3):
-        last = numbering.reserve(Counter(doc["chat_id"] for doc in waiting))
+    the copy saved first, for a job sent twice). A number found taken (the
+    counter went back with Redis) is given again, above what is stored."""
+    last = numbering.reserve(Counter(doc["chat_id"] for doc in waiting))
+    while True:
         for doc in reversed(waiting):
             doc["seq"] = last[doc["chat_id"]]
             last[doc["chat_id"]] -= 1
@@ -242,7 +269,7 @@ def _number_and_insert(waiting, saved):
         waiting = [doc for doc in waiting if doc["client_id"] in collided]
         if not waiting:
             return
-    raise RuntimeError(f"could not number {len(waiting)} message(s)")
+        last = numbering.again(Counter(doc["chat_id"] for doc in waiting))
 
 
 def chat_state(jobs, latest, looking):
@@ -287,6 +314,7 @@ def push(jobs, saved, chat_state, looking):
     pipe = redis_client().pipeline(transaction=False)
     for job in jobs:
         pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
+        pipe.srem(_unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
     outbox.send(pipe)
     pipe.execute()
 

@@ -3,7 +3,7 @@ import uuid
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 
-from app import broker
+from app import broker, outages
 from app.auth.sessions import login_required
 from app.chats import images, live, present, receipts, sending
 from app.chats.forms import MessageForm
@@ -126,9 +126,10 @@ def send(chat_id):
     try:
         if not sending.accept(job):
             images.discard(image)  # a double submit: the first one is on its way
-    except broker.PublishError:
-        images.discard(image)
-        return failed("We could not send your message, try again.", 503)
+    except broker.PublishError as error:
+        if not error.maybe_queued:  # else the job may still arrive, with its image
+            images.discard(image)
+        return failed(outages.MESSAGE, 503)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     view = present.message(job.message(chats.other_member(members, g.user_id)), g.user_id, "")

@@ -45,6 +45,12 @@ def save_all(new_messages):
     return set(), set()
 
 
+def highest_seq(chat_id, above=0):
+    """The highest seq stored in the chat, if above `above`; else `above`."""
+    found = db().messages.find_one({"chat_id": chat_id, "seq": {"$gt": above}}, {"seq": 1}, sort=[("seq", -1)])
+    return found["seq"] if found else above
+
+
 def by_client_ids(sender_id, client_ids):
     found = db().messages.find({"sender_id": sender_id, "client_id": {"$in": list(client_ids)}})
     return {message["client_id"]: message for message in found}

@@ -18,12 +18,12 @@ import uuid
 from collections import defaultdict, deque
 
 import gevent
-import redis
 from bson import ObjectId
 from gevent.event import Event
 from gevent.queue import Queue
 
 from app.connections import redis_client
+from app.outages import is_outage
 from app.realtime import hooks, presence, push
 from app.realtime.push import Push
 
@@ -235,7 +235,9 @@ class Hub:
                             connection.offer(RESYNC)
                         lost, backoff = False, 0.2
                     self._pump(pubsub)
-                except (redis.ConnectionError, redis.TimeoutError) as error:
+                except Exception as error:
+                    if not is_outage(error):
+                        raise
                     log.warning("lost the Redis subscription (%r); retrying in %.1fs", error, backoff)
                     lost = True
                     gevent.sleep(backoff)
@@ -279,8 +281,9 @@ class Hub:
                             gevent.spawn_later(presence.OFFLINE_GRACE, self._offline_unless_back, user_id)
                     for user_id in presence.sweep():
                         features.offline(user_id)
-                except (redis.ConnectionError, redis.TimeoutError) as error:
-                    log.warning("presence heartbeat failed: %r", error)
+                except Exception as error:  # the next beat tries again; a bug is logged, not fatal
+                    level = logging.WARNING if is_outage(error) else logging.ERROR
+                    log.log(level, "presence heartbeat failed: %r", error)
 
     def _held(self):
         return {connection.id: connection.user_id for connection in self.connections()}

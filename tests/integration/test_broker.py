@@ -4,7 +4,9 @@ connections than the moment's concurrency needs."""
 import threading
 
 import pika
+import pytest
 
+from app.broker import PublishError
 from app.broker.publisher import Publisher
 from tests.support.queues import queue_depth
 
@@ -35,3 +37,21 @@ def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, nam
     connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
     connection.channel().queue_delete(name)
     connection.close()
+
+
+def test_a_publish_the_broker_may_still_have_is_reported_as_such(private_rabbit):
+    """The broker stops reading (a memory alarm) after the job went out: it
+    may yet take it, so the sender must not be told it failed for good."""
+    publisher = Publisher(private_rabbit.url, confirm_timeout=1)
+    publisher.publish("blocked-test", {"n": 0})  # its connection is open
+    private_rabbit.ctl("set_vm_memory_high_watermark", "0")
+    try:
+        with pytest.raises(PublishError) as failed:
+            publisher.publish("blocked-test", {"n": 1})
+        assert failed.value.maybe_queued
+    finally:
+        private_rabbit.ctl("set_vm_memory_high_watermark", "0.4")
+    refused = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=1)
+    with pytest.raises(PublishError) as failed:
+        refused.publish("blocked-test", {"n": 2})
+    assert not failed.value.maybe_queued  # never reached a broker

@@ -10,11 +10,11 @@ import pytest
 from bson import ObjectId
 
 from app.chats import live, numbering, sending, viewing
-from app.connections import db
+from app.connections import db, key, redis_client
 from app.data import chats, messages
 from tests.support.people import HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
-from tests.support.services import wait_for
+from tests.support.services import free_port, wait_for
 
 
 def job(pair, text, sender="alice", **overrides):
@@ -204,3 +204,57 @@ def test_malformed_jobs_are_dead_lettered_and_the_queue_keeps_flowing(pair, ns_a
     for (headers, _), (_, reason) in zip(parked, bad):
         assert reason in headers["x-parley-reason"]
     assert [m["text"] for m in saved(ns_app, pair)] == ["Still flowing"]
+
+
+def test_message_numbers_never_go_back_whatever_redis_holds(pair, ns_app):
+    def send_and_deliver(count):
+        publish(ns_app, "chat:messages", *(job(pair, f"message {n}") for n in range(count)))
+        assert run_chat_worker(ns_app) == {}
+
+    counter = key_for_counter(ns_app, pair.id)
+    send_and_deliver(5)
+    with ns_app.app_context():
+        redis_client().set(counter, 1)  # Redis restored from an older snapshot
+    send_and_deliver(1)  # 2, 3, 4 and 5 are taken: no giving up after a few
+    send_and_deliver(2)
+    with ns_app.app_context():
+        redis_client().delete(counter)  # or lost altogether
+    send_and_deliver(2)
+    with ns_app.app_context():  # a worker died after saving #11, before the chat knew of it
+        db().messages.insert_one({**job_message(pair, "saved, then the worker died"), "seq": 11})
+        redis_client().set(counter, 3)
+    send_and_deliver(1)
+    assert [m["seq"] for m in saved(ns_app, pair)] == list(range(1, 13))
+
+
+def key_for_counter(app, chat_id):
+    with app.app_context():
+        return key("seq", chat_id)
+
+
+def job_message(pair, text):
+    return sending.Job.from_json(json.dumps(job(pair, text))).message(pair.bob.user["_id"])
+
+
+@pytest.mark.parametrize("fault", ["out of memory", "read-only replica"])
+def test_a_redis_answering_errors_is_waited_for_and_no_job_is_dead_lettered(
+    pair, ns_app, namespace, processes, private_redis, fault
+):
+    broken = private_redis.client()
+    if fault == "out of memory":
+        broken.config_set("maxmemory", 1)  # every write refused: OOM
+    else:
+        broken.replicaof("127.0.0.1", free_port())  # a replica of nothing: READONLY
+    processes.env.update(namespace, REDIS_URL=private_redis.url)
+    jobs = [job(pair, f"message {n}") for n in range(20)]
+    publish(ns_app, "chat:messages", *jobs)
+    running = processes.worker("chat")
+    wait_for(lambda: running.output().count("the jobs wait") >= 2, 15, what="the worker to wait, twice")
+    assert saved(ns_app, pair) == []
+    if fault == "out of memory":
+        broken.config_set("maxmemory", 0)
+    else:
+        broken.replicaof("NO", "ONE")
+    wait_for(lambda: len(saved(ns_app, pair)) == 20, 40, what="all 20 once Redis is well")
+    assert dead_letters(ns_app, "chat:messages") == []
+    assert sorted(m["client_id"] for m in saved(ns_app, pair)) == sorted(j["client_id"] for j in jobs)

@@ -9,6 +9,7 @@ from datetime import UTC
 import pytest
 from bson import ObjectId
 
+from app import outages
 from app.connections import db
 from app.data import messages
 from tests.support.people import HTMX, client_id, errors_in, image_bytes, send, signed_in, unique_email
@@ -176,7 +177,7 @@ def test_when_the_broker_cannot_take_the_message_the_draft_stays(pair, ns_app):
     ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=2)
     response = send(alice, "Please arrive", headers=HTMX, image=(io.BytesIO(image_bytes()), "a.png"))
     assert response.status_code == 503
-    assert errors_in(response.get_data(as_text=True)) == ["We could not send your message, try again."]
+    assert errors_in(response.get_data(as_text=True)) == [outages.MESSAGE]
     page = send(alice, "Please arrive")
     assert page.status_code == 503 and ">Please arrive</textarea>" in page.get_data(as_text=True)
     html = alice.get(alice.chat_url).get_data(as_text=True)

@@ -5,13 +5,15 @@ import mailbox
 import time
 from email.message import EmailMessage
 
+import pika
 import pytest
 
-from app.broker import PublishError
+from app.broker import PublishError, declare, retry_queue
+from app.broker.consumer import RETRY_FOR, Consumer, Delivery, Retry
 from app.broker.publisher import Publisher
 from tests.support.people import csrf_token, unique_email
-from tests.support.queues import dead_letters, publish, queue_depth
-from tests.support.services import Inbox, PrivateRabbitMQ, free_port, wait_for
+from tests.support.queues import dead_letters, name_of, publish, queue_depth
+from tests.support.services import Inbox, free_port, wait_for
 from tests.support.settings import PRODUCTION
 
 
@@ -60,7 +62,7 @@ def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
     worker = processes.worker("mail")
     email = unique_email()
     publish(ns_app, "send-otp", {"to": email, "subject": "Later", "body": "b"})
-    wait_for(lambda: "retrying 1 job" in worker.output(), 10, what="a retry")
+    wait_for(lambda: "trying it again in 5s" in worker.output(), 10, what="a retry")
     late_inbox = Inbox(port)
     try:
         assert late_inbox.wait(email, timeout=30)["Subject"] == "Later"
@@ -69,11 +71,49 @@ def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
     assert dead_letters(ns_app, "send-otp") == []
 
 
-@pytest.fixture
-def private_rabbit():
-    broker = PrivateRabbitMQ()
-    yield broker
-    broker.remove()
+def test_an_address_the_server_cannot_take_now_does_not_hold_up_the_codes_behind_it(ns_app, namespace, processes):
+    later, now = unique_email("later"), unique_email("now")
+    inbox = Inbox(not_now={later})
+    try:
+        processes.env.update(namespace, MAIL_PORT=str(inbox.port))
+        first, second = ({"to": to, "subject": subject, "body": "b"} for to, subject in [(later, "A"), (now, "B")])
+        publish(ns_app, "send-otp", first, second)
+        worker = processes.worker("mail")
+        assert inbox.wait(now, timeout=3)["Subject"] == "B"  # not after the first one's retry
+        wait_for(lambda: "trying it again in 5s" in worker.output(), 5, what="the retry of the first")
+        inbox.not_now.clear()
+        assert inbox.wait(later, timeout=15)["Subject"] == "A"
+    finally:
+        inbox.stop()
+
+
+@pytest.mark.parametrize("failing_for, outcome", [(60, "retry"), (RETRY_FOR + 1, "dead letter")])
+def test_a_job_that_keeps_failing_is_dead_lettered_with_its_reason_once_the_bound_has_passed(
+    ns_app, failing_for, outcome
+):
+    """The consumer's own decision, on a real queue: try again behind a delay, or give up."""
+    headers = {"x-parley-attempts": 7, "x-parley-first-failed": int(time.time()) - failing_for}
+    name = name_of(ns_app, "send-otp")
+    connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    declare(channel, name)
+    channel.basic_publish("", name, b'{"to": "x@example.com"}', pika.BasicProperties(headers=headers))
+    method, properties, body = channel.basic_get(name)
+    failing = Consumer(ns_app, "send-otp", lambda batch: {d: Retry("SMTP: 421 down") for d in batch}, prefetch=1)
+    with ns_app.app_context():
+        failing.work(channel, [Delivery(method, properties, body)])
+    parked = dead_letters(ns_app, "send-otp")
+    if outcome == "dead letter":
+        [(parked_headers, _)] = parked
+        assert parked_headers["x-parley-reason"].startswith("gave up after 8 tries over ")
+        assert parked_headers["x-parley-reason"].endswith("SMTP: 421 down")
+    else:
+        assert parked == []
+        method, properties, _ = channel.basic_get(retry_queue(name), auto_ack=True)
+        assert properties.headers["x-parley-attempts"] == 8 and properties.expiration == "60000"
+    assert queue_depth(ns_app, "send-otp") == 0
+    connection.close()
 
 
 def test_a_broker_restart_midway_loses_no_email(namespace, processes, inbox, private_rabbit):
@@ -103,7 +143,7 @@ def test_a_broker_restart_midway_loses_no_email(namespace, processes, inbox, pri
     for address in addresses:
         inbox.wait(address, timeout=60)
     assert worker.alive()
-    assert "reconnecting" in worker.output()
+    assert "the jobs wait" in worker.output()
 
 
 def test_dev_mailbox_shows_what_the_sink_received_newest_first(base_env, tmp_path, monkeypatch):

@@ -6,11 +6,10 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
+from app import outages
 from app.connections import key, redis_client
-from tests.support.people import csrf_token, errors_in, session_cookies, signed_in, unique_email
+from tests.support.people import HTMX, csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
-
-HTMX = {"HX-Request": "true"}
 
 
 def request_code(client, email, token, **extra):
@@ -58,6 +57,11 @@ def test_htmx_gets_errors_in_place_and_a_redirect_header_on_success(ns_app, ns_c
         ("not-an-email", "Enter an email address like name@example.com."),
         ("a@b", "Enter an email address like name@example.com."),
         ("two@@example.com", "Enter an email address like name@example.com."),
+        (
+            "üñí@example.com",
+            "Parley can't send a code to an address with accents or other scripts before the @ yet. "
+            "Use another address.",
+        ),
     ],
 )
 def test_malformed_emails_get_a_clear_message_and_keep_the_input(ns_app, ns_client, email, message):
@@ -68,6 +72,13 @@ def test_malformed_emails_get_a_clear_message_and_keep_the_input(ns_app, ns_clie
     assert errors_in(html) == [message]
     assert f'value="{email}"' in html
     assert queued_jobs(ns_app, "send-otp") == []
+
+
+def test_an_address_with_an_international_domain_is_sent_in_its_ascii_form(ns_app, ns_client):
+    token = csrf_token(ns_client)
+    assert request_code(ns_client, "Ann@Bücher.example", token).status_code == 303
+    [job] = queued_jobs(ns_app, "send-otp")
+    assert job["to"] == "ann@xn--bcher-kva.example"
 
 
 @pytest.mark.parametrize(
@@ -209,7 +220,7 @@ def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_cl
     response = request_code(ns_client, email, token)
     html = response.get_data(as_text=True)
     assert response.status_code == 503
-    assert errors_in(html) == ["We could not send your code, try again."]
+    assert errors_in(html) == [outages.MESSAGE]
     assert f'value="{email}"' in html  # the input is kept
     with ns_app.app_context():
         assert not redis_client().exists(key("otp", email))

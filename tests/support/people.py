@@ -1,6 +1,7 @@
 """People for tests: signed-in test clients, two people with a chat, and
 what a page shows (its CSRF token, its client_id, its errors)."""
 
+import html as html_module
 import io
 import re
 import uuid
@@ -49,7 +50,7 @@ def unique_email(name="someone"):
 def errors_in(html):
     """The error messages a page shows (field errors and form errors)."""
     found = re.findall(r'(?:class="(?:field-error|form-error)"|hx-target="#composer-error")[^>]*>(?:<p>)?([^<]+)', html)
-    return [message.strip() for message in found if message.strip()]
+    return [html_module.unescape(message.strip()) for message in found if message.strip()]
 
 
 def client_id(html):

@@ -174,12 +174,19 @@ class SecantusDB:
 class Inbox:
     """An SMTP server (aiosmtpd) that keeps what it receives."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, not_now=()):
         self.messages = []
+        self.not_now = set(not_now)  # addresses answered "try again later"
         self._changed = threading.Condition()
         self.port = port or free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.not_now:
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
@@ -270,6 +277,7 @@ class PrivateRabbitMQ:
             "RABBITMQ_PLUGINS_EXPAND_DIR": os.path.join(self.dir, "plugins"),
         }
         open(env["RABBITMQ_CONF_ENV_FILE"], "a").close()
+        self.env = env
         server = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not the wrapper, which switches user
         self.process = Process("rabbitmq", [server if os.path.exists(server) else "rabbitmq-server"], env)
 
@@ -284,6 +292,12 @@ class PrivateRabbitMQ:
 
     def stop(self):
         self.process.stop(timeout=30)
+
+    def ctl(self, *arguments):
+        """rabbitmqctl on this node, e.g. ctl("set_vm_memory_high_watermark", "0")."""
+        command = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+        command = command if os.path.exists(command) else "rabbitmqctl"
+        subprocess.run([command, "-n", self.name, *arguments], env=self.env, check=True, capture_output=True)
 
     def restart(self):
         self.stop()
