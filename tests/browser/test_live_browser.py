@@ -144,31 +144,25 @@ def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, br
     expect(alice.locator(".typing")).to_have_text("")
 
 
-def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(browser, inbox, base_env):
-    import os
-
+def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(browser, inbox, processes):
     from tests.browser.conftest import RESEND_COOLDOWN
-    from tests.support.services import Processes
 
-    processes = Processes({**os.environ, **base_env, "SIGNIN_RESEND_COOLDOWN": str(RESEND_COOLDOWN)})
-    try:
-        web = processes.web()
-        processes.worker("mail")
-        processes.worker("chat")
-        context = browser.new_context(base_url=web.url)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        email = unique_email("rex")
-        sign_in(page, inbox, email)
-        page.evaluate("""() => document.getElementById('live').addEventListener(
-            'htmx:ws:after:connection', () => { window.reconnectedAt = Date.now(); })""")
-        web.stop()
-        processes.web(port=web.port)
-        wait_until(page, "window.reconnectedAt !== undefined", timeout=20)
-        context.clear_cookies()  # signed out elsewhere: the next connection is refused with 4401
-        processes.started[-1].stop()
-        processes.web(port=web.port)
-        expect(page).to_have_url(re.compile("/signin$"), timeout=20_000)
-        context.close()
-    finally:
-        processes.stop_all()
+    processes.env["SIGNIN_RESEND_COOLDOWN"] = str(RESEND_COOLDOWN)
+    web = processes.web()
+    processes.worker("mail")
+    processes.worker("chat")
+    context = browser.new_context(base_url=web.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, inbox, unique_email("rex"))
+    connected(page)
+    page.evaluate("""() => document.getElementById('live').addEventListener(
+        'htmx:ws:after:connection', () => { window.reconnectedAt = Date.now(); })""")
+    web.stop()
+    processes.web(port=web.port)
+    wait_until(page, "window.reconnectedAt !== undefined", timeout=20)
+    context.clear_cookies()  # signed out elsewhere: the next connection is refused with 4401
+    processes.started[-1].stop()
+    processes.web(port=web.port)
+    expect(page).to_have_url(re.compile("/signin$"), timeout=20_000)
+    context.close()
