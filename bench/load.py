@@ -25,6 +25,7 @@ import aiohttp
 import uvloop
 
 MESSAGE_ID = re.compile(r'id="m-([0-9a-f]{32})"')
+ALERT = re.compile(r'(?:role="alert"|class="(?:form-error|field-error)")[^>]*>\s*(?:<p>)?([^<]+)<')
 FIRST_PARAGRAPH = re.compile(r"<p[^>]*>([^<]+)</p>")
 CONNECT_AT_ONCE = 100
 LATE = 10.0  # seconds: a message not delivered by then counts as lost to its reader
@@ -43,8 +44,8 @@ def say(line):
 
 
 def shown(body):
-    """What a page shows of a refusal: the first paragraph of the answer (an alert or a form error)."""
-    found = FIRST_PARAGRAPH.search(body)
+    """What a page shows of a refusal: its form error, or else the answer's first paragraph (an alert)."""
+    found = ALERT.search(body) or FIRST_PARAGRAPH.search(body)
     return html.unescape(found.group(1)).strip() if found else body.strip()[:120]
 
 
@@ -68,6 +69,8 @@ class Page:
         self.fresh = True
         self.ended = None  # the close code that ended live updates for good
         self.events = []  # (wall time, what, detail): closes (code), reconnects, refreshes (status)
+        self.pushes = 0
+        self.last_push_at = None
 
     async def open(self):
         await self.connect()
@@ -137,6 +140,8 @@ class Page:
             if frame.type != aiohttp.WSMsgType.TEXT:
                 continue
             push = json.loads(frame.data)
+            self.pushes += 1
+            self.last_push_at = time.time()
             if push.get("refresh"):
                 self.last_id = push["id"]
                 await self.refresh()
@@ -333,7 +338,10 @@ class Load:
             }
             for client_id, record in self.sent.items()
         ]
-        pages = [{"events": page.events, "ended": page.ended} for page in self.pages]
+        pages = [
+            {"events": page.events, "ended": page.ended, "pushes": page.pushes, "last_push_at": page.last_push_at}
+            for page in self.pages
+        ]
         return {"sends": sends, "pages": pages}
 
 

@@ -52,8 +52,9 @@ class System:
         mongo=None,
         env=None,
         log_dir="/tmp",
+        label="bench",
     ):
-        self.name = f"bench{uuid.uuid4().hex[:8]}"
+        self.name = f"{label}{uuid.uuid4().hex[:8]}"
         self.log_dir = log_dir
         self.own_mongo = mongo is None
         self.mongo = mongo or SecantusDB(log_path=self._log_path("secantus"))
@@ -82,7 +83,7 @@ class System:
         )
         self.workers = [self.start_worker("chat", n) for n in range(1, chat_workers + 1)]
         self.mail_workers = [self.start_worker("mail", n) for n in range(1, mail_workers + 1)]
-        wait_until(self._web_up, "the web process")
+        wait_until(self.web_up, "the web process")
         for worker in self.workers + self.mail_workers:
             self.wait_consuming(worker)
         wait_until(lambda: len(self.web_workers()) == web_workers, "gunicorn's workers")
@@ -111,7 +112,7 @@ class System:
             workers[:] = [again if each is worker else each for each in workers]
         return again
 
-    def _web_up(self):
+    def web_up(self):
         try:
             return urllib.request.urlopen(self.url + "/signin", timeout=1).status == 200
         except OSError:
