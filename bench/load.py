@@ -25,6 +25,7 @@ import aiohttp
 import uvloop
 
 MESSAGE_ID = re.compile(r'id="m-([0-9a-f]{32})"')
+MESSAGE_VERSION = re.compile(r'id="m-([0-9a-f]{32})"[^>]*data-version="(\d)"')  # 0 Sending, 1 Sent, 2 Seen
 ALERT = re.compile(r'(?:role="alert"|class="(?:form-error|field-error)")[^>]*>\s*(?:<p>)?([^<]+)<')
 FIRST_PARAGRAPH = re.compile(r"<p[^>]*>([^<]+)</p>")
 CONNECT_AT_ONCE = 100
@@ -169,6 +170,10 @@ class Page:
 
     def arrived(self, content, stream_id, how):
         arrived = time.perf_counter()
+        for client_id, version in MESSAGE_VERSION.findall(content):
+            sent = self.load.sent.get(client_id)
+            if sent is not None and sent["sender"] is self and version != "0":  # no longer "Sending"
+                sent.setdefault("updated", arrived)
         for client_id in MESSAGE_ID.findall(content):
             sent = self.load.sent.get(client_id)
             if sent is None or sent["receiver"] is not self:
@@ -212,7 +217,7 @@ class Load:
 
     async def send(self, chat, sender, receiver, step, measured):
         client_id = uuid.uuid4().hex
-        record = {"receiver": receiver, "step": step, "measured": measured}
+        record = {"sender": sender, "receiver": receiver, "step": step, "measured": measured}
         self.sent[client_id] = record
         # As the composer sends a message without an image: a plain form.
         form = {
@@ -334,6 +339,7 @@ class Load:
                 "started_at": wall(record.get("started")),
                 "answered_at": wall(record.get("answered")),
                 "arrived_at": wall(record.get("arrived")),
+                "sender_updated_at": wall(record.get("updated")),
                 "via": record.get("via"),
             }
             for client_id, record in self.sent.items()

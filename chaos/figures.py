@@ -55,6 +55,7 @@ def messages(sends, stored, fault_end):
         "numbers_given_twice": len(numbers) - len(set(numbers)),
         "delivered": sum(send["arrived_at"] is not None for send in accepted),
         "delivered_by_refresh": sum(send["via"] == "refresh" for send in accepted),
+        "left_sending": sum(send["sender_updated_at"] is None for send in accepted),
         "late": late(accepted, fault_end),
         "first_delivery_s": first,
         "all_delivered_s": caught_up,

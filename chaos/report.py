@@ -49,9 +49,9 @@ def fault_table(figures):
 def message_table(figures):
     lines = [
         "| fault | down (s) | sent | accepted | refused | stored once | doubled | lost | refused, yet stored "
-        "| delivered to the open page (of them by refresh) | late | first delivery after the fault (s) "
-        "| all delivered after the fault (s) | 500 | 503 | other 5xx |",
-        "|---|" + "---|" * 15,
+        "| delivered to the open page (of them by refresh) | late | left on *Sending* "
+        "| first delivery after the fault (s) | all delivered after the fault (s) | 500 | 503 | other 5xx |",
+        "|---|" + "---|" * 16,
     ]
     for name, scenario in figures["scenarios"].items():
         if "error" in scenario:
@@ -61,7 +61,8 @@ def message_table(figures):
         lines.append(
             f"| {name} | {scenario['fault']['seconds']} | {m['sent']} | {m['accepted']} | {m['refused']} "
             f"| {m['stored_once']} | {m['doubled']} | {m['lost']} | {m['refused_yet_stored']} "
-            f"| {m['delivered']} ({m['delivered_by_refresh']}) | {m['late']} | {seconds(m['first_delivery_s'])} "
+            f"| {m['delivered']} ({m['delivered_by_refresh']}) | {m['late']} | {m['left_sending']} "
+            f"| {seconds(m['first_delivery_s'])} "
             f"| {seconds(m['all_delivered_s'])} | {sum(errors.get('500', {}).values())} "
             f"| {sum(errors.get('503', {}).values())} | {others} |"
         )
@@ -129,7 +130,8 @@ def write(figures, out):
         "answered with the way to the code page; *stored once* and *lost* are read from MongoDB after the run; "
         "*delivered* means the receiver's open page got the message's element (`m-<client_id>`) in a push or in "
         "the refresh it was told to do, or the code's email reached the SMTP server; *late* is accepted and not "
-        f"delivered within {DEADLINE} s of the fault ending (or of its sending, if later).",
+        f"delivered within {DEADLINE} s of the fault ending (or of its sending, if later); *left on Sending* is "
+        "accepted and never updated on the sender's own open page (no push of it came back to them).",
         "",
         "## Targets",
         "",
