@@ -1,6 +1,6 @@
 """make chaos: faults injected into Parley as the Procfile runs it, written to chaos/results/.
 
-python -m chaos            every fault (about 12 minutes)
+python -m chaos            every fault (about ten minutes)
 python -m chaos --smoke    two short faults (the chat worker and a web worker killed), for the test suite
 python -m chaos --only redis-oom,smtp-down
 """

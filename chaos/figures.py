@@ -38,11 +38,21 @@ def late(items, fault_end):
     )
 
 
-def messages(sends, stored, fault_end):
+def lost_sends(lost, fault_start):
+    """When each lost send went, and whether its receiver saw it anyway, in seconds from the fault's start."""
+
+    def since(moment):
+        return None if moment is None else round(moment - fault_start, 2)
+
+    return [{"sent_s": since(send["started_at"]), "delivered_s": since(send["arrived_at"])} for send in lost]
+
+
+def messages(sends, stored, fault_start, fault_end):
     copies = Counter(client_id for client_id, _ in stored)
     accepted = [send for send in sends if send["status"] == 200]
     numbers = [seq for _, seq in stored]
     first, caught_up = recovery(accepted, fault_end)
+    lost = [send for send in accepted if copies[send["client_id"]] == 0]
     return {
         "sent": len(sends),
         "accepted": len(accepted),
@@ -50,7 +60,8 @@ def messages(sends, stored, fault_end):
         "refusals": refusals(sends, lambda send: send["status"] == 200),
         "stored_once": sum(copies[send["client_id"]] == 1 for send in accepted),
         "doubled": sum(copies[send["client_id"]] > 1 for send in accepted),
-        "lost": sum(copies[send["client_id"]] == 0 for send in accepted),
+        "lost": len(lost),
+        "lost_sends": lost_sends(lost, fault_start),
         "refused_yet_stored": sum(copies[send["client_id"]] > 0 for send in sends if send["status"] != 200),
         "numbers_given_twice": len(numbers) - len(set(numbers)),
         "delivered": sum(send["arrived_at"] is not None for send in accepted),

@@ -105,6 +105,9 @@ def details(name, scenario):
         *(f"- page {n}: {text}" for n, text in enumerate(scenario["pages"]["each"], start=1)),
         f"- numbers given twice in the chat: {scenario['messages']['numbers_given_twice']}",
     ]
+    for lost in scenario["messages"]["lost_sends"]:
+        seen = "never delivered" if lost["delivered_s"] is None else f"delivered to the page at {lost['delivered_s']} s"
+        lines.append(f"- lost: accepted, sent at {lost['sent_s']} s from the fault's start, {seen}")
     for queue, state in scenario["queues"].items():
         lines.append(f"- `{queue}`: {state['waiting']} still queued; dead-lettered: {counted(state['dead'])}")
     for process, found in scenario["logs"].items():

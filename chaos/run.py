@@ -74,7 +74,7 @@ def scenario(name, rabbitmq, log_dir, warmup, after, late):
     return {
         "title": title,
         "fault": {"start": fault_start, "end": fault_end, "seconds": round(fault_end - fault_start, 1)},
-        "messages": figures.messages(sends, stored, fault_end),
+        "messages": figures.messages(sends, stored, fault_start, fault_end),
         "codes": figures.codes(requests, rig.inbox, fault_end),
         "server_errors": figures.server_errors(sends, requests, pages),
         "pages": figures.page_events(pages, fault_end),
