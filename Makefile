@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench chaos lint install clean
 
 run: install
 	$(BIN)/python scripts/dev.py run
@@ -17,6 +17,11 @@ test: install
 bench: install
 	$(BIN)/python scripts/dev.py services
 	$(BIN)/python -m bench
+
+# Its Redis, RabbitMQ and SecantusDB are private ones on spare ports; `services` installs what they run.
+chaos: install
+	$(BIN)/python scripts/dev.py services
+	$(BIN)/python -m chaos
 
 lint: install
 	$(BIN)/ruff check .

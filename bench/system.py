@@ -1,28 +1,22 @@
-"""Parley as the Procfile runs it, for a benchmark: gunicorn with gevent workers
-for `web` and `python -m workers.chat`, on the local Redis and RabbitMQ and a
-SecantusDB of its own; every process watched for CPU and memory."""
+"""Parley as the Procfile runs it, for a benchmark or a fault run: gunicorn
+with gevent workers for `web`, `python -m workers.chat` (and, when asked,
+`python -m workers.mail`), on the local Redis and RabbitMQ (or private ones)
+and a SecantusDB of its own; every process watched for CPU and memory."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 import uuid
+from urllib.parse import urlsplit
 
 import pika
 import psutil
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from sandbox import BIN, ROOT, Process, SecantusDB, free_port
 
 
 def wait_until(ready, what, seconds=60):
@@ -34,14 +28,6 @@ def wait_until(ready, what, seconds=60):
     raise RuntimeError(f"{what} did not start within {seconds}s")
 
 
-def listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
 def listener_pid(port):
     """The process listening on a local port (Redis, RabbitMQ), or None."""
     for connection in psutil.net_connections("tcp"):
@@ -51,18 +37,27 @@ def listener_pid(port):
 
 
 class System:
-    """One deployment under test: `web_workers` gunicorn workers and `chat_workers` chat workers."""
+    """One deployment under test: `web_workers` gunicorn workers, `chat_workers`
+    chat workers and `mail_workers` mail workers. It starts a SecantusDB in
+    memory unless given one (`mongo`); `env` adds to the processes' environment."""
 
     def __init__(
         self,
         web_workers=1,
         chat_workers=1,
+        mail_workers=0,
         server_timing=False,
         redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+        mongo=None,
+        env=None,
+        log_dir="/tmp",
+        label="bench",
     ):
-        self.name = f"bench{uuid.uuid4().hex[:8]}"
-        self.mongo_port = free_port()
+        self.name = f"{label}{uuid.uuid4().hex[:8]}"
+        self.log_dir = log_dir
+        self.own_mongo = mongo is None
+        self.mongo = mongo or SecantusDB(log_path=self._log_path("secantus"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -70,7 +65,7 @@ class System:
             "APP_ENV": "development",
             # Timing every database call has a cost: only the pages scenario, which reports it, pays it.
             "SERVER_TIMING": "1" if server_timing else "0",
-            "MONGODB_URI": f"mongodb://127.0.0.1:{self.mongo_port}/{self.name}?directConnection=true",
+            "MONGODB_URI": self.mongo.url(self.name),
             "REDIS_URL": redis_url,
             "RABBITMQ_URL": rabbitmq_url,
             "KEY_PREFIX": f"{self.name}:",
@@ -79,48 +74,45 @@ class System:
             "WEB_CONCURRENCY": str(web_workers),
             "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
             "PYTHONPATH": ROOT,
+            **(env or {}),
         }
-        self.logs = []
-        self.mongo = self._start(
-            "secantus",
-            [
-                os.path.join(BIN, "secantusd-py"),
-                "--port",
-                str(self.mongo_port),
-                "--storage-path",
-                ":memory:",
-                "--log-level",
-                "WARNING",
-            ],
-        )
-        wait_until(lambda: listening(self.mongo_port), "SecantusDB")
         self._indexes()
         self.web = self._start(
             "web",
             [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
         )
-        self.workers = [
-            self._start(f"chat_worker{n}", [sys.executable, "-m", "workers.chat"]) for n in range(chat_workers)
-        ]
-        wait_until(self._web_up, "the web process")
-        wait_until(lambda: all("consuming" in self._log(w) for w in self.workers), "the chat workers")
+        self.workers = [self.start_worker("chat", n) for n in range(1, chat_workers + 1)]
+        self.mail_workers = [self.start_worker("mail", n) for n in range(1, mail_workers + 1)]
+        wait_until(self.web_up, "the web process")
+        for worker in self.workers + self.mail_workers:
+            self.wait_consuming(worker)
         wait_until(lambda: len(self.web_workers()) == web_workers, "gunicorn's workers")
 
+    def _log_path(self, name):
+        return os.path.join(self.log_dir, f"{self.name}-{name}.log")
+
     def _start(self, name, command):
-        log = open(os.path.join("/tmp", f"{self.name}-{name}.log"), "wb")
-        self.logs.append(log)
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        process.log_path = log.name
-        return process
+        return Process(name, command, self.env, log_path=self._log_path(name))
 
-    @staticmethod
-    def _log(process):
-        with open(process.log_path, errors="replace") as file:
-            return file.read()
+    def start_worker(self, kind, number=1):
+        """`python -m workers.<kind>` (chat or mail), as the Procfile runs it."""
+        return self._start(f"{kind}_worker{number}", [sys.executable, "-m", f"workers.{kind}"])
 
-    def _web_up(self):
+    def wait_consuming(self, worker, times=1, seconds=60):
+        """Until the worker's log says "consuming" `times` times (a restarted worker adds to its log)."""
+        wait_until(lambda: worker.output().count("consuming") >= times or not worker.alive(), worker.name, seconds)
+
+    def restart_worker(self, worker):
+        """Start a worker again after it died, as a process manager would; returns it once it consumes."""
+        kind, number = worker.name.split("_worker")
+        started = worker.output().count("consuming")
+        again = self.start_worker(kind, int(number))
+        self.wait_consuming(again, started + 1)
+        for workers in (self.workers, self.mail_workers):
+            workers[:] = [again if each is worker else each for each in workers]
+        return again
+
+    def web_up(self):
         try:
             return urllib.request.urlopen(self.url + "/signin", timeout=1).status == 200
         except OSError:
@@ -161,9 +153,9 @@ class System:
         """{name: psutil.Process} for everything the benchmark measures."""
         found = {f"web{n}": worker for n, worker in enumerate(self.web_workers(), start=1)}
         found.update({f"chat_worker{n}": psutil.Process(w.pid) for n, w in enumerate(self.workers, start=1)})
-        found["secantusdb"] = psutil.Process(self.mongo.pid)
-        for name, port in (("redis", 6379), ("rabbitmq", 5672)):
-            pid = listener_pid(port)
+        found["secantusdb"] = psutil.Process(self.mongo.process.pid)
+        for name in ("redis", "rabbitmq"):
+            pid = listener_pid(urlsplit(self.env[f"{name.upper()}_URL"]).port)
             if pid:
                 found[name] = psutil.Process(pid)
         return found
@@ -179,17 +171,15 @@ class System:
             if connection.is_open:
                 connection.close()
 
-    def stop(self):
-        for process in [self.web, *self.workers, self.mongo]:
-            if process.poll() is None:
-                os.killpg(process.pid, 15)
-        for process in [self.web, *self.workers, self.mongo]:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-        for log in self.logs:
-            log.close()
+    def stop(self, clean=True):
+        """Stop every process; with `clean`, remove this system's keys and
+        queues from the (shared) Redis and RabbitMQ."""
+        for process in [self.web, *self.workers, *self.mail_workers]:
+            process.stop(20)
+        if self.own_mongo:
+            self.mongo.stop()
+        if not clean:
+            return
         client = redis.Redis.from_url(self.env["REDIS_URL"])
         keys = list(client.scan_iter(self.env["KEY_PREFIX"] + "*", count=1000))
         for start in range(0, len(keys), 1000):

@@ -1,94 +1,26 @@
-"""Real services and processes for the tests: a private SecantusDB, an
-in-process SMTP server, gunicorn and the workers as subprocesses, and private
-Redis and RabbitMQ instances for the tests that stop or restart them."""
+"""Real services and processes for the tests: gunicorn and the workers as
+subprocesses, and a stand-in for Cloudinary. The private services themselves
+(SecantusDB, Redis, RabbitMQ, an SMTP server) are in sandbox/, which bench/
+and chaos/ share."""
 
-import email
 import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 import urllib.request
 from email import policy
 
-import pika
-import redis
-from aiosmtpd.controller import Controller
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def listening(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(condition, timeout=10.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Process:
-    """A subprocess whose output goes to a log file, shown if a test fails."""
-
-    def __init__(self, name, command, env, cwd=ROOT):
-        self.name = name
-        self.log_path = tempfile.mktemp(prefix=f"parley-{name}-", suffix=".log")
-        self.log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def output(self):
-        with open(self.log_path, errors="replace") as file:
-            return file.read()
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def signal(self, number):
-        if self.alive():
-            os.killpg(self.popen.pid, number)
-
-    def stop(self, timeout=15):
-        if self.alive():
-            self.signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
-                self.popen.wait(5)
-        self.log.close()
-
-    def kill(self):
-        """SIGKILL, as a crash would."""
-        self.signal(signal.SIGKILL)
-        self.popen.wait(5)
-        self.log.close()
+from sandbox import (  # noqa: F401 (what the tests take from here)
+    BIN,
+    ROOT,
+    Inbox,
+    PrivateRabbitMQ,
+    PrivateRedis,
+    Process,
+    SecantusDB,
+    free_port,
+    listening,
+    wait_for,
+)
 
 
 class Processes:
@@ -148,167 +80,6 @@ class Processes:
 
     def report(self):
         return "\n".join(f"--- {p.name} (pid {p.pid}) ---\n{p.output()[-4000:]}" for p in self.started)
-
-
-class SecantusDB:
-    """A throwaway MongoDB wire-protocol server."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = Process(
-            "secantus",
-            [
-                os.path.join(BIN, "secantusd-py"),
-                "--port",
-                str(self.port),
-                "--storage-path",
-                ":memory:",
-                "--log-level",
-                "WARNING",
-            ],
-            dict(os.environ),
-        )
-        wait_for(lambda: listening(self.port), 30, what="SecantusDB")
-
-    def stop(self):
-        self.process.stop()
-
-
-class Inbox:
-    """An SMTP server (aiosmtpd) that keeps what it receives."""
-
-    def __init__(self, port=None, not_now=()):
-        self.messages = []
-        self.not_now = set(not_now)  # addresses answered "try again later"
-        self._changed = threading.Condition()
-        self.port = port or free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.not_now:
-            return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self._changed:
-            self.messages.append(message)
-            self._changed.notify_all()
-        return "250 OK"
-
-    def to(self, address):
-        with self._changed:
-            return [m for m in self.messages if m["To"] == address]
-
-    def wait(self, address, count=1, timeout=15):
-        """The newest message to `address`, once at least `count` have arrived."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                received = [m for m in self.messages if m["To"] == address]
-                if len(received) >= count:
-                    return received[-1]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no email #{count} to {address} within {timeout}s")
-                self._changed.wait(left)
-
-    def code(self, address, count=1, timeout=15):
-        body = self.wait(address, count, timeout).get_body(("plain",)).get_content()
-        return re.search(r"\b(\d{6})\b", body).group(1)
-
-    def stop(self):
-        self.controller.stop()
-
-
-class PrivateRedis:
-    """A Redis of our own, for tests that restart it."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-        self.start()
-
-    def start(self):
-        self.process = Process(
-            "redis",
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            dict(os.environ),
-        )
-        wait_for(lambda: listening(self.port), 10, what="private Redis")
-
-    def client(self):
-        return redis.Redis.from_url(self.url, decode_responses=True)
-
-    def stop(self):
-        self.process.stop()
-
-
-class PrivateRabbitMQ:
-    """A RabbitMQ node of our own (its own ports and data), for tests that
-    restart the broker. Its data survives a restart, as a real broker's does."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="parley-rabbit-")
-        self.port = free_port()
-        self.dist_port = free_port()
-        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
-        self.name = f"parley{self.port}@localhost"
-        with open(os.path.join(self.dir, "enabled_plugins"), "w") as file:
-            file.write("[].\n")
-        with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as file:
-            file.write(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
-        self.process = None
-        self.start()
-
-    def start(self):
-        env = {
-            **os.environ,
-            "RABBITMQ_NODENAME": self.name,
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(self.dist_port),
-            "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
-            "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(self.dir, "enabled_plugins"),
-            "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq"),
-            "RABBITMQ_CONF_ENV_FILE": os.path.join(self.dir, "env.conf"),
-            "RABBITMQ_PID_FILE": os.path.join(self.dir, "pid"),
-            "RABBITMQ_FEATURE_FLAGS_FILE": os.path.join(self.dir, "feature_flags"),
-            "RABBITMQ_PLUGINS_EXPAND_DIR": os.path.join(self.dir, "plugins"),
-        }
-        open(env["RABBITMQ_CONF_ENV_FILE"], "a").close()
-        self.env = env
-        server = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not the wrapper, which switches user
-        self.process = Process("rabbitmq", [server if os.path.exists(server) else "rabbitmq-server"], env)
-
-        def ready():
-            try:
-                pika.BlockingConnection(pika.URLParameters(self.url)).close()
-                return True
-            except Exception:
-                return False
-
-        wait_for(ready, 90, interval=0.25, what="private RabbitMQ")
-
-    def stop(self):
-        self.process.stop(timeout=30)
-
-    def ctl(self, *arguments):
-        """rabbitmqctl on this node, e.g. ctl("set_vm_memory_high_watermark", "0")."""
-        command = "/usr/lib/rabbitmq/bin/rabbitmqctl"
-        command = command if os.path.exists(command) else "rabbitmqctl"
-        subprocess.run([command, "-n", self.name, *arguments], env=self.env, check=True, capture_output=True)
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def remove(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class FakeCloudinary:

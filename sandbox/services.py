@@ -1,0 +1,201 @@
+"""Private instances of Parley's services, each on a free port of its own:
+started, stopped, killed and started again as a test or a fault run needs."""
+
+import email
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from email import policy
+
+import pika
+import redis
+from aiosmtpd.controller import Controller
+
+from sandbox.processes import BIN, Process, free_port, listening, wait_for
+
+
+class SecantusDB:
+    """A MongoDB wire-protocol server. In memory by default; with a
+    `storage_path` its data outlives a kill, as a real server's does."""
+
+    def __init__(self, storage_path=":memory:", log_path=None):
+        self.port = free_port()
+        self.storage_path = storage_path
+        self.log_path = log_path
+        self.process = None
+        self.start()
+
+    def start(self):
+        command = [os.path.join(BIN, "secantusd-py"), "--port", str(self.port), "--storage-path", self.storage_path]
+        command += ["--log-level", "WARNING"]
+        self.process = Process("secantus", command, dict(os.environ), log_path=self.log_path)
+        wait_for(lambda: listening(self.port), 30, what="SecantusDB")
+
+    def url(self, database):
+        return f"mongodb://127.0.0.1:{self.port}/{database}?directConnection=true"
+
+    def kill(self):
+        self.process.kill()
+
+    def stop(self):
+        self.process.stop()
+
+
+class PrivateRedis:
+    """A Redis of our own, keeping nothing on disk unless asked: with `dir`
+    it writes dump.rdb there on SAVE and loads it when it starts."""
+
+    def __init__(self, dir=None, log_path=None):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = dir
+        self.log_path = log_path
+        self.process = None
+        self.start()
+
+    def start(self):
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if self.dir:
+            command += ["--dir", self.dir, "--dbfilename", "dump.rdb"]
+        self.process = Process("redis", command, dict(os.environ), log_path=self.log_path)
+        wait_for(lambda: listening(self.port), 10, what="private Redis")
+
+    def client(self):
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+    def kill(self):
+        self.process.kill()
+
+    def stop(self):
+        self.process.stop()
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of our own (its own ports and data), for tests that
+    restart the broker. Its data survives a restart, as a real broker's does."""
+
+    def __init__(self, log_path=None):
+        self.dir = tempfile.mkdtemp(prefix="parley-rabbit-")
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+        self.name = f"parley{self.port}@localhost"
+        self.log_path = log_path
+        with open(os.path.join(self.dir, "enabled_plugins"), "w") as file:
+            file.write("[].\n")
+        with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as file:
+            file.write(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        self.process = None
+        self.start()
+
+    def start(self):
+        env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(self.dir, "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq"),
+            "RABBITMQ_CONF_ENV_FILE": os.path.join(self.dir, "env.conf"),
+            "RABBITMQ_PID_FILE": os.path.join(self.dir, "pid"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": os.path.join(self.dir, "feature_flags"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": os.path.join(self.dir, "plugins"),
+        }
+        open(env["RABBITMQ_CONF_ENV_FILE"], "a").close()
+        self.env = env
+        server = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not the wrapper, which switches user
+        command = [server if os.path.exists(server) else "rabbitmq-server"]
+        self.process = Process("rabbitmq", command, env, log_path=self.log_path)
+
+        def ready():
+            try:
+                pika.BlockingConnection(pika.URLParameters(self.url)).close()
+                return True
+            except Exception:
+                return False
+
+        wait_for(ready, 90, interval=0.25, what="private RabbitMQ")
+
+    def stop(self):
+        self.process.stop(timeout=30)
+
+    def kill(self):
+        self.process.signal(signal.SIGKILL)
+        self.process.popen.wait(5)
+
+    def ctl(self, *arguments):
+        """rabbitmqctl on this node, e.g. ctl("set_vm_memory_high_watermark", "0")."""
+        command = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+        command = command if os.path.exists(command) else "rabbitmqctl"
+        subprocess.run([command, "-n", self.name, *arguments], env=self.env, check=True, capture_output=True)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Inbox:
+    """An SMTP server (aiosmtpd) that keeps what it receives, and when."""
+
+    def __init__(self, port=None, not_now=()):
+        self.messages = []
+        self.arrived_at = []  # time.time() of each of `messages`
+        self.not_now = set(not_now)  # addresses answered "try again later"
+        self._changed = threading.Condition()
+        self.port = port or free_port()
+        self.controller = None
+        self.start()
+
+    def start(self):
+        """Listen (again, after a stop) on the same port."""
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.not_now:
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._changed:
+            self.messages.append(message)
+            self.arrived_at.append(time.time())
+            self._changed.notify_all()
+        return "250 OK"
+
+    def to(self, address):
+        with self._changed:
+            return [m for m in self.messages if m["To"] == address]
+
+    def wait(self, address, count=1, timeout=15):
+        """The newest message to `address`, once at least `count` have arrived."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                received = [m for m in self.messages if m["To"] == address]
+                if len(received) >= count:
+                    return received[-1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no email #{count} to {address} within {timeout}s")
+                self._changed.wait(left)
+
+    def code(self, address, count=1, timeout=15):
+        body = self.wait(address, count, timeout).get_body(("plain",)).get_content()
+        return re.search(r"\b(\d{6})\b", body).group(1)
+
+    def stop(self):
+        self.controller.stop()
