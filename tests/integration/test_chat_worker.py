@@ -258,3 +258,26 @@ def test_a_redis_answering_errors_is_waited_for_and_no_job_is_dead_lettered(
     wait_for(lambda: len(saved(ns_app, pair)) == 20, 40, what="all 20 once Redis is well")
     assert dead_letters(ns_app, "chat:messages") == []
     assert sorted(m["client_id"] for m in saved(ns_app, pair)) == sorted(j["client_id"] for j in jobs)
+
+
+def test_what_the_worker_has_delivered_survives_the_store_being_killed(ns_app, tmp_path):
+    """The worker acks after delivering: what the store acknowledged must be
+    on its disk, not only in its memory, when the store is killed next."""
+    from app import create_app
+    from app.data import indexes, users
+    from sandbox import SecantusDB
+
+    store = SecantusDB(storage_path=str(tmp_path / "store"))
+    try:
+        app = create_app({"MONGODB_URI": store.url("parley"), "KEY_PREFIX": ns_app.config["KEY_PREFIX"]})
+        with app.test_request_context():
+            indexes.create_all()
+            alice, bob = (users.find_or_create(f"{name}-{uuid.uuid4().hex[:6]}@example.com") for name in "ab")
+            chat = chats.open_between(alice["_id"], bob["_id"])
+            sending.deliver([sending.Job.new(uuid.uuid4().hex, chat["_id"], alice["_id"], "Kept")])
+        store.kill()
+        store.start()
+        with app.app_context():
+            assert [m["text"] for m in db().messages.find({"chat_id": chat["_id"]})] == ["Kept"]
+    finally:
+        store.stop()
