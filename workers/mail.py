@@ -1,6 +1,7 @@
 """The mail worker: sends the sign-in codes queued on `send-otp`."""
 
 import smtplib
+import socket
 
 from email_validator import EmailNotValidError, validate_email
 from flask_mail import Message
@@ -8,6 +9,8 @@ from flask_mail import Message
 from app import broker, create_app_or_exit
 from app.broker.consumer import Consumer, Reject, Retry, configure_logging, json_object, one_by_one
 from app.extensions import mail
+
+SMTP_TIMEOUT = 30  # seconds
 
 
 def parse(body):
@@ -38,6 +41,9 @@ def send(delivery):
 
 def main():
     configure_logging("mail_worker")
+    # Flask-Mail opens its SMTP connections with no timeout: a mail server
+    # that stops answering would hold this worker for good.
+    socket.setdefaulttimeout(SMTP_TIMEOUT)
     Consumer(create_app_or_exit(), broker.SEND_OTP, one_by_one(send), prefetch=10).run()
 
 

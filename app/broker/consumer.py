@@ -14,8 +14,9 @@ told apart by what was raised:
   once it has worked for a while) and carries on when the service is back.
 - Retry, or anything else (a mail server that refuses for now, a bug that
   one job meets): the job is acked and queued again on its retry queue,
-  which hands it back after a delay, so the jobs behind it go on. After
-  RETRY_FOR it is dead-lettered with its reason and logged at ERROR.
+  which hands it back after a delay (2 s, growing to 15 s), so the jobs
+  behind it go on. After RETRY_FOR it is dead-lettered with its reason and
+  logged at ERROR.
 """
 
 import json
@@ -31,7 +32,9 @@ from app.outages import is_outage
 log = logging.getLogger(__name__)
 
 RETRY_FOR = 15 * 60  # seconds a failing job is tried again before it is dead-lettered
-RETRY_DELAYS = (5, 10, 20, 40, 60)  # seconds before each try again; then the last, over and over
+# Seconds before each try again, then the last over and over: short, so a
+# code waits at most 15 s once the mail server is back (a code is for now).
+RETRY_DELAYS = (2, 5, 10, 15)
 
 
 class Reject(Exception):

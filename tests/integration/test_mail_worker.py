@@ -62,7 +62,7 @@ def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
     worker = processes.worker("mail")
     email = unique_email()
     publish(ns_app, "send-otp", {"to": email, "subject": "Later", "body": "b"})
-    wait_for(lambda: "trying it again in 5s" in worker.output(), 10, what="a retry")
+    wait_for(lambda: "trying it again in 2s" in worker.output(), 10, what="a retry")
     late_inbox = Inbox(port)
     try:
         assert late_inbox.wait(email, timeout=30)["Subject"] == "Later"
@@ -80,7 +80,7 @@ def test_an_address_the_server_cannot_take_now_does_not_hold_up_the_codes_behind
         publish(ns_app, "send-otp", first, second)
         worker = processes.worker("mail")
         assert inbox.wait(now, timeout=3)["Subject"] == "B"  # not after the first one's retry
-        wait_for(lambda: "trying it again in 5s" in worker.output(), 5, what="the retry of the first")
+        wait_for(lambda: "trying it again in 2s" in worker.output(), 5, what="the retry of the first")
         inbox.not_now.clear()
         assert inbox.wait(later, timeout=15)["Subject"] == "A"
     finally:
@@ -111,7 +111,7 @@ def test_a_job_that_keeps_failing_is_dead_lettered_with_its_reason_once_the_boun
     else:
         assert parked == []
         method, properties, _ = channel.basic_get(retry_queue(name), auto_ack=True)
-        assert properties.headers["x-parley-attempts"] == 8 and properties.expiration == "60000"
+        assert properties.headers["x-parley-attempts"] == 8 and properties.expiration == "15000"
     assert queue_depth(ns_app, "send-otp") == 0
     connection.close()
 
