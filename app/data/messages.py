@@ -14,8 +14,10 @@ PAGE_SIZE = 50
 
 def page(chat, before=None, size=PAGE_SIZE):
     """The `size` messages before seq `before` (default: the newest), oldest
-    first, and whether there are earlier ones. Reads a seq range; a gap left
-    by a redelivered job only widens the range."""
+    first, and the message just before them (None if there is none): it
+    says whether there are earlier ones, and how the page's first message
+    follows on (same day? same sender?). Reads a seq range; a gap left by a
+    redelivered job only widens the range."""
     top = chat["last_seq"] + 1 if before is None else before
     found, span = [], size + 1
     while len(found) <= size and top > 1:
@@ -23,7 +25,7 @@ def page(chat, before=None, size=PAGE_SIZE):
         found += db().messages.find({"chat_id": chat["_id"], "seq": {"$gte": low, "$lt": top}})
         top, span = low, span * 2
     found.sort(key=lambda message: message["seq"])
-    return found[-size:], len(found) > size
+    return found[-size:], found[-size - 1] if len(found) > size else None
 
 
 def save_all(new_messages):
