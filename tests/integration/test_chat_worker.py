@@ -37,11 +37,12 @@ def test_a_posted_message_is_saved_once_and_pushed_to_both_members(pair, ns_app,
     assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in to_bob and "<script>" not in to_bob
     assert f'hx-target="#announcements-{pair.id}"' in to_bob
     assert re.search(r'chat-unread">1 unread<', to_bob)
-    assert '<p class="message-status message-sent">Sent</p>' in pushes.to(alice.user["_id"])
+    to_alice = pushes.to(alice.user["_id"])
+    assert 'status-sent"' in to_alice and '<p class="message-status">Sent</p>' in to_alice
     assert pushes.kept(bob.user["_id"]) == to_bob  # replayable, every one
     pushes.clear()
     assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url).get_data(as_text=True)
-    assert "message-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
+    assert "status-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
 
 
 def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, pushes):
@@ -60,7 +61,7 @@ def test_a_message_to_someone_viewing_the_chat_is_seen_at_once(pair, ns_app, pus
         viewing.start(pair.id, pair.bob.user["_id"], "bob-page")
     publish(ns_app, "chat:messages", job(pair, "You are looking"))
     run_chat_worker(ns_app)
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     assert saved(ns_app, pair)[0]["seen_at"] is not None
     assert "chat-unread" not in pushes.to(pair.bob.user["_id"])
 
@@ -130,7 +131,7 @@ def test_a_receiver_who_opens_the_chat_while_the_worker_saves_sees_the_message(p
         assert chats.unread(chats.get(pair.id), bob_id) == 0
     (message,) = saved(ns_app, pair)
     assert message["seen_at"] is not None
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
 
 
 def test_when_both_are_looking_the_entries_come_from_the_batch(pair, ns_app, pushes, monkeypatch):

@@ -63,7 +63,7 @@ def test_a_visible_page_sees_what_was_waiting_and_stops_viewing_when_it_goes(pai
     run_chat_worker(ns_app)
     pushes.clear()
     bob_page = page(pair.bob, chat=str(pair.id), visible=True)
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     with ns_app.app_context():
         assert chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0
         assert viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
@@ -114,7 +114,7 @@ def test_typing_and_viewing_over_posts_for_the_fallback(pair, ns_app, pushes):
     run_chat_worker(ns_app)
     pushes.clear()
     assert bob.post(f"{pair.url}/viewing", data={"visible": "1", "page": "p"}, headers=headers).status_code == 204
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     eve = person(ns_app, "eve")
     assert eve.post(f"{pair.url}/typing", data={"typing": "1"}, headers={"X-CSRFToken": eve.token}).status_code == 404
 

@@ -13,7 +13,8 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 axe = Axe()
 
 
-def sign_in(page, inbox, email, keyboard_only=False):
+def sign_in(page, inbox, email, keyboard_only=False, name=None):
+    """Sign in; on a first sign-in, choose `name`, or skip choosing (keeping the email's local part)."""
     before = len(inbox.to(email))
     page.goto("/signin")
     page.get_by_label("Email").fill(email)
@@ -21,7 +22,15 @@ def sign_in(page, inbox, email, keyboard_only=False):
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     page.get_by_label("Verification code").fill(inbox.code(email, count=before + 1))
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+    chats, welcome = page.get_by_role("navigation", name="Chats"), page.get_by_role("heading", name="Choose your name")
+    expect(chats.or_(welcome)).to_be_visible()
+    if welcome.is_visible():
+        if name:
+            page.get_by_label("Name", exact=True).fill(name)
+            page.get_by_role("button", name="Continue").click()
+        else:
+            page.get_by_role("button", name="Skip").click()
+    expect(chats).to_be_visible()
 
 
 def sign_out(page):
