@@ -2,9 +2,11 @@
 their profile, an IANA name), or in UTC, labelled as such, until one is
 known. Pages and pushes both format here, so they always agree."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from app import clock
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +34,7 @@ def local(at, tz):
     return at.astimezone(tz or UTC)
 
 
-def clock(at, tz):
+def clock_time(at, tz):
     """ "18:14", or "18:14 UTC" while the reader's zone is unknown."""
     return f"{local(at, tz):%H:%M}" + ("" if tz else " UTC")
 
@@ -50,7 +52,7 @@ def date_label(day, today):
 def day_label(at, tz, now=None):
     """A date separator: "Today", "Yesterday", "Monday 23 November" (and the year if not this one)."""
     day = local(at, tz).date()
-    today = local(now or datetime.now(UTC), tz).date()
+    today = local(now or clock.now(), tz).date()
     if day == today:
         return "Today"
     if day == today - timedelta(days=1):
@@ -61,15 +63,15 @@ def day_label(at, tz, now=None):
 def full_label(at, tz, now=None):
     """The whole date and time, for a tooltip: "Monday 23 November 2026, 18:14"."""
     day = local(at, tz).date()
-    return f"{date_label(day, day.replace(year=day.year + 1))}, {clock(at, tz)}"
+    return f"{date_label(day, day.replace(year=day.year + 1))}, {clock_time(at, tz)}"
 
 
 def short_label(at, tz, now=None):
     """For the Chats list: the time today, else "Yesterday", a weekday this week, or a date."""
     day = local(at, tz).date()
-    today = local(now or datetime.now(UTC), tz).date()
+    today = local(now or clock.now(), tz).date()
     if day == today:
-        return clock(at, tz)
+        return clock_time(at, tz)
     if day == today - timedelta(days=1):
         return "Yesterday"
     if today - day < timedelta(days=7):

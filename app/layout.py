@@ -5,7 +5,7 @@ import uuid
 
 from flask import g, render_template
 
-from app.chats import present
+from app.chats import live, present
 from app.data import users
 from app.realtime import push
 from app.web import is_htmx
@@ -19,6 +19,7 @@ def render_signed_in(page, fragment=None, status=200, viewer=None, **context):
     # Read before the page's data: a push after this id is replayed, not missed.
     context.setdefault("stream_id", push.last_id(g.user_id))
     viewer = viewer or users.get(g.user_id)
+    live.active(g.user_id)
     zone = present.zone_of(viewer)
     chat_list = present.navigation(g.user_id, zone)
     return render_template(

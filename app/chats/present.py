@@ -9,12 +9,12 @@ carries that day's separator) and whether it continues its sender's group
 reader's time zone (`tz`, None for UTC until theirs is known)."""
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import render_template
 
-from app import formatting
-from app.data import chats, users
+from app import clock, formatting
+from app.data import chats, messages, users
 from app.realtime import presence
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
@@ -23,6 +23,7 @@ PREVIEW_LENGTH = 80
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
 AVATAR_COLOURS = 8
+ACTIVE_FOR = timedelta(minutes=15)  # a page load or a send this recent reads "Active N min ago"
 
 
 def _at(message):
@@ -67,7 +68,7 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "text": doc.get("text") or "",
         "image": image,
         "at": at,
-        "time": formatting.clock(at, tz),
+        "time": formatting.clock_time(at, tz),
         "when": formatting.full_label(at, tz),
         "day": formatting.day_label(at, tz, now) if new_day else None,
         "continued": continued,
@@ -87,6 +88,33 @@ def conversation(docs, viewer_id, names, tz=None, before=None, now=None):
     return views
 
 
+def message_pushes(saved, before, people, now=None):
+    """[(user id, HTML)]: newly saved messages (each chat's in order), each to
+    its sender and, announced, to its receiver. `before` is {chat id: the
+    chat's latest message before these}, `people` {user id: {name, time_zone}}."""
+    previous, pushes = dict(before), []
+    for doc in saved:
+        last = previous.get(doc["chat_id"])
+        if last is not None and last["seq"] >= doc["seq"]:  # a redelivery: the chat had moved past it
+            last = messages.before(doc["chat_id"], doc["seq"])
+        name = people.get(doc["sender_id"], {}).get("name", "Someone")
+        for user_id, announce in ((doc["sender_id"], False), (doc["receiver_id"], True)):
+            view = message(doc, user_id, name, last, zone_of(people.get(user_id)), now)
+            pushes.append((user_id, message_update(view, announce)))
+        previous[doc["chat_id"]] = doc
+    return pushes
+
+
+def seen_updates(chat_id, seen, sender_id, tz=None):
+    """Pushes for `sender_id` of their messages in `seen`, now seen, each
+    rendered as the page shows it (knowing the message before it)."""
+    ids = {doc["_id"]: doc for doc in seen}
+    docs, previous = messages.run(chat_id, min(doc["seq"] for doc in seen), max(doc["seq"] for doc in seen))
+    docs = [ids.get(doc["_id"], doc) for doc in docs]
+    views = conversation(docs, sender_id, {}, tz, previous)
+    return [message_update(view) for view, doc in zip(views, docs) if doc["_id"] in ids]
+
+
 def pending(chat_id):
     """The empty shape of a message the page is sending, for the page script to fill in."""
     return {
@@ -96,7 +124,7 @@ def pending(chat_id):
         "sender": "You",
         "text": "",
         "image": None,
-        "at": datetime.now(UTC),
+        "at": clock.now(),
         "time": "",
         "when": "",
         "day": None,
@@ -169,15 +197,23 @@ def navigation(user_id, tz=None):
 
 
 def presence_label(person, online, tz=None, now=None):
-    """What a chat's header says about the other person."""
+    """What a chat's header says about the other person: Online (a live
+    connection), Active N min ago (pages loaded or messages sent lately, as
+    people without JavaScript do), or when they were last about."""
     if online:
         return "Online"
-    seen = (person or {}).get("last_seen_at")
-    if not seen:
+    person = person or {}
+    now = now or clock.now()
+    active, seen = person.get("active_at"), person.get("last_seen_at")
+    if active and (not seen or active > seen) and now - active < ACTIVE_FOR:
+        minutes = int((now - active).total_seconds() // 60)
+        return "Active just now" if minutes < 1 else f"Active {minutes} min ago"
+    latest = max((at for at in (active, seen) if at), default=None)
+    if not latest:
         return "Offline"
-    day = formatting.day_label(seen, tz, now)
+    day = formatting.day_label(latest, tz, now)
     day = day.lower() if day in ("Today", "Yesterday") else day
-    return f"Last seen {day} at {formatting.clock(seen, tz)}"
+    return f"Last seen {day} at {formatting.clock_time(latest, tz)}"
 
 
 def zone_of(person):

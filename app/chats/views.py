@@ -156,6 +156,7 @@ def send(chat_id):
         if not error.maybe_queued:  # else the job may still arrive, with its image
             images.discard(image)
         return failed(outages.MESSAGE, 503)
+    live.active(g.user_id)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     # The page already shows the message as Sending (its own bubble); the worker's push replaces it.

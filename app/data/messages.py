@@ -28,6 +28,17 @@ def page(chat, before=None, size=PAGE_SIZE):
     return found[-size:], found[-size - 1] if len(found) > size else None
 
 
+def run(chat_id, first, last):
+    """The chat's messages from seq `first` to `last`, oldest first, and the one just before them."""
+    found = list(db().messages.find({"chat_id": chat_id, "seq": {"$gte": first, "$lte": last}}).sort("seq", 1))
+    return found, before(chat_id, first)
+
+
+def before(chat_id, seq):
+    """The chat's message just before seq `seq` (a gap left by a redelivered job is skipped), or None."""
+    return db().messages.find_one({"chat_id": chat_id, "seq": {"$lt": seq}}, sort=[("seq", -1)])
+
+
 def save_all(new_messages):
     """Insert messages. Returns the client_ids that were already saved (same
     sender and client_id: a redelivered or doubly sent job) and those whose

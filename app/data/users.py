@@ -1,4 +1,5 @@
 """users: email (unique, lower-cased), name, search terms, created_at, last_seen_at,
+active_at (their latest page load or send, at most a minute old),
 time_zone (an IANA name, None until known) and name_chosen (False until the
 person has chosen their name, or skipped choosing it, on first sign-in)."""
 
@@ -83,7 +84,8 @@ class RecentPeople:
             if len(self.people) > 100_000:
                 self.people.clear()
             for user_id, person in people(missing).items():
-                self.people[user_id] = (person, now + self.seconds)
+                # A zone not yet known is asked again soon: the page sets it when it first runs.
+                self.people[user_id] = (person, now + (self.seconds if person.get("time_zone") else 5))
         return {user_id: self.people[user_id][0] for user_id in user_ids if user_id in self.people}
 
 
@@ -108,9 +110,14 @@ def set_last_seen(user_id):
     db().users.update_one({"_id": user_id}, {"$set": {"last_seen_at": clock.now()}})
 
 
+def set_active(user_id):
+    """They loaded a page or sent something: with or without a live connection, they are about."""
+    db().users.update_one({"_id": user_id}, {"$set": {"active_at": clock.now()}})
+
+
 def presence_details(user_ids):
-    """{user_id: {_id, last_seen_at}} for showing when people were last online."""
+    """{user_id: {_id, last_seen_at, active_at}} for showing when people were last about."""
     if not user_ids:
         return {}
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1})
+    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1, "active_at": 1})
     return {user["_id"]: user for user in found}

@@ -10,7 +10,7 @@ from bson import ObjectId
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from tests.helpers import session_cookies, unique_email
+from tests.support.people import session_cookies, unique_email
 
 # (minutes after the day's first message, sender, text): groups, long words, a long URL.
 DAY = [
