@@ -251,7 +251,12 @@ function setUpComposer() {
     const image = document.createElement("img");
     image.alt = `Preview of ${chosen.name}`;
     const size = chosen.size < 1048576 ? `${Math.max(1, Math.round(chosen.size / 1024))} KB` : megabytes(chosen.size);
-    attached.replaceChildren(image, document.createTextNode(`${chosen.name}, ${size}`));
+    const name = Object.assign(document.createElement("span"), { className: "attachment-name", textContent: chosen.name });
+    const about = Object.assign(document.createElement("span"), { className: "attachment-size" });
+    about.append(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ", " }), size);
+    const words = document.createElement("span");
+    words.append(name, about);
+    attached.replaceChildren(image, words);
     const reader = new FileReader();
     reader.addEventListener("load", () => { image.src = preview = reader.result; });
     reader.readAsDataURL(chosen);
@@ -260,7 +265,8 @@ function setUpComposer() {
   attachment.hidden = true;
   document.getElementById("remove-image").addEventListener("click", () => {
     clearImage();
-    file.focus();
+    // After the key's own events: an Enter's keypress landing on the file input would open it again.
+    setTimeout(() => file.focus());
   });
 
   text.addEventListener("keydown", (event) => {

@@ -39,14 +39,15 @@ DAY = [
 ]
 
 
-def person(app, label, name):
-    """A user named `name`, and the cookies of a session of theirs."""
+def person(app, label, name, zone="Europe/London"):
+    """A user named `name` (in time zone `zone`), and the cookies of a session of theirs."""
     from app.data import users
 
     user, cookies = session_cookies(app, unique_email(label))
     with app.app_context():
         users.rename(user, name)
-    user["name"] = name
+        users.set_time_zone(user["_id"], zone)
+    user.update(name=name, time_zone=zone)
     return user, cookies
 
 
@@ -64,15 +65,16 @@ def picture(width, height, colour):
     return FileStorage(buffer, filename="picture.png", content_type="image/png")
 
 
-def seed(app, alice, bob, days=3, unread_for=None, unread=0, last_at=None):
+def seed(app, alice, bob, days=3, unread_for=None, unread=0, last_at=None, extra=0):
     """Days of messages between alice and bob, the last day ending at
-    `last_at` (default: a few minutes ago). All seen, except the last
-    `unread` messages to `unread_for`. Returns (chat id, messages)."""
+    `last_at` (default: a few minutes ago), then `extra` short ones from bob.
+    All seen, except the last `unread` messages to `unread_for`. Returns
+    (chat id, messages)."""
     from app.chats import images, present
     from app.data import chats, messages
 
     people = {"alice": alice, "bob": bob}
-    last_at = last_at or datetime.now(UTC) - timedelta(minutes=5)
+    last_at = last_at or datetime.now(UTC) - timedelta(minutes=5 + extra)
     shapes = [(640, 480, (250, 120, 40)), (480, 800, (40, 120, 250)), (1600, 400, (40, 160, 90))]
     with app.test_request_context():
         chat = chats.open_between(alice["_id"], bob["_id"])
@@ -101,6 +103,21 @@ def seed(app, alice, bob, days=3, unread_for=None, unread=0, last_at=None):
                         "created_at": start + timedelta(minutes=minutes),
                     }
                 )
+        for minute in range(extra):
+            n += 1
+            docs.append(
+                {
+                    "chat_id": chat["_id"],
+                    "seq": n,
+                    "sender_id": bob["_id"],
+                    "receiver_id": alice["_id"],
+                    "client_id": ObjectId().binary.hex().ljust(32, "0"),
+                    "text": f"News {minute + 1}",
+                    "image": None,
+                    "seen_at": last_at,
+                    "created_at": last_at + timedelta(seconds=minute + 1),
+                }
+            )
         if unread:
             for doc in [d for d in docs if d["receiver_id"] == unread_for["_id"]][-unread:]:
                 doc["seen_at"] = None
