@@ -8,6 +8,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app import clock
 
+# Browsers (ICU) still give some zones their old names; people look for the new ones.
+RENAMED_ZONES = {
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Europe/Kiev": "Europe/Kyiv",
+    "America/Godthab": "America/Nuuk",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Pacific/Truk": "Pacific/Chuuk",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+}
+
+
+def zone_name(name):
+    """The current IANA name for `name` if it is a zone we know, else None."""
+    name = RENAMED_ZONES.get(name, name)
+    return name if zone(name) else None
+
 
 @lru_cache(maxsize=1)
 def zone_names():

@@ -44,9 +44,9 @@ def profile():
 def time_zone():
     """The browser's time zone, sent by the page script when it first runs: kept
     only while the person has none, so a zone chosen in Profile always wins."""
-    name = request.form.get("time_zone", "")
+    name = formatting.zone_name(request.form.get("time_zone", ""))
     user = users.get(g.user_id)
-    if formatting.zone(name) is None or user.get("time_zone"):
+    if name is None or user.get("time_zone"):
         return "", 204
     users.set_time_zone(user["_id"], name)
     return "", 204, {"HX-Trigger": "time-zone-set"}

@@ -165,10 +165,18 @@ function setUpLog() {
     }
   });
 
-  // Opening with unread messages: the first of them in view, focus where it always is.
+  // Opening with unread messages: the first of them in view, and focus where it always is (a page
+  // opened at a fragment, as the Chats link to unread messages is, gets no autofocus of its own).
   const divider = document.getElementById("unread");
   if (divider) divider.scrollIntoView({ block: "start" });
   else if (scroller() !== log) toBottom();
+  if (location.hash) {
+    const focusMessage = () => {
+      if (document.activeElement === document.body) document.getElementById("message-text")?.focus({ preventScroll: true });
+    };
+    focusMessage();
+    addEventListener("load", () => setTimeout(focusMessage), { once: true }); // after the fragment's own focusing
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -276,11 +284,7 @@ function setUpComposer() {
     }
   });
   if (!text.value) text.value = drafts.load();
-  let saving = null;
-  text.addEventListener("input", () => {
-    clearTimeout(saving);
-    saving = setTimeout(() => drafts.save(text.value), 250);
-  });
+  text.addEventListener("input", () => drafts.save(text.value));
 
   // The message as Sending, right away, shaped like the server's (the worker's push replaces it).
   function bubble(id, message, image, description) {
@@ -314,9 +318,9 @@ function setUpComposer() {
   function fail(id, reason) {
     const row = document.getElementById(`m-${id}`);
     if (!row?.classList.contains("local")) return outbox.delete(id); // the server has it after all
-    row.classList.add("failed");
+    row.classList.replace("status-sending", "failed");
     row.querySelector(".message-status").textContent = "Not sent";
-    row.querySelector(".failure-reason").textContent = reason;
+    row.querySelector(".failure-reason").textContent = reason[0].toUpperCase() + reason.slice(1) + (/[.!?]$/.test(reason) ? "" : ".");
     row.querySelector(".message-failure").hidden = false;
     status.textContent = `Message not sent: ${reason}. Retry or delete it.`;
   }
@@ -383,7 +387,7 @@ function setUpComposer() {
       row.remove();
       status.textContent = "Message deleted.";
     } else if (outbox.has(id)) {
-      row.classList.remove("failed");
+      row.classList.replace("failed", "status-sending");
       row.querySelector(".message-failure").hidden = true;
       row.querySelector(".message-status").textContent = "Sending";
       status.textContent = "Sending again.";
@@ -449,6 +453,7 @@ function setUpLive() {
     if (line) line.textContent = "";
   };
   addEventListener("offline", down);
+  addEventListener("online", () => live.dataset.state === "attached" && up());
 
   const order = (id) => id.split("-").map(Number);
   const newer = (id) => {
@@ -457,7 +462,11 @@ function setUpLive() {
   };
 
   // The server says "attached" once the page gets every push: it is live.
-  const attached = () => { live.dataset.state = "attached"; };
+  // It is what ends "Reconnecting…": a socket that opens and drops again before it was not back.
+  const attached = () => {
+    live.dataset.state = "attached";
+    up();
+  };
 
   function tell(message) {
     if (socket && socket.readyState === socket.OPEN) {
@@ -488,7 +497,7 @@ function setUpLive() {
       const id = event.detail.message.id;
       if (id && newer(id)) lastId = id;
     });
-    stream.addEventListener("htmx:sse:after:connection", () => { connected = true; up(); });
+    stream.addEventListener("htmx:sse:after:connection", () => { connected = true; });
     stream.addEventListener("htmx:sse:error", down);
     stream.addEventListener("htmx:sse:before:connection", () => connected && down());
     stream.addEventListener("refresh", (event) => refreshFrom(event.detail.data));
@@ -503,7 +512,6 @@ function setUpLive() {
     socket = event.detail.connection.socket;
     opened = true;
     failures = 0;
-    up();
     socket.send(JSON.stringify({ type: "hello", after: lastId, page, chat: chatId, visible: !document.hidden, fresh }));
     fresh = false;
   });
