@@ -59,11 +59,15 @@ def test_errors_are_swapped_in_place_with_htmx(page, inbox):
     expect(page).to_have_url(re.compile("/verify$"))
     code_field = page.get_by_label("Verification code")
     expect(code_field).to_be_focused()
+    notice = page.get_by_role("status").filter(has_text=f"We sent a code to {email}")
+    expect(notice).to_be_visible()
     code_field.fill("12ab")
     page.get_by_role("button", name="Verify").click()
     expect(code_field).to_have_accessible_description(re.compile("The code is 6 digits"))
+    expect(notice).to_have_count(0)  # the later error replaces the earlier notice: one message, the current one
     page.get_by_role("button", name="Resend code").click()
     expect(page.get_by_role("alert").filter(has_text="You can ask for another in")).to_be_visible()
+    expect(page.get_by_text("The code is 6 digits")).to_have_count(0)
 
 
 def test_the_sign_in_journey_by_keyboard_alone(page, inbox):

@@ -3,6 +3,9 @@ presence, through the hooks realtime calls, with pushes captured in this
 process and the clock set. The transport itself is tested against gunicorn
 in test_realtime.py."""
 
+import re
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from app.chats import live, viewing
@@ -50,6 +53,7 @@ def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist
         hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
     to_alice = pushes.to(pair.alice.user["_id"])
     assert f"{pair.bob.user['name']} is typing…" in to_alice
+    assert f'hx-target="#typing-entry-{pair.id}" hx-swap="innerHTML">typing…<' in to_alice  # in Chats too
     assert pushes.kept(pair.alice.user["_id"]) == ""  # of the moment: never replayed
     assert not pushes.to(pair.bob.user["_id"])
     pushes.clear()
@@ -125,3 +129,44 @@ def test_typing_in_a_chat_that_is_not_yours_goes_nowhere(pair, ns_app, pushes):
     with ns_app.test_request_context():
         live.typing(pair.id, eve.user["_id"], True)
     assert not pushes
+
+
+def test_someone_without_javascript_shows_as_active_from_page_loads_and_sends(pair, ns_app, pushes, clock):
+    """No socket, so never "Online"; but their page loads and sends say they are about."""
+    from app.connections import key, redis_client
+
+    bob_id = pair.bob.user["_id"]
+    with ns_app.app_context():
+        redis_client().delete(key("active", bob_id))  # the fixture's own page loads count too
+    pushes.clear()
+    pair.bob.get(pair.url)  # a plain page load
+    assert ">Active just now<" in pushes.to(pair.alice.user["_id"])  # told to his contacts at once
+    assert not pushes.to(pair.bob.user["_id"])
+    pushes.clear()
+    pair.bob.get(pair.url)
+    assert not pushes  # once a minute at most
+    clock.advance(minutes=3)
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert ">Active 3 min ago<" in page
+    clock.advance(minutes=20)
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert re.search(r">Last seen (today|yesterday) at \d\d:\d\d UTC<", page)  # Alice's zone is not known
+    with ns_app.app_context():
+        redis_client().delete(key("active", bob_id))
+    say(pair.bob, "Still here")  # a send counts as much as a page load
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert ">Active just now<" in page
+
+
+def test_presence_pushes_are_rendered_in_each_contacts_time_zone(pair, ns_app, pushes, clock):
+    carol = person(ns_app, "carol")
+    carol.post("/chats", data={"user_id": str(pair.bob.user["_id"]), "csrf_token": carol.token})
+    with ns_app.app_context():
+        users.set_time_zone(pair.alice.user["_id"], "Asia/Tokyo")
+        users.set_time_zone(carol.user["_id"], "America/New_York")
+    clock.advance(seconds=5)
+    with ns_app.test_request_context():
+        hooks.of(ns_app).offline(pair.bob.user["_id"])
+    tokyo, new_york = clock.at.astimezone(ZoneInfo("Asia/Tokyo")), clock.at.astimezone(ZoneInfo("America/New_York"))
+    assert f"at {tokyo:%H:%M}<" in pushes.to(pair.alice.user["_id"])
+    assert f"at {new_york:%H:%M}<" in pushes.to(carol.user["_id"])
