@@ -186,9 +186,20 @@ const draftKey = chatId && root.dataset.user ? `parley:draft:${root.dataset.user
 const drafts = {
   load: () => (draftKey && localStorage.getItem(draftKey)) || "",
   save: (text) => draftKey && (text ? localStorage.setItem(draftKey, text) : localStorage.removeItem(draftKey)),
-  clearAll: () => Object.keys(localStorage).filter((key) => key.startsWith("parley:draft:")).forEach((key) => localStorage.removeItem(key)),
+  clearAll: () => Object.keys(localStorage).filter((key) => key.startsWith("parley:")).forEach((key) => localStorage.removeItem(key)),
 };
 document.getElementById("sign-out")?.addEventListener("submit", drafts.clearAll);
+
+// Messages on their way, kept in this browser until the server has them: a page
+// left (or reloaded) before they went sends them from the next one. Text only:
+// an image stays with the page that chose it.
+const outboxKey = draftKey && draftKey.replace(":draft:", ":outbox:");
+const unsent = {
+  all: () => (outboxKey && JSON.parse(localStorage.getItem(outboxKey) || "[]")) || [],
+  store: (entries) => outboxKey && (entries.length ? localStorage.setItem(outboxKey, JSON.stringify(entries)) : localStorage.removeItem(outboxKey)),
+  add: (id, text) => unsent.store([...unsent.all().filter((entry) => entry.id !== id), { id, text }]),
+  drop: (id) => unsent.store(unsent.all().filter((entry) => entry.id !== id)),
+};
 
 // ---------------------------------------------------------------------------
 // The composer. Enter sends, Shift+Enter starts a new line. A send shows the
@@ -326,6 +337,7 @@ function setUpComposer() {
   }
 
   async function deliver(id) {
+    if (!outbox.has(id)) return; // deleted, or the server had it already
     const { data } = outbox.get(id);
     const withImage = data.get("image")?.size > 0;
     // Without an image, a plain form: multipart costs the server far more to parse.
@@ -338,7 +350,7 @@ function setUpComposer() {
         signal: AbortSignal.timeout(SEND_TIMEOUT),
       });
       if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
-      if (response.ok) return;
+      if (response.ok) return unsent.drop(id);
       const answer = new DOMParser().parseFromString(await response.text(), "text/html").body.textContent.trim();
       fail(id, answer || `the server answered ${response.status}`);
     } catch {
@@ -366,6 +378,7 @@ function setUpComposer() {
     messages.append(bubble(id, message, file.files.length ? preview : null, alt.value.trim()));
     toBottom();
     outbox.set(id, { data });
+    if (!file.files.length) unsent.add(id, message);
     queue.push(id);
     clientId().value = newClientId();
     text.value = "";
@@ -384,6 +397,7 @@ function setUpComposer() {
     const id = row.id.slice(2);
     if (button.dataset.action === "delete") {
       outbox.delete(id);
+      unsent.drop(id);
       row.remove();
       status.textContent = "Message deleted.";
     } else if (outbox.has(id)) {
@@ -400,9 +414,31 @@ function setUpComposer() {
   // A message the server has (pushed in place of the page's own) needs nothing more from it.
   document.addEventListener("htmx:after:swap", () => {
     for (const id of outbox.keys()) {
-      if (!document.getElementById(`m-${id}`)?.classList.contains("local")) outbox.delete(id);
+      if (!document.getElementById(`m-${id}`)?.classList.contains("local")) {
+        outbox.delete(id);
+        unsent.drop(id);
+      }
     }
   });
+
+  // What an earlier page of this chat had not sent yet (the page shows what the server has).
+  for (const { id, text: message } of unsent.all()) {
+    if (document.getElementById(`m-${id}`)) {
+      unsent.drop(id);
+      continue;
+    }
+    const data = new FormData();
+    data.set("client_id", id);
+    data.set("text", message);
+    data.set("alt", "");
+    messages.append(bubble(id, message, null, ""));
+    outbox.set(id, { data });
+    queue.push(id);
+  }
+  if (queue.length) {
+    toBottom();
+    sendQueued();
+  }
 }
 
 // The open chat's entry in Chats is the current page, even after a push replaces it.
@@ -583,15 +619,18 @@ function setUpTyping(tell) {
   composer.addEventListener("submit", stop);
 }
 
-// The other person's typing line clears itself if their "stopped" never comes.
+// The other person's typing lines (in the chat and in Chats) clear themselves if their "stopped" never comes.
 function expireTypingLines() {
-  for (const line of document.querySelectorAll(".typing, .chat-typing")) {
-    let timer = null;
-    new MutationObserver(() => {
-      clearTimeout(timer);
-      if (line.textContent) timer = setTimeout(() => { line.textContent = ""; }, 7000);
-    }).observe(line, { childList: true, characterData: true, subtree: true });
-  }
+  const timers = new WeakMap();
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      const node = change.target.nodeType === Node.ELEMENT_NODE ? change.target : change.target.parentElement;
+      const line = node?.closest(".typing, .chat-typing");
+      if (!line) continue;
+      clearTimeout(timers.get(line));
+      if (line.textContent) timers.set(line, setTimeout(() => { line.textContent = ""; }, 7000));
+    }
+  }).observe(document.body, { childList: true, characterData: true, subtree: true });
 }
 
 // This script runs at the end of the body, before htmx starts (on

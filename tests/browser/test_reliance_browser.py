@@ -85,6 +85,29 @@ def test_a_send_that_cannot_leave_says_not_sent_and_retry_delivers_it_once(new_p
     time.sleep(1)
     assert messages_saved(app, chat_id, "Are you there?") == 1
     assert messages_saved(app, chat_id, "This one I delete") == 0
+    print("what Bob's screen reader said: " + " | ".join(spoken(bob_page)))
+
+
+def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(new_page, live, app, talk):
+    alice, alice_cookies, bob, bob_cookies, chat_id = talk
+    page = open_as(new_page, live, alice_cookies, viewport={"width": 1280, "height": 800})
+    page.goto(f"/chats/{chat_id}")
+    page.route("**/messages", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    for n in range(5):
+        write(page, f"queued {n}")  # none leaves: the network refuses them
+    expect(page.get_by_role("log").get_by_text("Not sent")).to_have_count(5)
+    page.unroute("**/messages")
+    page.reload()  # a new page sends them, in order, each once
+    log = page.get_by_role("log")
+    for n in range(5):
+        expect(log.locator(".message-row", has_text=f"queued {n}").locator(".message-status")).to_have_text(
+            re.compile("Sent|Seen"), timeout=15_000)
+    time.sleep(0.5)
+    page.reload()
+    texts = log.locator(".message-text").all_inner_texts()
+    assert [text for text in texts if text.startswith("queued")] == [f"queued {n}" for n in range(5)]
+    assert all(messages_saved(app, chat_id, f"queued {n}") == 1 for n in range(5))
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:'))") == []
 
 
 def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(browser, app, base_env):
@@ -163,6 +186,7 @@ def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app,
         expect(page.locator("#connection-status")).to_have_text("")
         expect(presence).not_to_have_text("Unknown", use_inner_text=True)
         said = spoken(page)
+        print("what Alice's screen reader said: " + " | ".join(said))
         assert said.count("Reconnecting…") == 1, said
         outage = re.compile("ws:error|WebSocket|ERR_CONNECTION_REFUSED")  # tries while the web process was down
         assert [text for text in errors if not outage.search(text)] == []

@@ -333,3 +333,27 @@ def test_a_whole_conversation_live_logs_no_console_error(new_page, live, convers
     assert_accessible(bob)
     shoot(bob, "chat-320-after-live-pushes")
     assert errors == [] and bob_errors == []
+
+
+def test_the_message_box_grows_to_about_six_lines_then_scrolls(new_page, live, conversation):
+    page = open_as(new_page, live, conversation["alice_cookies"], viewport={"width": 320, "height": 640})
+    page.goto(f"/chats/{conversation['chat_id']}")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    one = box.bounding_box()["height"]
+    box.press_sequentially("first")
+    for n in range(2):
+        box.press("Shift+Enter")
+        box.press_sequentially(f"line {n + 2}")
+    three = box.bounding_box()["height"]
+    assert three > one * 1.8, (one, three)
+    for n in range(9):
+        box.press("Shift+Enter")
+        box.press_sequentially(f"line {n + 4}")
+    twelve = box.bounding_box()["height"]
+    line = float(box.evaluate("b => getComputedStyle(b).lineHeight").removesuffix("px"))
+    assert 5.5 * line < twelve < 7.5 * line, (line, twelve)  # about six lines, then it scrolls
+    assert box.evaluate("b => b.scrollHeight > b.clientHeight")
+    layout = page.evaluate(LAYOUT)
+    assert layout["logInView"] >= 250 and layout["lastBottom"] <= layout["composerTop"] + 1, layout
+    expect(page.get_by_role("log").locator(".message-row")).not_to_have_count(0)
+    shoot(page, "composer-six-lines-320", {"light": {"color_scheme": "light", "forced_colors": "none"}})
