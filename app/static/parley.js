@@ -237,10 +237,11 @@ function setUpComposer() {
     text.addEventListener("input", grow);
   }
 
-  const sayError = (message) => {
+  // The error, and the field it is about marked invalid (the others not).
+  const sayError = (message, field = text) => {
     error.replaceChildren(...(message ? [Object.assign(document.createElement("p"), { textContent: message })] : []));
-    if (message) text.setAttribute("aria-invalid", "true");
-    else text.removeAttribute("aria-invalid");
+    for (const control of [text, file]) control.removeAttribute("aria-invalid");
+    if (message) field.setAttribute("aria-invalid", "true");
   };
 
   function clearImage() {
@@ -261,12 +262,10 @@ function setUpComposer() {
     else if (chosen.size > maxBytes) problem = `This image is ${megabytes(chosen.size)}; the limit is ${megabytes(maxBytes)}.`;
     if (problem) {
       clearImage();
-      file.setAttribute("aria-invalid", "true");
-      sayError(problem);
+      sayError(problem, file);
       return;
     }
     sayError(null);
-    file.removeAttribute("aria-invalid");
     const image = document.createElement("img");
     image.alt = `Preview of ${chosen.name}`;
     const size = chosen.size < 1048576 ? `${Math.max(1, Math.round(chosen.size / 1024))} KB` : megabytes(chosen.size);
