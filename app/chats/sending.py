@@ -172,6 +172,24 @@ def accept(job):
     return True
 
 
+def unconfirmed(chat_id, sender_id, client_id):
+    """The sender's pending job that the broker may not have (shown "Not sent"), or None."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hget(_pending_key(chat_id, sender_id), client_id)
+    pipe.sismember(_unconfirmed_key(chat_id, sender_id), client_id)
+    fields, maybe_lost = pipe.execute()
+    return Job.from_json(fields) if fields and maybe_lost else None
+
+
+def forget(job):
+    """The sender deleted a job shown "Not sent": it is no longer pending. (If
+    the broker had it after all, the worker still delivers it.)"""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.srem(_unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.execute()
+
+
 def pending(chat_id, sender_id):
     """The sender's jobs in this chat that the worker has not saved yet."""
     return [Job.from_json(fields) for fields in redis_client().hvals(_pending_key(chat_id, sender_id))]

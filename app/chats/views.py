@@ -1,7 +1,18 @@
 import os
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
 from app import broker, outages
 from app.auth.sessions import login_required
@@ -161,6 +172,28 @@ def send(chat_id):
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     # The page already shows the message as Sending (its own bubble); the worker's push replaces it.
     return render_template("chats/_sent.html", client_id=uuid.uuid4().hex)
+
+
+@bp.post("/chats/<chat_id>/unsent/<client_id>")
+@login_required
+def unsent(chat_id, client_id):
+    """ "Retry" or "Delete" for a message the page shows "Not sent" because
+    the broker may not have it: queue it again (the worker saves a client_id
+    once), or forget it."""
+    chat_id, _ = member_chat(chat_id)
+    job = sending.unconfirmed(chat_id, g.user_id, client_id)
+    back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
+    if job is None:  # delivered, or deleted, meanwhile
+        return go_to(back)
+    if request.form.get("action") == "delete":
+        sending.forget(job)
+        images.discard(job.image)
+        return go_to(back)
+    try:
+        sending.accept(job)
+    except broker.PublishError:
+        flash(outages.MESSAGE)  # still "Not sent", with Retry
+    return go_to(back)
 
 
 @bp.get("/chats/<chat_id>/images/<name>")

@@ -397,6 +397,10 @@ function setUpComposer() {
     if (button.dataset.action === "delete") {
       outbox.delete(id);
       unsent.drop(id);
+      // The server may keep it too, unconfirmed by the broker: forget it there (nothing, if it has none).
+      fetch(`/chats/${chatId}/unsent/${id}`, {
+        method: "POST", body: new URLSearchParams({ action: "delete" }), headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+      });
       row.remove();
       status.textContent = "Message deleted.";
     } else if (outbox.has(id)) {

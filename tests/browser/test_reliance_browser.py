@@ -3,7 +3,6 @@ be retried, the connection's state, where unread messages start, drafts,
 news from other chats, focus that stays put, and all of it without JavaScript
 where it can be. Prints the times it measures."""
 
-import os
 import re
 import time
 import uuid
@@ -11,7 +10,6 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import RESEND_COOLDOWN
 from tests.support.browser import (
     assert_accessible,
     assert_accessible_in_every_scheme,
@@ -25,7 +23,7 @@ from tests.support.browser import (
 )
 from tests.support.conversation import open_as, person, seed
 from tests.support.people import session_cookies
-from tests.support.services import PrivateRabbitMQ, Processes
+from tests.support.services import PrivateRabbitMQ
 
 pytestmark = pytest.mark.browser
 
@@ -110,12 +108,12 @@ def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(n
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:'))") == []
 
 
-def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(browser, app, base_env):
+def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(browser, app, processes):
     alice_user, alice_cookies = person(app, "alice", "Alice Appleton")
     bob_user, bob_cookies = person(app, "bob", "Bob Okafor")
     chat_id, _ = seed(app, alice_user, bob_user, days=1)
     rabbit = PrivateRabbitMQ()
-    processes = Processes({**os.environ, **base_env, "RABBITMQ_URL": rabbit.url})
+    processes.env["RABBITMQ_URL"] = rabbit.url
     try:
         web = processes.web()
         processes.worker("chat")
@@ -130,7 +128,7 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
         bubble = page.get_by_role("log").locator(".message-row", has_text="Through a broken broker")
         expect(bubble.get_by_text("Not sent")).to_be_visible(timeout=5_000)
         print(f"\nSend refused (503) -> 'Not sent' in {(time.monotonic() - pressed) * 1000:.0f} ms")
-        expect(bubble).to_contain_text("We could not send your message, try again.")
+        expect(bubble).to_contain_text("Parley can't reach its services right now. Try again in a moment.")
         rabbit.start()
         for _ in range(20):  # the publisher reconnects on its next try
             bubble.get_by_role("button", name="Retry").click()
@@ -143,56 +141,52 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
         assert messages_saved(app, chat_id, "Through a broken broker") == 1
         context.close()
     finally:
-        processes.stop_all()
+        processes.stop_all()  # before its broker goes
         rabbit.remove()
 
 
-def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, base_env, talk):
+def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, talk):
     from app.chats import sending
     from tests.support.queues import publish
 
     alice, alice_cookies, bob, _, chat_id = talk
-    processes = Processes({**os.environ, **base_env, "SIGNIN_RESEND_COOLDOWN": str(RESEND_COOLDOWN)})
-    try:
-        web = processes.web()
-        context = browser.new_context(base_url=web.url, viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(10_000)
-        context.add_init_script(
-            "document.addEventListener('htmx:ws:close', () => { window.droppedAt ??= Date.now(); });"
-            "document.addEventListener('htmx:ws:after:connection', () => { window.openedAt = Date.now(); });"
-        )
-        context.add_cookies([{"name": k, "value": v, "url": web.url} for k, v in alice_cookies.items()])
-        page = context.new_page()
-        errors = watch_console(page)
-        listen_to_live_regions(page)
-        page.goto(f"/chats/{chat_id}")
-        connected(page)
-        presence = page.locator(".presence-status")
-        web.stop()
-        expect(page.locator("#connection-status")).to_have_text("Reconnecting…")
-        expect(presence).to_have_text("Unknown", use_inner_text=True)
-        reconnecting = next(e for e in page.evaluate("window.spoken") if e["text"] == "Reconnecting…")
-        print(f"\nsocket dropped -> 'Reconnecting…' in {reconnecting['at'] - page.evaluate('window.droppedAt')} ms")
-        assert_accessible_in_every_scheme(page, "chat-reconnecting")
-        job = sending.Job.new(uuid.uuid4().hex, chat_id, bob["_id"], "Sent while you were away").fields()
-        publish(app, "chat:messages", job)  # the worker saves and pushes it; the page is not there to hear
-        time.sleep(2)  # a few reconnection tries while the web process is down
-        processes.web(port=web.port)
-        back = time.monotonic()
-        log = page.get_by_role("log")
-        expect(log.get_by_text("Sent while you were away")).to_be_visible(timeout=20_000)
-        print(f"web process back -> missed message replayed in {(time.monotonic() - back) * 1000:.0f} ms "
-              f"({page.evaluate('Date.now() - window.openedAt')} ms after the socket reopened)")
-        expect(page.locator("#connection-status")).to_have_text("")
-        expect(presence).not_to_have_text("Unknown", use_inner_text=True)
-        said = spoken(page)
-        print("what Alice's screen reader said: " + " | ".join(said))
-        assert said.count("Reconnecting…") == 1, said
-        outage = re.compile("ws:error|WebSocket|ERR_CONNECTION_REFUSED")  # tries while the web process was down
-        assert [text for text in errors if not outage.search(text)] == []
-        context.close()
-    finally:
-        processes.stop_all()
+    web = processes.web()
+    context = browser.new_context(base_url=web.url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    context.add_init_script(
+        "document.addEventListener('htmx:ws:close', () => { window.droppedAt ??= Date.now(); });"
+        "document.addEventListener('htmx:ws:after:connection', () => { window.openedAt = Date.now(); });"
+    )
+    context.add_cookies([{"name": k, "value": v, "url": web.url} for k, v in alice_cookies.items()])
+    page = context.new_page()
+    errors = watch_console(page)
+    listen_to_live_regions(page)
+    page.goto(f"/chats/{chat_id}")
+    connected(page)
+    presence = page.locator(".presence-status")
+    web.stop()
+    expect(page.locator("#connection-status")).to_have_text("Reconnecting…")
+    expect(presence).to_have_text("Unknown", use_inner_text=True)
+    reconnecting = next(e for e in page.evaluate("window.spoken") if e["text"] == "Reconnecting…")
+    print(f"\nsocket dropped -> 'Reconnecting…' in {reconnecting['at'] - page.evaluate('window.droppedAt')} ms")
+    assert_accessible_in_every_scheme(page, "chat-reconnecting")
+    job = sending.Job.new(uuid.uuid4().hex, chat_id, bob["_id"], "Sent while you were away").fields()
+    publish(app, "chat:messages", job)  # the worker saves and pushes it; the page is not there to hear
+    time.sleep(2)  # a few reconnection tries while the web process is down
+    processes.web(port=web.port)
+    back = time.monotonic()
+    log = page.get_by_role("log")
+    expect(log.get_by_text("Sent while you were away")).to_be_visible(timeout=20_000)
+    print(f"web process back -> missed message replayed in {(time.monotonic() - back) * 1000:.0f} ms "
+          f"({page.evaluate('Date.now() - window.openedAt')} ms after the socket reopened)")
+    expect(page.locator("#connection-status")).to_have_text("")
+    expect(presence).not_to_have_text("Unknown", use_inner_text=True)
+    said = spoken(page)
+    print("what Alice's screen reader said: " + " | ".join(said))
+    assert said.count("Reconnecting…") == 1, said
+    outage = re.compile("ws:error|WebSocket|ERR_CONNECTION_REFUSED")  # tries while the web process was down
+    assert [text for text in errors if not outage.search(text)] == []
+    context.close()
 
 
 def test_a_chat_with_68_unread_opens_at_the_first_of_them(new_page, live, app):
