@@ -12,6 +12,7 @@ import config
 from app import connections, errors, formatting, timing
 from app.auth import sessions
 from app.chats import live
+from app.chats.present import presence_label
 from app.extensions import compress, jwt, mail, sock
 from app.forms import field_attributes
 from app.realtime.pagesocket import NoThread
@@ -46,7 +47,7 @@ def create_app(overrides=None):
     app.add_template_global(field_attributes)
     app.add_template_global(sessions.csrf_token)
     app.add_template_filter(formatting.iso_time)
-    app.add_template_filter(formatting.utc_label)
+    app.add_template_global(presence_label)
 
     @app.cli.command("create-indexes")
     def create_indexes():

@@ -5,15 +5,29 @@ import uuid
 
 from flask import g, render_template
 
-from app.chats import present
+from app.chats import live, present
+from app.data import users
 from app.realtime import push
 from app.web import is_htmx
 
 
-def render_signed_in(page, fragment=None, status=200, **context):
-    """Render `page` with the Chats navigation, or only `fragment` for htmx."""
+def render_signed_in(page, fragment=None, status=200, viewer=None, **context):
+    """Render `page` with the Chats navigation, or only `fragment` for htmx.
+    `viewer` is the signed-in user's document, if the view has read it already."""
     if fragment and is_htmx():
         return render_template(fragment, **context), status
     # Read before the page's data: a push after this id is replayed, not missed.
     context.setdefault("stream_id", push.last_id(g.user_id))
-    return render_template(page, chat_list=present.navigation(g.user_id), page_id=uuid.uuid4().hex, **context), status
+    viewer = viewer or users.get(g.user_id)
+    live.active(g.user_id)
+    zone = present.zone_of(viewer)
+    chat_list = present.navigation(g.user_id, zone)
+    return render_template(
+        page,
+        zone=zone,
+        chat_list=chat_list,
+        unread_total=sum(entry["unread"] for entry in chat_list),
+        viewer=viewer,
+        page_id=uuid.uuid4().hex,
+        **context,
+    ), status

@@ -103,7 +103,8 @@ def check_code():
         if outcome is codes.Outcome.OK:
             user = users.find_or_create(email)
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
-            response = make_response(go_to(url_for("chats.home")))
+            first_time = not user.get("name_chosen", True)
+            response = make_response(go_to(url_for("people.welcome" if first_time else "chats.home")))
             sessions.start(response, user["_id"])
             return response
         if outcome is codes.Outcome.WRONG:

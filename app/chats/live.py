@@ -5,10 +5,13 @@ from pages on the event-stream fallback (see views.py)."""
 
 from flask import render_template
 
-from app.chats import receipts, viewing
+from app.chats import present, receipts, viewing
+from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime import hooks, presence
 from app.realtime.push import Outbox
+
+ACTIVE_EVERY = 60  # seconds: how often a page load or send counts as being about
 
 
 def init_app(app):
@@ -74,14 +77,20 @@ def view(chat_id, user_id, page_id, visible):
 
 
 def tell_contacts(user_id, is_online):
-    """Push the new status to the people `user_id` chats with, and nobody else."""
+    """Push the new status to the people `user_id` chats with, and nobody
+    else, rendered in each one's time zone (one rendering per zone)."""
     person = users.get(user_id) if not is_online else {"_id": user_id, "last_seen_at": None}
-    html = render_template("chats/_presence_update.html", person=person, online=is_online)
+    contacts = chats.contacts(user_id)
+    people = users.recent_people(contacts)
+    rendered = {}
     outbox = Outbox()
-    for contact in chats.contacts(user_id):
+    for contact in contacts:
+        tz = present.zone_of(people.get(contact))
+        if tz not in rendered:
+            rendered[tz] = render_template("chats/_presence_update.html", person=person, online=is_online, zone=tz)
         # Replayable: a page rendered just before the change, whose socket
         # is not attached yet, still hears of it when it resumes.
-        outbox.add(contact, html)
+        outbox.add(contact, rendered[tz])
     outbox.send()
 
 
@@ -90,9 +99,24 @@ def presence_snapshot(user_id):
     contacts = chats.contacts(user_id)
     live = presence.online(contacts)
     people = users.presence_details([contact for contact in contacts if contact not in live])
+    tz = present.zone_of(users.recent_people([user_id]).get(user_id))
     return "".join(
         render_template(
-            "chats/_presence_update.html", person=people.get(contact, {"_id": contact}), online=contact in live
+            "chats/_presence_update.html",
+            person=people.get(contact, {"_id": contact}),
+            online=contact in live,
+            zone=tz,
         )
         for contact in contacts
     )
+
+
+def active(user_id):
+    """A page load or a send: at most once a minute, note that they are
+    about, and tell their contacts if no live connection already does
+    ("Active just now", for people without JavaScript)."""
+    if not redis_client().set(key("active", user_id), 1, nx=True, ex=ACTIVE_EVERY):
+        return
+    users.set_active(user_id)
+    if user_id not in presence.online([user_id]):
+        tell_contacts(user_id, False)

@@ -1,26 +1,65 @@
 """What the chat partials show: a message as one person sees it, and an entry
 of the Chats navigation. Pages and pushes both build them here and render
-them with the same partials, so a pushed fragment equals the page's."""
+them with the same partials, so a pushed fragment equals the page's.
+
+A message knows the one before it in its chat (`previous`: a message, or a
+chat's latest_message summary), which decides whether it starts a day (and
+carries that day's separator) and whether it continues its sender's group
+(then its name and time are shown only to screen readers). Times are in the
+reader's time zone (`tz`, None for UTC until theirs is known)."""
+
+import hashlib
+from datetime import timedelta
 
 from flask import render_template
 
-from app.data import chats, users
+from app import clock, formatting
+from app.data import chats, messages, users
 from app.realtime import presence
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
 PREVIEW_LENGTH = 80
+GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
+IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
+AVATAR_COLOURS = 8
+ACTIVE_FOR = timedelta(minutes=15)  # a page load or a send this recent reads "Active N min ago"
 
 
-def message(doc, viewer_id, sender_name):
-    """`doc` is a saved message, or a pending one (no seq yet)."""
+def _at(message):
+    return message.get("created_at") or message.get("at")
+
+
+def image_view(image, alt):
+    """The image as the log shows it: its thumbnail when there is one, sized to fit IMAGE_BOX."""
+    shown = image.get("thumb") or image
+    width, height = shown.get("width") or image["width"], shown.get("height") or image["height"]
+    scale = min(1, IMAGE_BOX / max(width, 1), IMAGE_BOX / max(height, 1))
+    return {
+        "url": image["url"],
+        "src": shown["url"],
+        "width": max(1, round(width * scale)),
+        "height": max(1, round(height * scale)),
+        "alt": alt,
+    }
+
+
+def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
+    """`doc` is a saved message, or a pending one (no seq yet); `previous` the one before it, if any."""
     mine = doc["sender_id"] == viewer_id
     saved = "seq" in doc
     state = 2 if doc.get("seen_at") else 1 if saved else 0
+    at = doc["created_at"]
     image = doc.get("image")
-    if image and not image.get("alt"):
+    if image:
         who = "you sent" if mine else f"from {sender_name}"
-        image = {**image, "alt": f"Image {who}, no description"}
+        image = image_view(image, image.get("alt") or f"Image {who}, no description")
+    new_day = previous is None or not formatting.same_day(_at(previous), at, tz)
+    continued = (
+        not new_day
+        and previous["sender_id"] == doc["sender_id"]
+        and timedelta(0) <= at - _at(previous) <= GROUP_GAP
+    )
     return {
         "chat_id": doc["chat_id"],
         "client_id": doc["client_id"],
@@ -28,10 +67,72 @@ def message(doc, viewer_id, sender_name):
         "sender": "You" if mine else sender_name,
         "text": doc.get("text") or "",
         "image": image,
-        "at": doc["created_at"],
+        "at": at,
+        "time": formatting.clock_time(at, tz),
+        "when": formatting.full_label(at, tz),
+        "day": formatting.day_label(at, tz, now) if new_day else None,
+        "continued": continued,
         "key": f"{doc['seq']:012d}" if saved else None,
         "version": state if mine else 1,  # only the sender sees the state move on
         "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
+    }
+
+
+def conversation(docs, viewer_id, names, tz=None, before=None, now=None):
+    """The views of consecutive messages of one chat, oldest first; `before`
+    is the message just before the first (None at the start of the chat)."""
+    views, previous = [], before
+    for doc in docs:
+        views.append(message(doc, viewer_id, names.get(doc["sender_id"], "Someone"), previous, tz, now))
+        previous = doc
+    return views
+
+
+def message_pushes(saved, before, people, now=None):
+    """[(user id, HTML)]: newly saved messages (each chat's in order), each to
+    its sender and, announced, to its receiver. `before` is {chat id: the
+    chat's latest message before these}, `people` {user id: {name, time_zone}}."""
+    previous, pushes = dict(before), []
+    for doc in saved:
+        last = previous.get(doc["chat_id"])
+        if last is not None and last["seq"] >= doc["seq"]:  # a redelivery: the chat had moved past it
+            last = messages.before(doc["chat_id"], doc["seq"])
+        name = people.get(doc["sender_id"], {}).get("name", "Someone")
+        for user_id, announce in ((doc["sender_id"], False), (doc["receiver_id"], True)):
+            view = message(doc, user_id, name, last, zone_of(people.get(user_id)), now)
+            pushes.append((user_id, message_update(view, announce)))
+        previous[doc["chat_id"]] = doc
+    return pushes
+
+
+def seen_updates(chat_id, seen, sender_id, tz=None):
+    """Pushes for `sender_id` of their messages in `seen`, now seen, each
+    rendered as the page shows it (knowing the message before it)."""
+    ids = {doc["_id"]: doc for doc in seen}
+    docs, previous = messages.run(chat_id, min(doc["seq"] for doc in seen), max(doc["seq"] for doc in seen))
+    docs = [ids.get(doc["_id"], doc) for doc in docs]
+    views = conversation(docs, sender_id, {}, tz, previous)
+    return [message_update(view) for view, doc in zip(views, docs) if doc["_id"] in ids]
+
+
+def pending(chat_id):
+    """The empty shape of a message the page is sending, for the page script to fill in."""
+    return {
+        "chat_id": chat_id,
+        "client_id": "pending",
+        "mine": True,
+        "sender": "You",
+        "text": "",
+        "image": None,
+        "at": clock.now(),
+        "time": "",
+        "when": "",
+        "day": None,
+        "continued": False,
+        "key": None,
+        "version": 0,
+        "status": "Sending",
+        "local": True,
     }
 
 
@@ -47,36 +148,76 @@ def latest_message(doc):
     }
 
 
-def chat_entry(chat, viewer_id, names, online, unread=None):
+def initials(name):
+    """Up to two letters for a decorative avatar: "Bob Okafor" -> "BO"."""
+    words = [word for word in name.split() if word[:1].isalnum()] or [name or "?"]
+    return "".join(word[0] for word in (words[:1] + words[1:][-1:])).upper()
+
+
+def avatar(person_id, name):
+    """Initials and one of AVATAR_COLOURS (each dark enough for white text), the same for a person everywhere."""
+    colour = hashlib.sha256(str(person_id).encode()).digest()[0] % AVATAR_COLOURS
+    return {"initials": initials(name), "colour": colour}
+
+
+def chat_entry(chat, viewer_id, names, online, unread=None, tz=None, now=None):
     """The viewer's entry for `chat` in the Chats navigation. `names` is
     {user id: name} and `online` the user ids online, each covering at least
-    the other member; `unread` defaults to the count kept on the chat."""
+    the other member; `unread` defaults to the count kept on the chat; times
+    are in `tz`, the viewer's zone."""
     other = chats.other_member(chat["members"], viewer_id)
     latest = chat.get("latest_message")
     if latest:
         preview = ("You: " if latest["sender_id"] == viewer_id else "") + (latest["text"] or "Image")
     else:
         preview = "No messages yet"
+    name = names.get(other, "Someone")
     return {
         "chat_id": chat["_id"],
         "other_id": other,
-        "name": names.get(other, "Someone"),
+        "name": name,
+        "avatar": avatar(other, name),
         "online": other in online,
         "unread": chats.unread(chat, viewer_id) if unread is None else unread,
         "preview": preview,
         "at": chat["updated_at"],
+        "time": formatting.short_label(chat["updated_at"], tz, now),
         "key": f"{int(chat['updated_at'].timestamp() * 1000):015d}",
         # Entries pushed by two workers may arrive out of order: the page keeps the newer.
         "version": latest["seq"] if latest else 0,
     }
 
 
-def navigation(user_id):
+def navigation(user_id, tz=None):
     """The Chats navigation: two queries and one Redis round trip, whatever the number of chats."""
     member_of = chats.for_member(user_id)
     others = [chats.other_member(chat["members"], user_id) for chat in member_of]
     names, online = users.names(others), presence.online(others)
-    return [chat_entry(chat, user_id, names, online) for chat in member_of]
+    return [chat_entry(chat, user_id, names, online, tz=tz) for chat in member_of]
+
+
+def presence_label(person, online, tz=None, now=None):
+    """What a chat's header says about the other person: Online (a live
+    connection), Active N min ago (pages loaded or messages sent lately, as
+    people without JavaScript do), or when they were last about."""
+    if online:
+        return "Online"
+    person = person or {}
+    now = now or clock.now()
+    active, seen = person.get("active_at"), person.get("last_seen_at")
+    if active and (not seen or active > seen) and now - active < ACTIVE_FOR:
+        minutes = int((now - active).total_seconds() // 60)
+        return "Active just now" if minutes < 1 else f"Active {minutes} min ago"
+    latest = max((at for at in (active, seen) if at), default=None)
+    if not latest:
+        return "Offline"
+    day = formatting.day_label(latest, tz, now)
+    day = day.lower() if day in ("Today", "Yesterday") else day
+    return f"Last seen {day} at {formatting.clock_time(latest, tz)}"
+
+
+def zone_of(person):
+    return formatting.zone((person or {}).get("time_zone"))
 
 
 def message_update(view, announce=False):

@@ -18,13 +18,17 @@ def mark_seen(chat, viewer_id):
     if not (counted or unseen):
         return
     sender_id = chats.other_member(chat["members"], viewer_id)
+    people = users.recent_people([sender_id, viewer_id])
     outbox = Outbox()
     if unseen:
         now = clock.now()
         messages.mark_seen([message["_id"] for message in unseen], now)
         for message in unseen:
             message["seen_at"] = now
-            outbox.add(sender_id, present.message_update(present.message(message, sender_id, "You")))
-    names, online = users.names([sender_id]), presence.online([sender_id])
-    outbox.add(viewer_id, present.entry_update(present.chat_entry(chat, viewer_id, names, online, unread=0)))
+        for html in present.seen_updates(chat["_id"], unseen, sender_id, present.zone_of(people.get(sender_id))):
+            outbox.add(sender_id, html)
+    names = {user_id: person["name"] for user_id, person in people.items()}
+    online = presence.online([sender_id])
+    entry = present.chat_entry(chat, viewer_id, names, online, 0, present.zone_of(people.get(viewer_id)))
+    outbox.add(viewer_id, present.entry_update(entry))
     outbox.send()

@@ -172,6 +172,24 @@ def accept(job):
     return True
 
 
+def unconfirmed(chat_id, sender_id, client_id):
+    """The sender's pending job that the broker may not have (shown "Not sent"), or None."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hget(_pending_key(chat_id, sender_id), client_id)
+    pipe.sismember(_unconfirmed_key(chat_id, sender_id), client_id)
+    fields, maybe_lost = pipe.execute()
+    return Job.from_json(fields) if fields and maybe_lost else None
+
+
+def forget(job):
+    """The sender deleted a job shown "Not sent": it is no longer pending. (If
+    the broker had it after all, the worker still delivers it.)"""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.srem(_unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.execute()
+
+
 def pending(chat_id, sender_id):
     """The sender's jobs in this chat that the worker has not saved yet."""
     return [Job.from_json(fields) for fields in redis_client().hvals(_pending_key(chat_id, sender_id))]
@@ -206,8 +224,9 @@ def parse(delivery):
 
 def deliver(jobs):
     """Save, number, update, push and mark seen a batch of parsed jobs."""
+    before = chats.latest_messages({job.chat_id for job in jobs})  # how each pushed message follows on
     saved, state, looking = save(jobs, clock.now())
-    push(jobs, saved, state, looking)
+    push(jobs, saved, state, looking, before)
     mark_seen_by_late_viewers(saved, state, looking)
 
 
@@ -295,22 +314,22 @@ def chat_state(jobs, latest, looking):
     return state
 
 
-def push(jobs, saved, chat_state, looking):
+def push(jobs, saved, chat_state, looking, before):
     """The saved messages to both members (announced to the receiver), each
-    member's Chats entry, and the sent jobs no longer pending: one round trip."""
+    member's Chats entry, and the sent jobs no longer pending: one round trip.
+    `before` is each chat's latest message before the batch."""
     member_ids = {member for chat in chat_state.values() for member in chat["members"]}
-    names = users.recent_names(member_ids)
+    people = users.recent_people(member_ids)
+    names = {user_id: person["name"] for user_id, person in people.items()}
     online = presence.online(member_ids)
     outbox = Outbox()
-    for doc in saved:
-        sender, receiver_id = doc["sender_id"], doc["receiver_id"]
-        sender_name = names.get(sender, "Someone")
-        outbox.add(sender, present.message_update(present.message(doc, sender, sender_name)))
-        outbox.add(receiver_id, present.message_update(present.message(doc, receiver_id, sender_name), announce=True))
+    for user_id, html in present.message_pushes(saved, before, people):
+        outbox.add(user_id, html)
     for chat_id, chat in chat_state.items():
         for member in chat["members"]:
             unread = 0 if (chat_id, member) in looking else None
-            outbox.add(member, present.entry_update(present.chat_entry(chat, member, names, online, unread)))
+            tz = present.zone_of(people.get(member))
+            outbox.add(member, present.entry_update(present.chat_entry(chat, member, names, online, unread, tz)))
     pipe = redis_client().pipeline(transaction=False)
     for job in jobs:
         pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)

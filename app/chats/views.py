@@ -1,7 +1,18 @@
 import os
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
 from app import broker, outages
 from app.auth.sessions import login_required
@@ -13,6 +24,9 @@ from app.realtime import presence, push
 from app.web import go_to, is_htmx
 
 bp = Blueprint("chats", __name__)
+
+UNREAD_CONTEXT = 10  # messages shown above the first unread one
+MAX_PAGE = 500  # the most a chat page shows at once, however much is unread
 
 
 def member_chat(chat_id):
@@ -27,7 +41,8 @@ def member_chat(chat_id):
 @bp.get("/")
 @login_required
 def home():
-    return render_signed_in("chats/home.html", user=users.get(g.user_id))
+    viewer = users.get(g.user_id)
+    return render_signed_in("chats/home.html", viewer=viewer, user=viewer)
 
 
 @bp.post("/chats")
@@ -48,23 +63,33 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     # then forgets the job, so read in this order it is found in one or the other.
     on_their_way = sending.pending_messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
+    # Enough history to hold the first unread message, read before it is marked seen.
+    unread = chats.unread(chat, g.user_id) if before is None else 0
+    size = min(max(messages.PAGE_SIZE, unread + UNREAD_CONTEXT), MAX_PAGE)
+    history, previous = messages.page(chat, before, size)
     receipts.mark_seen(chat, g.user_id)
-    history, more = messages.page(chat, before)
+    new = [message for message in history if message["receiver_id"] == g.user_id and message["seen_at"] is None]
     shown = {message["client_id"] for message in history}
     history += [message for message in on_their_way if message["client_id"] not in shown]
-    other = users.get(other_id)
-    views = [present.message(message, g.user_id, other["name"]) for message in history]
+    viewer, other = users.get(g.user_id), users.get(other_id)
+    views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
     return render_signed_in(
         "chats/show.html",
         status=status,
+        viewer=viewer,
         chat_id=chat_id,
         other=other,
+        other_avatar=present.avatar(other_id, other["name"]),
         other_online=other_id in presence.online([other_id]),
         history=views,
-        earlier_than=history[0]["seq"] if more else None,
+        pending_view=present.pending(chat_id),
+        first_unread=new[0]["client_id"] if new else None,
+        new_count=len(new),
+        earlier_than=history[0]["seq"] if previous else None,
         client_id=uuid.uuid4().hex,
         draft=draft or {"text": "", "alt": ""},
         composer_error=composer_error,
+        max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
         max_image_mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),
         stream_id=stream_id,
         current_chat_id=chat_id,
@@ -78,6 +103,17 @@ def show(chat_id):
     return chat_page(chat_id, members, before=request.args.get("older_than", type=int))
 
 
+@bp.get("/chats/<chat_id>/new")
+@login_required
+def check(chat_id):
+    """ "Check for new messages", without JavaScript: the chat again, at its
+    first unread message if there is one, else at its newest. (A link to the
+    page's own address with a fragment would only scroll, not reload.)"""
+    chat_id, _ = member_chat(chat_id)
+    unread = chats.unread(chats.get(chat_id), g.user_id)
+    return redirect(url_for("chats.show", chat_id=chat_id, _anchor="unread" if unread else "latest"), 303)
+
+
 @bp.get("/chats/<chat_id>/messages")
 @login_required
 def earlier(chat_id):
@@ -87,14 +123,15 @@ def earlier(chat_id):
     if not is_htmx():
         return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)
-    other = users.get(chats.other_member(members, g.user_id))
-    history, more = messages.page(chat, before)
+    viewer, other = users.get(g.user_id), users.get(chats.other_member(members, g.user_id))
+    history, previous = messages.page(chat, before)
+    views = present.conversation(history, g.user_id, {other["_id"]: other["name"]}, present.zone_of(viewer), previous)
     return render_template(
         "chats/_earlier_messages.html",
         chat_id=chat_id,
         other=other,
-        history=[present.message(message, g.user_id, other["name"]) for message in history],
-        earlier_than=history[0]["seq"] if more and history else None,
+        history=views,
+        earlier_than=history[0]["seq"] if previous and history else None,
     )
 
 
@@ -130,10 +167,33 @@ def send(chat_id):
         if not error.maybe_queued:  # else the job may still arrive, with its image
             images.discard(image)
         return failed(outages.MESSAGE, 503)
+    live.active(g.user_id)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
-    view = present.message(job.message(chats.other_member(members, g.user_id)), g.user_id, "")
-    return render_template("chats/_sent.html", m=view, client_id=uuid.uuid4().hex)
+    # The page already shows the message as Sending (its own bubble); the worker's push replaces it.
+    return render_template("chats/_sent.html", client_id=uuid.uuid4().hex)
+
+
+@bp.post("/chats/<chat_id>/unsent/<client_id>")
+@login_required
+def unsent(chat_id, client_id):
+    """ "Retry" or "Delete" for a message the page shows "Not sent" because
+    the broker may not have it: queue it again (the worker saves a client_id
+    once), or forget it."""
+    chat_id, _ = member_chat(chat_id)
+    job = sending.unconfirmed(chat_id, g.user_id, client_id)
+    back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
+    if job is None:  # delivered, or deleted, meanwhile
+        return go_to(back)
+    if request.form.get("action") == "delete":
+        sending.forget(job)
+        images.discard(job.image)
+        return go_to(back)
+    try:
+        sending.accept(job)
+    except broker.PublishError:
+        flash(outages.MESSAGE)  # still "Not sent", with Retry
+    return go_to(back)
 
 
 @bp.get("/chats/<chat_id>/images/<name>")

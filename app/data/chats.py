@@ -128,6 +128,12 @@ def record_messages(latest, added, recounted=None):
         db().chats.with_options(write_concern=JOURNALED).bulk_write(operations, ordered=False)
 
 
+def latest_messages(chat_ids):
+    """{chat_id: its latest_message summary} for the chats that have one."""
+    found = db().chats.find({"_id": {"$in": list(chat_ids)}}, {"latest_message": 1})
+    return {chat["_id"]: chat["latest_message"] for chat in found if chat.get("latest_message")}
+
+
 def get_many(chat_ids):
     return {chat["_id"]: chat for chat in db().chats.find({"_id": {"$in": list(chat_ids)}})}
 

@@ -14,8 +14,10 @@ PAGE_SIZE = 50
 
 def page(chat, before=None, size=PAGE_SIZE):
     """The `size` messages before seq `before` (default: the newest), oldest
-    first, and whether there are earlier ones. Reads a seq range; a gap left
-    by a redelivered job only widens the range."""
+    first, and the message just before them (None if there is none): it
+    says whether there are earlier ones, and how the page's first message
+    follows on (same day? same sender?). Reads a seq range; a gap left by a
+    redelivered job only widens the range."""
     top = chat["last_seq"] + 1 if before is None else before
     found, span = [], size + 1
     while len(found) <= size and top > 1:
@@ -23,7 +25,18 @@ def page(chat, before=None, size=PAGE_SIZE):
         found += db().messages.find({"chat_id": chat["_id"], "seq": {"$gte": low, "$lt": top}})
         top, span = low, span * 2
     found.sort(key=lambda message: message["seq"])
-    return found[-size:], len(found) > size
+    return found[-size:], found[-size - 1] if len(found) > size else None
+
+
+def run(chat_id, first, last):
+    """The chat's messages from seq `first` to `last`, oldest first, and the one just before them."""
+    found = list(db().messages.find({"chat_id": chat_id, "seq": {"$gte": first, "$lte": last}}).sort("seq", 1))
+    return found, before(chat_id, first)
+
+
+def before(chat_id, seq):
+    """The chat's message just before seq `seq` (a gap left by a redelivered job is skipped), or None."""
+    return db().messages.find_one({"chat_id": chat_id, "seq": {"$lt": seq}}, sort=[("seq", -1)])
 
 
 def save_all(new_messages):

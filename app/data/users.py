@@ -1,4 +1,7 @@
-"""users: email (unique, lower-cased), name, search terms, created_at, last_seen_at."""
+"""users: email (unique, lower-cased), name, search terms, created_at, last_seen_at,
+active_at (their latest page load or send, at most a minute old),
+time_zone (an IANA name, None until known) and name_chosen (False until the
+person has chosen their name, or skipped choosing it, on first sign-in)."""
 
 import time
 
@@ -23,7 +26,14 @@ def get(user_id):
 def new_user(email):
     """A user document for `email`, named after its local part (editable later)."""
     name = email.split("@")[0][:MAX_NAME]
-    return {"email": email, "name": name, "terms": search_terms(name, email), "created_at": clock.now()}
+    return {
+        "email": email,
+        "name": name,
+        "terms": search_terms(name, email),
+        "created_at": clock.now(),
+        "time_zone": None,
+        "name_chosen": False,
+    }
 
 
 def find_or_create(email):
@@ -33,7 +43,18 @@ def find_or_create(email):
 
 
 def rename(user, name):
-    db().users.update_one({"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name, user["email"])}})
+    db().users.update_one(
+        {"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name, user["email"]), "name_chosen": True}}
+    )
+
+
+def keep_name(user_id):
+    """The person skipped choosing a name: keep the one made from their email, and stop asking."""
+    db().users.update_one({"_id": user_id}, {"$set": {"name_chosen": True}})
+
+
+def set_time_zone(user_id, name):
+    db().users.update_one({"_id": user_id}, {"$set": {"time_zone": name}})
 
 
 def names(user_ids):
@@ -42,25 +63,37 @@ def names(user_ids):
     return {user["_id"]: user["name"] for user in found}
 
 
-class RecentNames:
-    """People's names, kept for a minute: a rename shows in pushes within that time."""
+def people(user_ids):
+    """{user_id: {_id, name, time_zone}} for the given ids: what pushes to them need."""
+    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"name": 1, "time_zone": 1})
+    return {user["_id"]: user for user in found}
+
+
+class RecentPeople:
+    """People's names and time zones, kept for a minute: a rename (or a new
+    zone) shows in pushes within that time."""
 
     def __init__(self, seconds=60):
         self.seconds = seconds
-        self.names = {}
+        self.people = {}
 
     def __call__(self, user_ids):
         now = time.monotonic()
-        missing = [user_id for user_id in user_ids if self.names.get(user_id, (None, 0))[1] < now]
+        missing = [user_id for user_id in user_ids if self.people.get(user_id, (None, 0))[1] < now]
         if missing:
-            if len(self.names) > 100_000:
-                self.names.clear()
-            for user_id, name in names(missing).items():
-                self.names[user_id] = (name, now + self.seconds)
-        return {user_id: self.names[user_id][0] for user_id in user_ids if user_id in self.names}
+            if len(self.people) > 100_000:
+                self.people.clear()
+            for user_id, person in people(missing).items():
+                # A zone not yet known is asked again soon: the page sets it when it first runs.
+                self.people[user_id] = (person, now + (self.seconds if person.get("time_zone") else 5))
+        return {user_id: self.people[user_id][0] for user_id in user_ids if user_id in self.people}
 
 
-recent_names = RecentNames()
+recent_people = RecentPeople()
+
+
+def recent_names(user_ids):
+    return {user_id: person["name"] for user_id, person in recent_people(user_ids).items()}
 
 
 def search(text, exclude_id, limit=20):
@@ -77,9 +110,14 @@ def set_last_seen(user_id):
     db().users.update_one({"_id": user_id}, {"$set": {"last_seen_at": clock.now()}})
 
 
+def set_active(user_id):
+    """They loaded a page or sent something: with or without a live connection, they are about."""
+    db().users.update_one({"_id": user_id}, {"$set": {"active_at": clock.now()}})
+
+
 def presence_details(user_ids):
-    """{user_id: {_id, last_seen_at}} for showing when people were last online."""
+    """{user_id: {_id, last_seen_at, active_at}} for showing when people were last about."""
     if not user_ids:
         return {}
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1})
+    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1, "active_at": 1})
     return {user["_id"]: user for user in found}

@@ -1,29 +1,73 @@
-from flask import Blueprint, flash, g, request, url_for
+from flask import Blueprint, flash, g, render_template, request, url_for
 
+from app import formatting
 from app.auth.sessions import login_required
 from app.data import users
 from app.layout import render_signed_in
-from app.people.forms import ProfileForm
+from app.people.forms import NameForm, ProfileForm
 from app.web import go_to, is_htmx
 
 bp = Blueprint("people", __name__)
+
+
+def saved_message(user, form):
+    fields = (("name", form.name, user["name"]), ("time zone", form.time_zone, user.get("time_zone") or ""))
+    changed = [what for what, field, before in fields if field.data != before]
+    return f"Your {' and '.join(changed or ['profile'])} {'are' if len(changed) > 1 else 'is'} saved."
 
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
     user = users.get(g.user_id)
-    form = ProfileForm(data={"name": user["name"]})
-    saved = False
+    form = ProfileForm(data={"name": user["name"], "time_zone": user.get("time_zone") or ""})
+    saved = None
     if request.method == "POST":
         if not form.validate():
-            return render_signed_in("people/profile.html", "people/_profile_form.html", 422, form=form, user=user)
+            return render_signed_in(
+                "people/profile.html", "people/_profile_form.html", 422, viewer=user, form=form, user=user
+            )
+        saved = saved_message(user, form)
         users.rename(user, form.name.data)
+        users.set_time_zone(user["_id"], form.time_zone.data or None)
         if not is_htmx():
-            flash("Your name is saved.")
+            flash(saved)
             return go_to(url_for("people.profile"))
-        saved = True
-    return render_signed_in("people/profile.html", "people/_profile_form.html", form=form, user=user, saved=saved)
+        user = users.get(g.user_id)
+    return render_signed_in(
+        "people/profile.html", "people/_profile_form.html", viewer=user, form=form, user=user, saved=saved
+    )
+
+
+@bp.post("/profile/time-zone")
+@login_required
+def time_zone():
+    """The browser's time zone, sent by the page script when it first runs: kept
+    only while the person has none, so a zone chosen in Profile always wins."""
+    name = formatting.zone_name(request.form.get("time_zone", ""))
+    user = users.get(g.user_id)
+    if name is None or user.get("time_zone"):
+        return "", 204
+    users.set_time_zone(user["_id"], name)
+    return "", 204, {"HX-Trigger": "time-zone-set"}
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+@login_required
+def welcome():
+    """ "Choose your name": once, after the first sign-in, so that people are not
+    shown to others as their email's local part. Skipping keeps that name."""
+    user = users.get(g.user_id)
+    form = NameForm(data={"name": user["name"]})
+    if request.method == "POST":
+        if "skip" in request.form:
+            users.keep_name(user["_id"])
+            return go_to(url_for("chats.home"))
+        if form.validate():
+            users.rename(user, form.name.data)
+            return go_to(url_for("chats.home"))
+        return render_template("people/welcome.html", form=form, user=user), 422
+    return render_template("people/welcome.html", form=form, user=user)
 
 
 @bp.get("/people")

@@ -2,7 +2,11 @@
 // works without it. It runs at the end of the body, after htmx and its extensions.
 "use strict";
 
-document.documentElement.classList.add("js");
+const root = document.documentElement;
+root.classList.add("js");
+const csrf = document.querySelector("meta[name=csrf-token]").content;
+const live = document.getElementById("live");
+const chatId = live?.dataset.chatId || null;
 
 // ---------------------------------------------------------------------------
 // Swap style "upsert": put each incoming element in its place in the target.
@@ -33,60 +37,411 @@ htmx.registerExtension("parley-upsert", {
   },
 });
 
-// ---------------------------------------------------------------------------
-// Times: the server writes UTC; show them in the reader's zone and language.
-const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dayMonth = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const fullDate = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+// Focus never drops to the page because a swap replaced the focused element:
+// it goes to the element with the same id in the new content.
+let focusedBeforeSwap = null;
+document.addEventListener("htmx:before:swap", () => {
+  focusedBeforeSwap = document.activeElement?.id || null;
+});
+document.addEventListener("htmx:after:swap", () => {
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (lost && focusedBeforeSwap) document.getElementById(focusedBeforeSwap)?.focus({ preventScroll: true });
+});
 
-function timeLabel(date) {
-  const today = new Date();
-  const yesterday = new Date(today);
-  yesterday.setDate(today.getDate() - 1);
-  if (date.toDateString() === today.toDateString()) return clock.format(date);
-  if (date.toDateString() === yesterday.toDateString()) return `Yesterday, ${clock.format(date)}`;
-  if (date.getFullYear() === today.getFullYear()) return `${dayMonth.format(date)}, ${clock.format(date)}`;
-  return fullDate.format(date);
+// ---------------------------------------------------------------------------
+// Times: the server writes them in the reader's time zone (UTC until it knows
+// it). The first time the script runs for someone, it tells the server the
+// browser's zone and then shows the page again in it.
+const zone = root.dataset.timeZone || "UTC";
+const clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
+const dayFormat = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone });
+const clockLabel = (date) => clockFormat.format(date) + (root.dataset.timeZone ? "" : " UTC");
+const sameDay = (a, b) => dayFormat.format(a) === dayFormat.format(b);
+
+function refreshRegions() {
+  return htmx.ajax("GET", location.href, { target: "#app", select: "#app", swap: "outerMorph" });
 }
 
-function localizeTimes(root) {
-  for (const time of root.querySelectorAll("time[datetime]")) {
-    time.textContent = timeLabel(new Date(time.dateTime));
+function learnTimeZone() {
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!live || root.dataset.timeZone !== "" || !browserZone) return;
+  fetch(live.dataset.timeZoneUrl, {
+    method: "POST",
+    body: new URLSearchParams({ time_zone: browserZone }),
+    headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+  }).then((response) => {
+    if (!response.headers.get("HX-Trigger")?.includes("time-zone-set")) return;
+    root.dataset.timeZone = browserZone;
+    refreshRegions();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The log: it opens at its newest message (or at the first unread one). A new
+// message keeps the log at the bottom if the reader was there; if they had
+// scrolled up, the view stays put and "Jump to latest (N new)" appears.
+const log = document.getElementById("log");
+const messages = log?.querySelector(".messages");
+const jump = document.getElementById("jump");
+const NEAR_BOTTOM = 100;
+
+// The log scrolls itself, except in a window too short for that (at 400% zoom), where the page does.
+const scroller = () => (getComputedStyle(log).overflowY === "visible" ? document.scrollingElement : log);
+
+function fromBottom() {
+  const box = scroller();
+  if (box === log && getComputedStyle(log).flexDirection === "column-reverse") return -box.scrollTop;
+  return box.scrollHeight - box.clientHeight - box.scrollTop;
+}
+
+function toBottom() {
+  const box = scroller();
+  box.scrollTop = box === log && getComputedStyle(log).flexDirection === "column-reverse" ? 0 : box.scrollHeight;
+}
+
+// A row in view, to keep in place while rows are added above or below it.
+function anchorRow() {
+  const view = scroller() === log ? log.getBoundingClientRect() : { top: 0, bottom: innerHeight };
+  return [...messages.children].find((row) => {
+    const box = row.getBoundingClientRect();
+    return box.bottom > view.top && box.top < view.bottom;
+  });
+}
+
+function setUpLog() {
+  if (!log) return;
+  const known = new Set([...messages.querySelectorAll(".message-row")].map((row) => row.id));
+  let unseen = [];
+  let before = null;
+
+  const showJump = () => {
+    jump.hidden = unseen.length === 0;
+    jump.querySelector(".jump-count").textContent = unseen.length ? `(${unseen.length} new)` : "";
+  };
+  const caughtUp = () => {
+    unseen = [];
+    showJump();
+  };
+
+  document.addEventListener("htmx:before:swap", () => {
+    const anchor = anchorRow();
+    before = {
+      near: fromBottom() < NEAR_BOTTOM,
+      anchor,
+      top: anchor?.getBoundingClientRect().top,
+      last: messages.lastElementChild?.id,
+    };
+  });
+  document.addEventListener("htmx:after:swap", () => {
+    if (!before) return;
+    const rows = [...messages.children];
+    const end = rows.findIndex((row) => row.id === before.last);
+    const later = rows.slice(end + 1).filter((row) => row.classList.contains("message-row") && !known.has(row.id));
+    rows.forEach((row) => known.add(row.id));
+    if (before.near) {
+      toBottom();
+    } else if (before.anchor?.isConnected) {
+      const moved = before.anchor.getBoundingClientRect().top - before.top;
+      if (moved) scroller().scrollTop += moved;
+      unseen.push(...later.filter((row) => row.classList.contains("theirs")));
+      showJump();
+    }
+    before = null;
+  });
+  const onScroll = () => {
+    if (unseen.length && fromBottom() < NEAR_BOTTOM) caughtUp();
+  };
+  log.addEventListener("scroll", onScroll, { passive: true });
+  addEventListener("scroll", onScroll, { passive: true });
+  jump.addEventListener("click", () => {
+    const first = unseen[0];
+    toBottom();
+    caughtUp();
+    if (first?.isConnected) {
+      first.tabIndex = -1;
+      first.focus({ preventScroll: true });
+    } else {
+      document.getElementById("message-text")?.focus({ preventScroll: true });
+    }
+  });
+
+  // Opening with unread messages: the first of them in view, and focus where it always is (a page
+  // opened at a fragment, as the Chats link to unread messages is, gets no autofocus of its own).
+  const divider = document.getElementById("unread");
+  if (divider) divider.scrollIntoView({ block: "start" });
+  else if (scroller() !== log) toBottom();
+  if (location.hash) {
+    const focusMessage = () => {
+      if (document.activeElement === document.body) document.getElementById("message-text")?.focus({ preventScroll: true });
+    };
+    focusMessage();
+    addEventListener("load", () => setTimeout(focusMessage), { once: true }); // after the fragment's own focusing
   }
 }
 
 // ---------------------------------------------------------------------------
-// The composer: Enter sends, Shift+Enter starts a new line; after a send the
-// fields empty (unless the person already started the next message) and the
-// Message field has focus again, whether Enter or the Send button sent it.
+// Drafts: each chat keeps its unsent text in this browser, across navigation
+// and reloads, until it is sent or the person signs out.
+const draftKey = chatId && root.dataset.user ? `parley:draft:${root.dataset.user}:${chatId}` : null;
+const drafts = {
+  load: () => (draftKey && localStorage.getItem(draftKey)) || "",
+  save: (text) => draftKey && (text ? localStorage.setItem(draftKey, text) : localStorage.removeItem(draftKey)),
+  clearAll: () => Object.keys(localStorage).filter((key) => key.startsWith("parley:")).forEach((key) => localStorage.removeItem(key)),
+};
+document.getElementById("sign-out")?.addEventListener("submit", drafts.clearAll);
+
+// Messages on their way, kept in this browser until the server has them: a page
+// left (or reloaded) before they went sends them from the next one. Text only:
+// an image stays with the page that chose it.
+const outboxKey = draftKey && draftKey.replace(":draft:", ":outbox:");
+const unsent = {
+  all: () => (outboxKey && JSON.parse(localStorage.getItem(outboxKey) || "[]")) || [],
+  store: (entries) => outboxKey && (entries.length ? localStorage.setItem(outboxKey, JSON.stringify(entries)) : localStorage.removeItem(outboxKey)),
+  add: (id, text) => unsent.store([...unsent.all().filter((entry) => entry.id !== id), { id, text }]),
+  drop: (id) => unsent.store(unsent.all().filter((entry) => entry.id !== id)),
+};
+
+// ---------------------------------------------------------------------------
+// The composer. Enter sends, Shift+Enter starts a new line. A send shows the
+// message at once as Sending; the page sends one message at a time, in order.
+// A send that cannot reach the server, or that it refuses, leaves the message
+// "Not sent" with Retry (the same client_id, so never doubled) and Delete.
+const SEND_TIMEOUT = 10_000;
+const megabytes = (bytes) => `${Math.round((bytes / 1048576) * 10) / 10} MB`;
+const newClientId = () => crypto.randomUUID().replaceAll("-", "");
+
 function setUpComposer() {
   const composer = document.getElementById("composer");
   if (!composer) return;
   const text = composer.querySelector("textarea");
+  const file = composer.querySelector("input[type=file]");
+  const alt = composer.querySelector("input[name=alt]");
+  const clientId = () => composer.querySelector("input[name=client_id]");
+  const error = document.getElementById("composer-error");
+  const status = document.getElementById("send-status");
+  const attachment = document.getElementById("attachment");
+  const attached = document.getElementById("attachment-file");
+  const template = document.getElementById("pending-message");
+  const maxBytes = Number(composer.dataset.maxBytes);
+  const outbox = new Map(); // client_id -> {data, preview}: what to send, or send again
+  const queue = [];
+  let busy = false;
+  let preview = null;
+
+  // The box grows with its text up to six lines (where field-sizing does not).
+  if (!CSS.supports("field-sizing", "content")) {
+    const grow = () => {
+      text.style.height = "auto";
+      text.style.height = `${text.scrollHeight + 4}px`;
+    };
+    text.addEventListener("input", grow);
+  }
+
+  // The error, and the field it is about marked invalid (the others not).
+  const sayError = (message, field = text) => {
+    error.replaceChildren(...(message ? [Object.assign(document.createElement("p"), { textContent: message })] : []));
+    for (const control of [text, file]) control.removeAttribute("aria-invalid");
+    if (message) field.setAttribute("aria-invalid", "true");
+  };
+
+  function clearImage() {
+    file.value = "";
+    alt.value = "";
+    preview = null;
+    attached.replaceChildren();
+    attachment.hidden = true;
+    file.removeAttribute("aria-invalid");
+  }
+
+  file.addEventListener("change", () => {
+    const chosen = file.files[0];
+    if (!chosen) return clearImage();
+    const accepted = file.accept.split(",");
+    let problem = null;
+    if (!accepted.includes(chosen.type)) problem = `“${chosen.name}” is not a JPEG, PNG, GIF or WebP image. Attach one of those.`;
+    else if (chosen.size > maxBytes) problem = `This image is ${megabytes(chosen.size)}; the limit is ${megabytes(maxBytes)}.`;
+    if (problem) {
+      clearImage();
+      sayError(problem, file);
+      return;
+    }
+    sayError(null);
+    const image = document.createElement("img");
+    image.alt = `Preview of ${chosen.name}`;
+    const size = chosen.size < 1048576 ? `${Math.max(1, Math.round(chosen.size / 1024))} KB` : megabytes(chosen.size);
+    const name = Object.assign(document.createElement("span"), { className: "attachment-name", textContent: chosen.name });
+    const about = Object.assign(document.createElement("span"), { className: "attachment-size" });
+    about.append(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ", " }), size);
+    const words = document.createElement("span");
+    words.append(name, about);
+    attached.replaceChildren(image, words);
+    const reader = new FileReader();
+    reader.addEventListener("load", () => { image.src = preview = reader.result; });
+    reader.readAsDataURL(chosen);
+    attachment.hidden = false;
+  });
+  attachment.hidden = true;
+  document.getElementById("remove-image").addEventListener("click", () => {
+    clearImage();
+    // After the key's own events: an Enter's keypress landing on the file input would open it again.
+    setTimeout(() => file.focus());
+  });
+
   text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       composer.requestSubmit();
     }
   });
-  // A message without an image goes as a plain form: parsing multipart costs
-  // the server far more (a new boundary is a new regular expression to compile).
-  const file = composer.querySelector("input[type=file]");
-  const encoding = () => {
-    composer.enctype = file.files.length ? "multipart/form-data" : "application/x-www-form-urlencoded";
-  };
-  file.addEventListener("change", encoding);
-  encoding();
-  let sentText = null;
-  composer.addEventListener("htmx:before:request", () => { sentText = text.value; });
-  composer.addEventListener("htmx:after:request", (event) => {
-    if (event.detail.ctx.response?.status !== 200) return;
-    if (text.value === sentText) text.value = "";
-    file.value = "";
-    encoding();
-    composer.querySelector("input[name=alt]").value = "";
+  if (!text.value) text.value = drafts.load();
+  text.addEventListener("input", () => drafts.save(text.value));
+
+  // The message as Sending, right away, shaped like the server's (the worker's push replaces it).
+  function bubble(id, message, image, description) {
+    const row = template.content.firstElementChild.cloneNode(true);
+    row.id = `m-${id}`;
+    row.classList.add("local");
+    const now = new Date();
+    const last = [...messages.querySelectorAll(".message-row")].pop();
+    const lastAt = last && new Date(last.querySelector("time").dateTime);
+    if (!last || !sameDay(lastAt, now)) {
+      const day = Object.assign(document.createElement("h2"), { className: "day-separator" });
+      day.append(Object.assign(document.createElement("span"), { textContent: "Today" }));
+      row.prepend(day);
+    } else if (last.classList.contains("mine") && now - lastAt <= 5 * 60_000) {
+      row.classList.add("continued");
+    }
+    const time = row.querySelector("time");
+    time.dateTime = now.toISOString();
+    time.textContent = clockLabel(now);
+    const content = row.querySelector(".bubble");
+    if (message) content.append(Object.assign(document.createElement("p"), { className: "message-text", dir: "auto", textContent: message }));
+    if (image) {
+      const picture = Object.assign(document.createElement("img"), { src: image, alt: description || "Image you sent, no description" });
+      const frame = Object.assign(document.createElement("span"), { className: "message-image" });
+      frame.append(picture);
+      content.append(frame);
+    }
+    return row;
+  }
+
+  function fail(id, reason) {
+    const row = document.getElementById(`m-${id}`);
+    if (!row?.classList.contains("local")) return outbox.delete(id); // the server has it after all
+    row.classList.replace("status-sending", "failed");
+    row.querySelector(".message-status").textContent = "Not sent";
+    row.querySelector(".failure-reason").textContent = reason[0].toUpperCase() + reason.slice(1) + (/[.!?]$/.test(reason) ? "" : ".");
+    row.querySelector(".message-failure").hidden = false;
+    status.textContent = `Message not sent: ${reason}. Retry or delete it.`;
+  }
+
+  async function deliver(id) {
+    if (!outbox.has(id)) return; // deleted, or the server had it already
+    const { data } = outbox.get(id);
+    const withImage = data.get("image")?.size > 0;
+    // Without an image, a plain form: multipart costs the server far more to parse.
+    const body = withImage ? data : new URLSearchParams([...data].filter(([, value]) => typeof value === "string"));
+    try {
+      const response = await fetch(composer.action, {
+        method: "POST",
+        body,
+        headers: { "HX-Request": "true", "X-CSRFToken": csrf },
+        signal: AbortSignal.timeout(SEND_TIMEOUT),
+      });
+      if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
+      if (response.ok) return unsent.drop(id);
+      const answer = new DOMParser().parseFromString(await response.text(), "text/html").body.textContent.trim();
+      fail(id, answer || `the server answered ${response.status}`);
+    } catch {
+      fail(id, navigator.onLine ? "Parley did not answer" : "you are offline");
+    }
+  }
+
+  async function sendQueued() {
+    if (busy) return;
+    busy = true;
+    while (queue.length) await deliver(queue.shift());
+    busy = false;
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const message = text.value.trim();
+    if (!message && !file.files.length) {
+      sayError("Write a message or attach an image.");
+      text.focus();
+      return;
+    }
+    const data = new FormData(composer);
+    const id = data.get("client_id");
+    messages.append(bubble(id, message, file.files.length ? preview : null, alt.value.trim()));
+    toBottom();
+    outbox.set(id, { data });
+    if (!file.files.length) unsent.add(id, message);
+    queue.push(id);
+    clientId().value = newClientId();
+    text.value = "";
+    text.dispatchEvent(new Event("input"));
+    drafts.save("");
+    clearImage();
+    sayError(null);
+    text.focus();
+    sendQueued();
+  });
+
+  messages.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    const row = button?.closest(".message-row");
+    if (!row) return;
+    const id = row.id.slice(2);
+    if (button.dataset.action === "delete") {
+      outbox.delete(id);
+      unsent.drop(id);
+      // The server may keep it too, unconfirmed by the broker: forget it there (nothing, if it has none).
+      fetch(`/chats/${chatId}/unsent/${id}`, {
+        method: "POST", body: new URLSearchParams({ action: "delete" }), headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+      });
+      row.remove();
+      status.textContent = "Message deleted.";
+    } else if (outbox.has(id)) {
+      row.classList.replace("failed", "status-sending");
+      row.querySelector(".message-failure").hidden = true;
+      row.querySelector(".message-status").textContent = "Sending";
+      status.textContent = "Sending again.";
+      queue.push(id);
+      sendQueued();
+    }
     text.focus();
   });
+
+  // A message the server has (pushed in place of the page's own) needs nothing more from it.
+  document.addEventListener("htmx:after:swap", () => {
+    for (const id of outbox.keys()) {
+      if (!document.getElementById(`m-${id}`)?.classList.contains("local")) {
+        outbox.delete(id);
+        unsent.drop(id);
+      }
+    }
+  });
+
+  // What an earlier page of this chat had not sent yet (the page shows what the server has).
+  for (const { id, text: message } of unsent.all()) {
+    if (document.getElementById(`m-${id}`)) {
+      unsent.drop(id);
+      continue;
+    }
+    const data = new FormData();
+    data.set("client_id", id);
+    data.set("text", message);
+    data.set("alt", "");
+    messages.append(bubble(id, message, null, ""));
+    outbox.set(id, { data });
+    queue.push(id);
+  }
+  if (queue.length) {
+    toBottom();
+    sendQueued();
+  }
 }
 
 // The open chat's entry in Chats is the current page, even after a push replaces it.
@@ -97,25 +452,47 @@ function markCurrentChat() {
   }
 }
 
+// The document title starts "(N) " while N messages wait in all chats.
+function countUnread() {
+  const entries = document.querySelectorAll("#chat-list [data-unread]");
+  if (!entries.length && !document.getElementById("chat-list")) return;
+  const total = [...entries].reduce((sum, entry) => sum + Number(entry.dataset.unread), 0);
+  const title = document.title.replace(/^\(\d+\) /, "");
+  document.title = total ? `(${total}) ${title}` : title;
+}
+
 // ---------------------------------------------------------------------------
 // Live updates. Pushes arrive over a WebSocket (htmx's hx-ws) as {id, content}:
 // the content is HTML partials, swapped into the page by element id. The page
 // keeps the stream id of the last push it applied; on every (re)connect it says
 // where it stands and the server replays what it missed, or says "refresh".
 // Where WebSockets are blocked, the same pushes come as server-sent events and
-// typing and viewing go as small POSTs.
+// typing and viewing go as small POSTs. While the connection is down the page
+// says "Reconnecting…" (once) and no longer vouches for anyone's presence.
 function setUpLive() {
-  const live = document.getElementById("live");
   if (!live) return null;
   const page = live.dataset.pageId;
-  const chat = live.dataset.chatId || null;
-  const csrf = document.querySelector("meta[name=csrf-token]").content;
   let lastId = live.dataset.streamId;
   let socket = null;
   let opened = false;
   let failures = 0;
   let fresh = true;
   let usingEvents = false;
+
+  const connection = () => document.getElementById("connection-status");
+  const down = () => {
+    if (root.classList.contains("offline")) return;
+    root.classList.add("offline");
+    const line = connection();
+    if (line) line.textContent = "Reconnecting…";
+  };
+  const up = () => {
+    root.classList.remove("offline");
+    const line = connection();
+    if (line) line.textContent = "";
+  };
+  addEventListener("offline", down);
+  addEventListener("online", () => live.dataset.state === "attached" && up());
 
   const order = (id) => id.split("-").map(Number);
   const newer = (id) => {
@@ -124,49 +501,57 @@ function setUpLive() {
   };
 
   // The server says "attached" once the page gets every push: it is live.
-  const attached = () => { live.dataset.state = "attached"; };
+  // It is what ends "Reconnecting…": a socket that opens and drops again before it was not back.
+  const attached = () => {
+    live.dataset.state = "attached";
+    up();
+  };
 
   function tell(message) {
     if (socket && socket.readyState === socket.OPEN) {
       socket.send(JSON.stringify(message));
-    } else if (usingEvents && chat) {
+    } else if (usingEvents && chatId) {
       const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0" }
         : { visible: message.visible ? "1" : "0", page };
-      fetch(`/chats/${chat}/${message.type}`, {
+      fetch(`/chats/${chatId}/${message.type}`, {
         method: "POST", body: new URLSearchParams(fields), headers: { "X-CSRFToken": csrf },
       });
     }
   }
 
-  function refreshRegions(id) {
+  function refreshFrom(id) {
     lastId = id;
-    htmx.ajax("GET", location.href, { target: "#app", select: "#app", swap: "outerMorph" });
+    refreshRegions();
   }
 
   function useEvents() {
     if (usingEvents) return;
     usingEvents = true;
+    let connected = false;
     const stream = document.createElement("div");
     stream.hidden = true;
-    const query = new URLSearchParams({ page, chat: chat || "", after: lastId });
+    const query = new URLSearchParams({ page, chat: chatId || "", after: lastId });
     stream.setAttribute("hx-sse:connect", `${live.dataset.eventsUrl}?${query}`);
     stream.addEventListener("htmx:sse:before:message", (event) => {
       const id = event.detail.message.id;
       if (id && newer(id)) lastId = id;
     });
-    stream.addEventListener("refresh", (event) => refreshRegions(event.detail.data));
+    stream.addEventListener("htmx:sse:after:connection", () => { connected = true; });
+    stream.addEventListener("htmx:sse:error", down);
+    stream.addEventListener("htmx:sse:before:connection", () => connected && down());
+    stream.addEventListener("refresh", (event) => refreshFrom(event.detail.data));
     stream.addEventListener("attached", attached);
     stream.addEventListener("signed-out", () => location.assign("/signin"));
     document.body.append(stream);
     htmx.process(stream);
-    if (chat) tell({ type: "viewing", visible: !document.hidden });
+    if (chatId) tell({ type: "viewing", visible: !document.hidden });
   }
 
   live.addEventListener("htmx:ws:after:connection", (event) => {
     socket = event.detail.connection.socket;
     opened = true;
     failures = 0;
-    socket.send(JSON.stringify({ type: "hello", after: lastId, page, chat, visible: !document.hidden, fresh }));
+    socket.send(JSON.stringify({ type: "hello", after: lastId, page, chat: chatId, visible: !document.hidden, fresh }));
     fresh = false;
   });
   live.addEventListener("htmx:ws:before:message:incoming", (event) => {
@@ -176,7 +561,7 @@ function setUpLive() {
       attached();
     } else if (message.refresh) {
       event.detail.cancelled = true;
-      refreshRegions(message.id);
+      refreshFrom(message.id);
     } else if (message.id) {
       if (newer(message.id)) lastId = message.id;
       else event.detail.cancelled = true; // already applied
@@ -187,12 +572,16 @@ function setUpLive() {
     delete live.dataset.state;
     const { code, connection } = event.detail;
     if (code === 4401) {
+      drafts.clearAll();
       location.assign("/signin");
     } else if (code === 4403) {
       connection.config.reconnect = false;
+      down();
     } else if (!opened && ++failures >= 2) { // never got through: WebSockets are blocked here
       connection.config.reconnect = false;
       useEvents();
+    } else if (opened) {
+      down();
     }
   });
   live.addEventListener("htmx:ws:error", (event) => {
@@ -219,7 +608,8 @@ function setUpTyping(tell) {
     if (typing) tell({ type: "typing", typing: false });
     typing = false;
   };
-  text.addEventListener("input", () => {
+  text.addEventListener("input", (event) => {
+    if (!event.isTrusted) return;
     if (!typing || Date.now() - lastSignal >= 2000) {
       tell({ type: "typing", typing: true });
       lastSignal = Date.now();
@@ -232,26 +622,31 @@ function setUpTyping(tell) {
   composer.addEventListener("submit", stop);
 }
 
-// The other person's typing line clears itself if their "stopped" never comes.
-function expireTypingLine() {
-  const line = document.querySelector(".typing");
-  if (!line) return;
-  let timer = null;
-  new MutationObserver(() => {
-    clearTimeout(timer);
-    if (line.textContent) timer = setTimeout(() => { line.textContent = ""; }, 7000);
-  }).observe(line, { childList: true, characterData: true, subtree: true });
+// The other person's typing lines (in the chat and in Chats) clear themselves if their "stopped" never comes.
+function expireTypingLines() {
+  const timers = new WeakMap();
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      const node = change.target.nodeType === Node.ELEMENT_NODE ? change.target : change.target.parentElement;
+      const line = node?.closest(".typing, .chat-typing");
+      if (!line) continue;
+      clearTimeout(timers.get(line));
+      if (line.textContent) timers.set(line, setTimeout(() => { line.textContent = ""; }, 7000));
+    }
+  }).observe(document.body, { childList: true, characterData: true, subtree: true });
 }
 
 // This script runs at the end of the body, before htmx starts (on
 // DOMContentLoaded): the page is all there, and no live event is missed.
-localizeTimes(document);
 markCurrentChat();
+countUnread();
+setUpLog();
 setUpComposer();
 setUpTyping(setUpLive());
-expireTypingLine();
+expireTypingLines();
+learnTimeZone();
 
 document.addEventListener("htmx:after:swap", () => {
-  localizeTimes(document);
   markCurrentChat();
+  countUnread();
 });

@@ -66,6 +66,8 @@ def test_load_earlier_messages_keeps_focus(new_page, inbox, live):
         alice.get_by_role("textbox", name="Message", exact=True).fill(f"note {n}")
         alice.keyboard.press("Enter")
         expect(alice.get_by_role("log").get_by_text(f"note {n}", exact=True)).to_be_visible()
+    last = alice.get_by_role("log").locator(".message-row", has_text="note 54").locator(".message-status")
+    expect(last).to_have_text("Sent", timeout=30_000)  # all 55 saved
     alice.reload()
     log = alice.get_by_role("log", name="Messages")
     expect(log.get_by_text("note 54", exact=True)).to_be_visible()

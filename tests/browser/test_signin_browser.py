@@ -38,10 +38,10 @@ def test_sign_in_without_javascript(new_page, inbox):
     expect(page.get_by_label("Email")).to_have_value("gus@")
     sign_in(page, inbox, email)
     page.get_by_role("link", name="Profile").click()
-    page.get_by_label("Name").fill("Gus Grissom")
+    page.get_by_label("Name", exact=True).fill("Gus Grissom")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Your name is saved.")).to_be_visible()
-    expect(page.get_by_label("Name")).to_have_value("Gus Grissom")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Gus Grissom")
     sign_out(page)
 
 
@@ -59,11 +59,15 @@ def test_errors_are_swapped_in_place_with_htmx(page, inbox):
     expect(page).to_have_url(re.compile("/verify$"))
     code_field = page.get_by_label("Verification code")
     expect(code_field).to_be_focused()
+    notice = page.get_by_role("status").filter(has_text=f"We sent a code to {email}")
+    expect(notice).to_be_visible()
     code_field.fill("12ab")
     page.get_by_role("button", name="Verify").click()
     expect(code_field).to_have_accessible_description(re.compile("The code is 6 digits"))
+    expect(notice).to_have_count(0)  # the later error replaces the earlier notice: one message, the current one
     page.get_by_role("button", name="Resend code").click()
     expect(page.get_by_role("alert").filter(has_text="You can ask for another in")).to_be_visible()
+    expect(page.get_by_text("The code is 6 digits")).to_have_count(0)
 
 
 def test_the_sign_in_journey_by_keyboard_alone(page, inbox):
@@ -75,7 +79,14 @@ def test_the_sign_in_journey_by_keyboard_alone(page, inbox):
     expect(page.get_by_label("Verification code")).to_be_focused()
     page.keyboard.type(inbox.code(email))
     page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Choose your name")).to_be_visible()  # the first time only
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    expect(page.get_by_label("Name", exact=True)).to_have_value(email.split("@")[0])  # prefilled from the email
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Ivy Ives")
+    page.keyboard.press("Enter")
     expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+    expect(page.get_by_role("heading", name="Welcome, Ivy Ives")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     page.keyboard.press("Enter")
@@ -112,17 +123,25 @@ def test_pages_and_their_error_states_have_no_axe_violations(page, inbox):
 
     page.get_by_label("Verification code").fill(inbox.code(email))
     page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Choose your name")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Name", exact=True).fill("")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Enter the name people will see.")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Skip").click()
     expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Welcome, {email.split('@')[0]}")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Profile").click()
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     assert_accessible(page)
-    page.get_by_label("Name").fill("")
+    page.get_by_label("Name", exact=True).fill("")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Enter the name people will see.")).to_be_visible()
     assert_accessible(page)
-    page.get_by_label("Name").fill("Jan")
+    page.get_by_label("Name", exact=True).fill("Jan")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Your name is saved.")).to_be_visible()
     assert_accessible(page)

@@ -5,13 +5,15 @@ killing it or its queue is the point. Real RabbitMQ, SecantusDB and Redis."""
 import json
 import re
 import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from bson import ObjectId
 
 from app.chats import live, numbering, sending, viewing
 from app.connections import db, key, redis_client
-from app.data import chats, messages
+from app.data import chats, messages, users
 from tests.support.people import HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
 from tests.support.services import free_port, wait_for
@@ -37,22 +39,71 @@ def test_a_posted_message_is_saved_once_and_pushed_to_both_members(pair, ns_app,
     assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in to_bob and "<script>" not in to_bob
     assert f'hx-target="#announcements-{pair.id}"' in to_bob
     assert re.search(r'chat-unread">1 unread<', to_bob)
-    assert '<p class="message-status message-sent">Sent</p>' in pushes.to(alice.user["_id"])
+    to_alice = pushes.to(alice.user["_id"])
+    assert 'status-sent"' in to_alice and '<p class="message-status">Sent</p>' in to_alice
     assert pushes.kept(bob.user["_id"]) == to_bob  # replayable, every one
     pushes.clear()
     assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url).get_data(as_text=True)
-    assert "message-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
+    assert "status-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
 
 
-def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, pushes):
-    payload = job(pair, "Same everywhere", image={"url": "/x.png", "width": 4, "height": 3, "alt": ""})
-    publish(ns_app, "chat:messages", payload)
-    run_chat_worker(ns_app)
-    article = re.compile(r'<article id="m-' + payload["client_id"] + r'".*?</article>', re.S)
-    pushed = article.search(pushes.to(pair.bob.user["_id"])).group(0)
-    assert 'alt="Image from alice-' in pushed and 'no description"' in pushed
-    page = pair.bob.get(pair.url).get_data(as_text=True)
-    assert article.search(page).group(0) == pushed
+def row(html, client_id):
+    """A message's whole row (its day separator, its group's name and time, its status) as `html` holds it."""
+    found = re.search(r'<div id="m-' + client_id + r'" class="message-row.*?</article>\s*</div>', html, re.S)
+    assert found, f"no message {client_id} in {html[:300]}..."
+    return found.group(0)
+
+
+def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, pushes, clock):
+    """Each person's pushed rows equal their page's, in their own time zone,
+    with the same day separators and groups; and so do the receipts' rows."""
+    with ns_app.app_context():
+        users.set_time_zone(pair.alice.user["_id"], "America/New_York")
+        users.set_time_zone(pair.bob.user["_id"], "Asia/Tokyo")
+    clock.set(clock.at.replace(hour=12, minute=0, second=0))
+    image = {"url": "/x.png", "width": 640, "height": 480, "alt": ""}
+    steps = [  # (time passing, who sends the batch, what is in it, how each message starts)
+        ({}, "alice", [("Good morning", None), ("", image)], ["day", "continued"]),
+        ({"minutes": 2}, "bob", [("Morning!", None)], ["group"]),
+        ({"minutes": 3}, "bob", [("How are you?", None)], ["continued"]),
+        ({"minutes": 10}, "bob", [("Still there?", None)], ["group"]),
+        ({"days": 1}, "alice", [("Sorry, yes", None)], ["day"]),
+        ({"minutes": 1}, "bob", [("Ha", None)], ["group"]),
+    ]
+    people = {"alice": pair.alice, "bob": pair.bob}
+    for passing, who, batch, starts in steps:
+        clock.advance(**passing)
+        sender, receiver = people[who], people["bob" if who == "alice" else "alice"]
+        jobs = [job(pair, text, who, image=picture) for text, picture in batch]
+        publish(ns_app, "chat:messages", *jobs)
+        run_chat_worker(ns_app)
+        to_sender, to_receiver = pushes.to(sender.user["_id"]), pushes.to(receiver.user["_id"])
+        pushes.clear()
+        for payload, start in zip(jobs, starts):
+            pushed = row(to_receiver, payload["client_id"])
+            assert ('class="day-separator"' in pushed) == (start == "day"), (start, pushed)
+            assert ("continued" in pushed.split(">")[0]) == (start == "continued"), (start, pushed)
+        sender_page = sender.get(pair.url).get_data(as_text=True)
+        receiver_page = receiver.get(pair.url).get_data(as_text=True)  # marks them seen: receipts to the sender
+        seen_page = sender.get(pair.url).get_data(as_text=True)
+        for payload in jobs:
+            cid = payload["client_id"]
+            assert row(sender_page, cid) == row(to_sender, cid) and "status-sent" in row(to_sender, cid)
+            assert row(receiver_page, cid) == row(to_receiver, cid)
+            receipt = row(pushes.to(sender.user["_id"]), cid)
+            assert row(seen_page, cid) == receipt and "status-seen" in receipt
+        pushes.clear()
+        if who == "alice" and len(jobs) == 2:
+            morning = jobs
+    bob_page = pair.bob.get(pair.url).get_data(as_text=True)
+    started = clock.at - timedelta(days=1, minutes=16)
+    tokyo = started.astimezone(ZoneInfo("Asia/Tokyo"))
+    first = row(bob_page, morning[0]["client_id"])
+    assert f">{tokyo:%A} {tokyo.day} {tokyo:%B}</span></h2>" in first or ">Yesterday</span></h2>" in first
+    assert f">{tokyo:%H:%M}</time>" in first and "UTC" not in first
+    pictured = row(bob_page, morning[1]["client_id"])
+    assert 'alt="Image from alice-' in pictured and 'no description"' in pictured
+    assert 'width="320" height="240"' in pictured and 'href="/x.png"' in pictured
 
 
 def test_a_message_to_someone_viewing_the_chat_is_seen_at_once(pair, ns_app, pushes):
@@ -60,7 +111,7 @@ def test_a_message_to_someone_viewing_the_chat_is_seen_at_once(pair, ns_app, pus
         viewing.start(pair.id, pair.bob.user["_id"], "bob-page")
     publish(ns_app, "chat:messages", job(pair, "You are looking"))
     run_chat_worker(ns_app)
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     assert saved(ns_app, pair)[0]["seen_at"] is not None
     assert "chat-unread" not in pushes.to(pair.bob.user["_id"])
 
@@ -130,7 +181,7 @@ def test_a_receiver_who_opens_the_chat_while_the_worker_saves_sees_the_message(p
         assert chats.unread(chats.get(pair.id), bob_id) == 0
     (message,) = saved(ns_app, pair)
     assert message["seen_at"] is not None
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
 
 
 def test_when_both_are_looking_the_entries_come_from_the_batch(pair, ns_app, pushes, monkeypatch):

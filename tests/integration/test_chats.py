@@ -12,7 +12,7 @@ from bson import ObjectId
 from app import outages
 from app.connections import db
 from app.data import messages
-from tests.support.people import HTMX, client_id, errors_in, image_bytes, send, signed_in, unique_email
+from tests.support.people import HTMX, client_id, errors_in, image_bytes, person, send, signed_in, unique_email
 from tests.support.queues import queued_jobs
 
 
@@ -94,13 +94,15 @@ def test_non_members_and_unknown_chats_get_404_everywhere(pair, ns_app):
     assert queued_jobs(ns_app, "chat:messages") == []
 
 
-def test_sending_with_htmx_shows_sending_and_queues_one_job(pair, ns_app):
+def test_sending_with_htmx_queues_one_job_and_the_page_shows_it_sending(pair, ns_app):
     alice = pair.alice
     response = send(alice, "Hello Bob", headers=HTMX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert '<p class="message-status message-sending">Sending</p>' in html
+    assert "Hello Bob" not in html  # the page shows its own "Sending" bubble until the worker's push
     assert 'hx-target="#client-id" hx-swap="outerHTML"' in html  # a new client_id for the next message
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    assert re.search(r'status-sending".*?Hello Bob.*?<p class="message-status">Sending</p>', page, re.S)
     [job] = queued_jobs(ns_app, "chat:messages")
     assert set(job) == {"client_id", "chat_id", "sender_id", "text", "image", "sent_at"}
     assert job["text"] == "Hello Bob" and job["sender_id"] == str(alice.user["_id"]) and job["image"] is None
@@ -272,3 +274,34 @@ def save_history(chat_id, alice_id, bob_id, count):
     ]
     messages.save_all(docs)
     chats.record_messages({chat_id: present.latest_message(docs[-1])}, {})
+
+
+def test_a_message_shown_not_sent_offers_retry_and_delete_that_work_without_javascript(pair, ns_app, monkeypatch):
+    from app import broker
+    from app.chats import sending
+
+    def lost_on_the_way(name, payload):
+        raise broker.PublishError("connection lost", maybe_queued=True)
+
+    alice = pair.alice
+    monkeypatch.setattr(sending.broker, "publish", lost_on_the_way)
+    for text in ("Try me again", "Forget me"):
+        assert send(alice, text, headers=HTMX).status_code == 503
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    assert len(re.findall(r'action="/chats/[0-9a-f]{24}/unsent/[0-9a-f]{32}"', page)) == 2
+
+    def form_for(text):
+        return re.search(text + r'<.*?action="(/chats/[0-9a-f]{24}/unsent/([0-9a-f]{32}))"', page, re.S).groups()
+
+    (retry_url, retry_id), (delete_url, _) = form_for("Try me again"), form_for("Forget me")
+    assert alice.post(retry_url, data={"action": "retry", "csrf_token": alice.token}).status_code == 303
+    assert "Parley can" in alice.get(alice.chat_url).get_data(as_text=True)  # still not sent, and said why
+    monkeypatch.undo()
+    response = alice.post(retry_url, data={"action": "retry", "csrf_token": alice.token})
+    assert response.status_code == 303 and response.headers["Location"].endswith("#composer")
+    assert [job["client_id"] for job in queued_jobs(ns_app, "chat:messages")] == [retry_id]
+    assert alice.post(delete_url, data={"action": "delete", "csrf_token": alice.token}).status_code == 303
+    page = alice.get(alice.chat_url).get_data(as_text=True)
+    assert "Forget me" not in page and "Try me again" in page and ">Not sent<" not in page
+    eve = person(ns_app, "eve")
+    assert eve.post(retry_url, data={"action": "retry", "csrf_token": eve.token}).status_code == 404

@@ -3,6 +3,9 @@ presence, through the hooks realtime calls, with pushes captured in this
 process and the clock set. The transport itself is tested against gunicorn
 in test_realtime.py."""
 
+import re
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from app.chats import live, viewing
@@ -50,6 +53,7 @@ def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist
         hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
     to_alice = pushes.to(pair.alice.user["_id"])
     assert f"{pair.bob.user['name']} is typing…" in to_alice
+    assert f'hx-target="#typing-entry-{pair.id}" hx-swap="innerHTML">typing…<' in to_alice  # in Chats too
     assert pushes.kept(pair.alice.user["_id"]) == ""  # of the moment: never replayed
     assert not pushes.to(pair.bob.user["_id"])
     pushes.clear()
@@ -63,7 +67,7 @@ def test_a_visible_page_sees_what_was_waiting_and_stops_viewing_when_it_goes(pai
     run_chat_worker(ns_app)
     pushes.clear()
     bob_page = page(pair.bob, chat=str(pair.id), visible=True)
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     with ns_app.app_context():
         assert chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0
         assert viewing.who_is_viewing({(pair.id, pair.bob.user["_id"])})
@@ -91,10 +95,11 @@ def test_presence_goes_to_contacts_only_and_offline_says_when(pair, ns_app, push
     assert ">Online<" in pushes.to(pair.alice.user["_id"])
     assert not pushes.to(stranger.user["_id"]) and not pushes.to(bob_id)
     pushes.clear()
+    clock.advance(seconds=5)  # after Bob's last page load: he was last seen when his last page closed
     with ns_app.test_request_context():
         hooks.of(ns_app).offline(bob_id)
         assert users.get(bob_id)["last_seen_at"] == clock.at
-    assert f'Last seen <time datetime="{clock.at:%Y-%m-%dT%H:%M:%SZ}"' in pushes.kept(pair.alice.user["_id"])
+    assert f"Last seen today at {clock.at:%H:%M} UTC<" in pushes.kept(pair.alice.user["_id"])  # Alice's zone: unknown
 
 
 def test_a_fresh_page_is_told_nothing_a_reconnecting_one_who_is_online(pair, ns_app, page):
@@ -114,7 +119,7 @@ def test_typing_and_viewing_over_posts_for_the_fallback(pair, ns_app, pushes):
     run_chat_worker(ns_app)
     pushes.clear()
     assert bob.post(f"{pair.url}/viewing", data={"visible": "1", "page": "p"}, headers=headers).status_code == 204
-    assert "message-seen" in pushes.to(pair.alice.user["_id"])
+    assert "status-seen" in pushes.to(pair.alice.user["_id"])
     eve = person(ns_app, "eve")
     assert eve.post(f"{pair.url}/typing", data={"typing": "1"}, headers={"X-CSRFToken": eve.token}).status_code == 404
 
@@ -124,3 +129,44 @@ def test_typing_in_a_chat_that_is_not_yours_goes_nowhere(pair, ns_app, pushes):
     with ns_app.test_request_context():
         live.typing(pair.id, eve.user["_id"], True)
     assert not pushes
+
+
+def test_someone_without_javascript_shows_as_active_from_page_loads_and_sends(pair, ns_app, pushes, clock):
+    """No socket, so never "Online"; but their page loads and sends say they are about."""
+    from app.connections import key, redis_client
+
+    bob_id = pair.bob.user["_id"]
+    with ns_app.app_context():
+        redis_client().delete(key("active", bob_id))  # the fixture's own page loads count too
+    pushes.clear()
+    pair.bob.get(pair.url)  # a plain page load
+    assert ">Active just now<" in pushes.to(pair.alice.user["_id"])  # told to his contacts at once
+    assert not pushes.to(pair.bob.user["_id"])
+    pushes.clear()
+    pair.bob.get(pair.url)
+    assert not pushes  # once a minute at most
+    clock.advance(minutes=3)
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert ">Active 3 min ago<" in page
+    clock.advance(minutes=20)
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert re.search(r">Last seen (today|yesterday) at \d\d:\d\d UTC<", page)  # Alice's zone is not known
+    with ns_app.app_context():
+        redis_client().delete(key("active", bob_id))
+    say(pair.bob, "Still here")  # a send counts as much as a page load
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert ">Active just now<" in page
+
+
+def test_presence_pushes_are_rendered_in_each_contacts_time_zone(pair, ns_app, pushes, clock):
+    carol = person(ns_app, "carol")
+    carol.post("/chats", data={"user_id": str(pair.bob.user["_id"]), "csrf_token": carol.token})
+    with ns_app.app_context():
+        users.set_time_zone(pair.alice.user["_id"], "Asia/Tokyo")
+        users.set_time_zone(carol.user["_id"], "America/New_York")
+    clock.advance(seconds=5)
+    with ns_app.test_request_context():
+        hooks.of(ns_app).offline(pair.bob.user["_id"])
+    tokyo, new_york = clock.at.astimezone(ZoneInfo("Asia/Tokyo")), clock.at.astimezone(ZoneInfo("America/New_York"))
+    assert f"at {tokyo:%H:%M}<" in pushes.to(pair.alice.user["_id"])
+    assert f"at {new_york:%H:%M}<" in pushes.to(carol.user["_id"])

@@ -198,9 +198,9 @@ def test_two_web_processes_two_workers_every_feature_across_them(talk):
     alice_page.wait_for_text(f'id="presence-entry-{bob.user["_id"]}"')  # Bob came online, on the other process
     say(alice, "Across processes")
     bob_page.wait_for_text("Across processes")
-    alice_page.wait_for_text("message-sent")
+    alice_page.wait_for_text("status-sent")
     bob_page.tell(type="viewing", visible=True)
-    alice_page.wait_for_text("message-seen")  # the receipt crossed back
+    alice_page.wait_for_text("status-seen")  # the receipt crossed back
     bob_page.tell(type="typing", typing=True)
     assert "is typing…" in alice_page.wait_for_text("is typing")["content"]
     bob_page.tell(type="typing", typing=False)

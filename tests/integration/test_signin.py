@@ -8,6 +8,7 @@ import pytest
 
 from app import outages
 from app.connections import key, redis_client
+from app.data import users
 from tests.support.people import HTMX, csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
 
@@ -29,11 +30,15 @@ def test_sign_in_with_an_emailed_code(ns_app, ns_client):
     assert f"We sent a code to {email}" in page and 'autocomplete="one-time-code"' in page
 
     response = ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token})
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert response.status_code == 303 and response.headers["Location"] == "/welcome"  # the first time only
     cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
     for name, max_age in (("access_token_cookie", 900), ("refresh_token_cookie", 15 * 24 * 3600)):
         assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name]
         assert f"Max-Age={max_age}" in cookies[name]
+    welcome = ns_client.get("/welcome").get_data(as_text=True)
+    assert "Choose your name" in welcome and f'value="{email.split("@")[0]}"' in welcome
+    skip = ns_client.post("/welcome", data={"skip": "1", "csrf_token": csrf_token(ns_client, "/welcome")})
+    assert skip.status_code == 303 and skip.headers["Location"] == "/"
     home = ns_client.get("/").get_data(as_text=True)
     assert "Welcome, " + email.split("@")[0] in home
     assert 'aria-label="Chats"' in home and "New chat" in home and "Sign out" in home
@@ -356,3 +361,19 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
         assert response.status_code == 303 and response.headers["Location"] == "/signin"
     htmx = client.get("/profile", headers=HTMX)
     assert htmx.status_code == 204 and htmx.headers["HX-Redirect"] == "/signin"
+
+
+def test_the_first_sign_in_asks_for_a_name_once(ns_app, ns_client):
+    email = unique_email("noor")
+    token = csrf_token(ns_client)
+    request_code(ns_client, email, token)
+    [job] = queued_jobs(ns_app, "send-otp")
+    assert ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token}).headers["Location"] == "/welcome"
+    token = csrf_token(ns_client, "/welcome")
+    empty = ns_client.post("/welcome", data={"name": " ", "csrf_token": token})
+    assert empty.status_code == 422 and "Enter the name people will see." in empty.get_data(as_text=True)
+    chosen = ns_client.post("/welcome", data={"name": "Noor Haddad", "continue": "1", "csrf_token": token})
+    assert chosen.status_code == 303 and chosen.headers["Location"] == "/"
+    assert "Welcome, Noor Haddad" in ns_client.get("/").get_data(as_text=True)
+    with ns_app.app_context():
+        assert users.find_or_create(email)["name_chosen"] is True  # the next sign-in goes straight home

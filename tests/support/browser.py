@@ -13,7 +13,8 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 axe = Axe()
 
 
-def sign_in(page, inbox, email, keyboard_only=False):
+def sign_in(page, inbox, email, keyboard_only=False, name=None):
+    """Sign in; on a first sign-in, choose `name`, or skip choosing (keeping the email's local part)."""
     before = len(inbox.to(email))
     page.goto("/signin")
     page.get_by_label("Email").fill(email)
@@ -21,7 +22,15 @@ def sign_in(page, inbox, email, keyboard_only=False):
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     page.get_by_label("Verification code").fill(inbox.code(email, count=before + 1))
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+    chats, welcome = page.get_by_role("navigation", name="Chats"), page.get_by_role("heading", name="Choose your name")
+    expect(chats.or_(welcome)).to_be_visible()
+    if welcome.is_visible():
+        if name:
+            page.get_by_label("Name", exact=True).fill(name)
+            page.get_by_role("button", name="Continue").click()
+        else:
+            page.get_by_role("button", name="Skip").click()
+    expect(chats).to_be_visible()
 
 
 def sign_out(page):
@@ -80,3 +89,79 @@ def two_people(new_page, inbox, **options):
     sign_in(alice, inbox, alice_email)
     sign_in(bob, inbox, bob_email)
     return alice, bob, alice_email.split("@")[0], bob_email.split("@")[0]
+
+
+# What a screen reader would say: the text of every live region, each time it changes.
+SPOKEN = """
+window.spoken = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const said = new WeakMap();
+  const live = (element) => {
+    const politeness = element.getAttribute("aria-live");
+    if (politeness) return politeness !== "off";
+    return ["status", "alert", "log"].includes(element.getAttribute("role"));
+  };
+  const listen = () => {
+    for (const region of document.querySelectorAll("[aria-live], [role=status], [role=alert], [role=log]")) {
+      if (!live(region)) continue;
+      const text = region.textContent.replace(/\\s+/g, " ").trim();
+      if (text && text !== said.get(region)) {
+        window.spoken.push({ at: Date.now(), region: region.id || region.getAttribute("role"), text });
+      }
+      said.set(region, text);
+    }
+  };
+  listen();
+  new MutationObserver(listen).observe(document.body, { subtree: true, childList: true, characterData: true });
+});
+"""
+
+SCHEMES = {
+    "light": {"color_scheme": "light", "forced_colors": "none"},
+    "dark": {"color_scheme": "dark", "forced_colors": "none"},
+    "forced": {"color_scheme": "light", "forced_colors": "active"},
+}
+RESULTS = "test-results/screen"
+
+
+def listen_to_live_regions(page):
+    """From the next page load on, page.evaluate("window.spoken") is what its live regions said."""
+    page.context.add_init_script(SPOKEN)
+
+
+def spoken(page):
+    return [entry["text"] for entry in page.evaluate("window.spoken || []")]
+
+
+def watch_console(page):
+    """Errors the page logs (a CSP violation is one) or throws, as they happen."""
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def shoot(page, name, schemes=SCHEMES):
+    """Screenshots of the page as it is, in light, dark and forced colours, under test-results/screen."""
+    import os
+
+    os.makedirs(RESULTS, exist_ok=True)
+    paths = []
+    for scheme, media in schemes.items():
+        page.emulate_media(**media)
+        path = f"{RESULTS}/{name}-{scheme}.png"
+        page.screenshot(path=path)
+        paths.append(path)
+    page.emulate_media(**SCHEMES["light"])
+    print("\nscreenshots: " + " ".join(paths))
+    return paths
+
+
+def assert_accessible_in_every_scheme(page, name=None):
+    """No axe violations in light, dark or forced colours (and screenshots of each, if named)."""
+    for scheme, media in SCHEMES.items():
+        page.emulate_media(**media)
+        assert_accessible(page)
+        if name:
+            shoot(page, name, {scheme: media})
+    page.emulate_media(**SCHEMES["light"])
