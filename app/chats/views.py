@@ -15,6 +15,18 @@ from app.web import go_to, is_htmx
 bp = Blueprint("chats", __name__)
 
 
+def older_than():
+    """The `older_than` of a history page: a message number, or None for the
+    newest page. Anything else is a bad request (MongoDB takes no integer
+    over 8 bytes, so an unchecked one was a 500)."""
+    raw = request.args.get("older_than", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16 and 0 < int(raw) <= messages.MAX_SEQ):
+        abort(400)
+    return int(raw)
+
+
 def member_chat(chat_id):
     """The chat's id and members if the signed-in user is one of them; else
     404, the same answer as for a chat that does not exist."""
@@ -75,7 +87,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
 @login_required
 def show(chat_id):
     chat_id, members = member_chat(chat_id)
-    return chat_page(chat_id, members, before=request.args.get("older_than", type=int))
+    return chat_page(chat_id, members, before=older_than())
 
 
 @bp.get("/chats/<chat_id>/messages")
@@ -83,7 +95,7 @@ def show(chat_id):
 def earlier(chat_id):
     """ "Load earlier messages": the page of messages before `before`."""
     chat_id, members = member_chat(chat_id)
-    before = request.args.get("older_than", type=int)
+    before = older_than()
     if not is_htmx():
         return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)

@@ -271,3 +271,12 @@ def save_history(chat_id, alice_id, bob_id, count):
     ]
     messages.save_all(docs)
     chats.record_messages({chat_id: present.latest_message(docs[-1])}, {})
+
+
+def test_out_of_range_history_pages_are_bad_requests_not_errors(pair):
+    for value in ("99999999999999999999", str(2**64), "-5", "0", "1e3", "²", "9" * 5000):
+        response = pair.alice.get(f"{pair.url}?older_than={value}")
+        assert response.status_code == 400, value
+        assert "We could not understand that request." in response.get_data(as_text=True)
+        assert pair.alice.get(f"{pair.url}/messages?older_than={value}", headers=HTMX).status_code == 400
+    assert pair.alice.get(f"{pair.url}?older_than={2**53}").status_code == 200  # past the newest: the newest page
