@@ -3,6 +3,7 @@ updated_at, last_seq (the sequence number of the chat's newest message) and
 unread ({member id: messages waiting for them}), kept by the chat worker and
 zeroed when the member looks at the chat, so the Chats list needs no count."""
 
+import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -27,10 +28,18 @@ def parse_id(text):
         return None
 
 
+def random_id():
+    """An ObjectId of 96 random bits. The server's own ids count up (two
+    chats made a second apart differed by 2), so an outsider could name the
+    next chats; these cannot be guessed."""
+    return ObjectId(secrets.token_bytes(12))
+
+
 def new_chat(a, b):
     """A chat document for the pair, with no messages yet."""
     now = datetime.now(UTC)
     return {
+        "_id": random_id(),
         "pair": pair_key(a, b),
         "members": sorted((a, b)),
         "created_at": now,

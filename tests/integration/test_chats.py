@@ -280,3 +280,34 @@ def test_out_of_range_history_pages_are_bad_requests_not_errors(pair):
         assert "We could not understand that request." in response.get_data(as_text=True)
         assert pair.alice.get(f"{pair.url}/messages?older_than={value}", headers=HTMX).status_code == 400
     assert pair.alice.get(f"{pair.url}?older_than={2**53}").status_code == 200  # past the newest: the newest page
+
+
+def test_chat_ids_cannot_be_guessed_from_earlier_ones(ns_app):
+    me = signed_in_person(ns_app, "me")
+    ids = [int(start_chat_with(ns_app, me), 16) for _ in range(5)]
+    # The server's own ids came two apart; random ones are nowhere near each other.
+    assert all(abs(b - a) > 2**64 for a, b in zip(ids, ids[1:]))
+
+
+def test_a_chat_asked_for_before_it_exists_is_found_once_it_does(pair, ns_app):
+    from app.data import chats
+
+    eve = signed_in_person(ns_app, "eve")
+    future = ObjectId()
+    assert eve.get(f"/chats/{future}").status_code == 404
+    assert pair.alice.get(f"/chats/{future}").status_code == 404  # "not found" is not kept...
+    with ns_app.app_context():
+        db().chats.insert_one({**chats.new_chat(pair.alice.user["_id"], eve.user["_id"]), "_id": future})
+    assert pair.alice.get(f"/chats/{future}").status_code == 200  # ...so the chat answers once it exists
+
+
+def signed_in_person(app, name):
+    client = app.test_client()
+    client.user, client.token = signed_in(app, client, unique_email(name))
+    return client
+
+
+def start_chat_with(app, client):
+    other = signed_in_person(app, "other")
+    response = client.post("/chats", data={"user_id": str(other.user["_id"]), "csrf_token": client.token})
+    return response.headers["Location"].rsplit("/", 1)[1]
