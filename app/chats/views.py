@@ -10,7 +10,7 @@ from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
 from app.realtime import presence, push
-from app.web import go_to, is_htmx
+from app.web import go_to, is_htmx, same_site_navigation
 
 bp = Blueprint("chats", __name__)
 
@@ -60,7 +60,8 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     # then forgets the job, so read in this order it is found in one or the other.
     on_their_way = sending.pending_messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
-    receipts.mark_seen(chat, g.user_id)
+    if same_site_navigation():  # a link on another site must not mark anything seen
+        receipts.mark_seen(chat, g.user_id)
     history, more = messages.page(chat, before)
     shown = {message["client_id"] for message in history}
     history += [message for message in on_their_way if message["client_id"] not in shown]

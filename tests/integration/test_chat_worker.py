@@ -12,7 +12,7 @@ from bson import ObjectId
 from app.chats import live, numbering, sending, viewing
 from app.connections import db
 from app.data import chats, messages
-from tests.support.people import HTMX, client_id, say
+from tests.support.people import FROM_HERE, HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
 from tests.support.services import wait_for
 
@@ -40,7 +40,7 @@ def test_a_posted_message_is_saved_once_and_pushed_to_both_members(pair, ns_app,
     assert '<p class="message-status message-sent">Sent</p>' in pushes.to(alice.user["_id"])
     assert pushes.kept(bob.user["_id"]) == to_bob  # replayable, every one
     pushes.clear()
-    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url).get_data(as_text=True)
+    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url, headers=FROM_HERE).get_data(as_text=True)
     assert "message-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
 
 

@@ -124,3 +124,25 @@ def test_typing_in_a_chat_that_is_not_yours_goes_nowhere(pair, ns_app, pushes):
     with ns_app.test_request_context():
         live.typing(pair.id, eve.user["_id"], True)
     assert not pushes
+
+
+@pytest.mark.parametrize(
+    "headers, marked",
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Sec-Fetch-Site": "same-site"}, False),
+        ({}, False),  # a browser that says nothing, and no Referer from here
+        ({"Referer": "https://elsewhere.example/page"}, False),
+        ({"Sec-Fetch-Site": "same-origin"}, True),
+        ({"Sec-Fetch-Site": "none"}, True),  # typed, or a bookmark
+        ({"Referer": "http://localhost/"}, True),
+    ],
+)
+def test_only_a_navigation_from_here_marks_messages_seen(pair, ns_app, pushes, headers, marked):
+    say(pair.alice, "Seen only by Bob's own doing")
+    run_chat_worker(ns_app)
+    pushes.clear()
+    assert pair.bob.get(pair.url, headers=headers).status_code == 200
+    assert ("message-seen" in pushes.to(pair.alice.user["_id"])) is marked
+    with ns_app.app_context():
+        assert (chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0) is marked
