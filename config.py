@@ -103,6 +103,7 @@ def load(environ=None):
         "CLOUDINARY_URL": setting("CLOUDINARY_URL"),
         "UPLOAD_DIR": setting("UPLOAD_DIR", os.path.abspath("var/uploads")),
         "MAX_IMAGE_BYTES": number("MAX_IMAGE_BYTES", 5 * 1024 * 1024),
+        "MAX_IMAGE_PIXELS": number("MAX_IMAGE_PIXELS", 40_000_000),  # decoded, over every frame
         # Sign-in limits (the `limits` library's notation).
         "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),
         "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour"),
