@@ -104,8 +104,9 @@ def load(environ=None):
         "UPLOAD_DIR": setting("UPLOAD_DIR", os.path.abspath("var/uploads")),
         "MAX_IMAGE_BYTES": number("MAX_IMAGE_BYTES", 5 * 1024 * 1024),
         "MAX_IMAGE_PIXELS": number("MAX_IMAGE_PIXELS", 40_000_000),  # decoded, over every frame
-        # Sign-in limits (the `limits` library's notation).
-        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),
+        # Sign-in limits, written "5 per hour" (see app/auth/throttle.py).
+        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),  # per address and browser
+        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", "20 per hour"),  # then it slows
         "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour"),
         "SIGNIN_RESEND_COOLDOWN": number("SIGNIN_RESEND_COOLDOWN", 30),
         # JWT in cookies. CSRF: see app/auth/sessions.py.

@@ -99,7 +99,7 @@ def requests_for(rng, pair):
             f"/chats/{chat_id}/messages",
             {
                 "data": {
-                    "client_id": "%032x" % rng.getrandbits(128),
+                    "client_id": f"{rng.getrandbits(128):032x}",
                     "text": v(),
                     "alt": v(),
                     "image": (io.BytesIO(rng.choice([b"", b"GIF89a", image_bytes(), image_bytes()[:20]])), v()[:50]),
