@@ -139,3 +139,13 @@ def signout():
     sessions.end(response)
     flash("You have signed out.")
     return response
+
+
+@bp.post("/signout/everywhere")
+@sessions.login_required
+def signout_everywhere():
+    """Profile's "Sign out of all devices": every session of the person ends."""
+    response = make_response(go_to(url_for("auth.signin")))
+    sessions.end_everywhere(response)
+    flash("You have signed out on all your devices.")
+    return response

@@ -37,6 +37,14 @@ RESYNC = "resync"
 CLOSE = "close"
 
 _hub = None
+_close_listeners = []  # called with each order to close pages, and the pages it closed here
+
+
+def on_close_order(listener):
+    """Call `listener(order, closed)` whenever this process's hub carries out
+    an order to close pages (push.Close), `closed` being the Connections it
+    closed here."""
+    _close_listeners.append(listener)
 
 
 def get_hub(app):
@@ -61,9 +69,10 @@ class Connection:
     the PageSocket serving it (None for an event stream); `state` is what
     features keep about the page (see hooks.py)."""
 
-    def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET):
+    def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET, session_id=None):
         self.id = uuid.uuid4().hex
         self.user_id = user_id
+        self.session_id = session_id  # the sign-in it belongs to: signing out closes it
         self.page_id = page_id or self.id
         self.after = after
         self.state = {}
@@ -216,6 +225,13 @@ class Hub:
         if not connections:
             return
         item = push.parse_published(data)
+        if isinstance(item, push.Close):
+            closed = [connection for connection in list(connections) if item.applies_to(connection)]
+            for connection in closed:
+                connection.close(item.code)
+            for listener in _close_listeners:
+                listener(item, closed)
+            return
         for connection in list(connections):
             connection.offer(item)
 

@@ -19,6 +19,9 @@ from app.realtime.push import ATTACHED, NO_PUSHES_YET
 bp = Blueprint("realtime", __name__)
 
 STREAM_ID = re.compile(r"^\d+-\d+$")
+SIGNED_OUT = 4401  # the page goes to sign in
+ELSEWHERE = 4409  # the person has too many pages open: this one stops and says "Opened elsewhere"
+CLOSE_EVENTS = {SIGNED_OUT: "signed-out", ELSEWHERE: "elsewhere"}  # the same, for an event stream
 HELLO_TIMEOUT = 10
 
 
@@ -67,7 +70,7 @@ def open_page(page):
     if not same_origin():
         return page.close(4403, "Not from this site")
     if g.user_id is None:
-        return page.close(4401, "Sign in again")
+        return page.close(SIGNED_OUT, "Sign in again")
     hello = as_object(page.receive(HELLO_TIMEOUT))
     if hello is None or hello.get("type") != "hello":
         return page.close(1008, "Expected a hello")
@@ -79,7 +82,9 @@ def open_page(page):
 
 def attach(app, hello):
     """The page's Connection, attached to the hub and made known to the features."""
-    connection = Connection(g.user_id, str(hello.get("page") or "")[:64], after=resume_from(hello.get("after")))
+    connection = Connection(
+        g.user_id, str(hello.get("page") or "")[:64], after=resume_from(hello.get("after")), session_id=g.session_id
+    )
     try:
         get_hub(app).attach(connection)
         hooks.of(app).opened(connection, hello)
@@ -134,6 +139,8 @@ def events():
                 else:
                     data = "".join(f"data: {line}\n" for line in push.html.splitlines())
                     yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
+            if connection.close_code in CLOSE_EVENTS:  # what a socket's close code says
+                yield f"event: {CLOSE_EVENTS[connection.close_code]}\ndata: \n\n"
         finally:
             with app.app_context():
                 leave(app, connection)

@@ -65,7 +65,8 @@ def test_a_socket_from_another_site_is_closed_with_4403(web, person):
 def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rotating(web, ns_app, person):
     from flask_jwt_extended import decode_token
 
-    from app.connections import key, redis_client
+    from app.auth import session_store
+    from app.connections import redis_client
 
     user = person("y")
     page = SocketPage(web.url, {"refresh_token_cookie": user["cookies"]["refresh_token_cookie"]})
@@ -73,7 +74,7 @@ def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rota
     assert page.wait_for_text("<p>hello</p>")
     with ns_app.app_context():  # the cookie the browser holds still works for its next page
         jti = decode_token(user["cookies"]["refresh_token_cookie"])["jti"]
-        assert redis_client().exists(key("refresh", jti))
+        assert redis_client().exists(session_store.refresh_key(user["_id"], jti))
     page.close()
 
 
@@ -313,3 +314,38 @@ def test_hello_must_come_first(web, person):
     ws.send(json.dumps({"type": "typing"}))
     opcode, frame = ws.recv_data_frame(True)
     assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1008
+
+
+def test_signing_out_closes_that_sessions_pages_in_every_process_within_a_second(namespace, processes, ns_app):
+    """Finding 3: a page open before sign-out kept receiving, and the old
+    access cookie opened new sockets."""
+    from tests.support.people import csrf_token
+
+    processes.env.update(namespace)
+    web_a, web_b = processes.web(), processes.web()
+    user, cookies = session_cookies(ns_app, unique_email("ann"))
+    _, phone = session_cookies(ns_app, user["email"])  # another sign-in of hers, which stays
+    tabs = [SocketPage(web.url, cookies, page=f"tab-{n}") for n, web in enumerate((web_a, web_b))]
+    stream = EventPage(web_b.url, cookies, page="tab-sse")
+    on_phone = SocketPage(web_a.url, phone, page="phone")
+    for page in (*tabs, on_phone):
+        page.wait_until_attached()
+    stream.wait_for_event("attached")
+    client = ns_app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    token = csrf_token(client, "/profile")
+
+    started = time.monotonic()
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 303
+    for tab in tabs:
+        assert tab.receive(timeout=1) is None and tab.close_code == 4401
+    stream.wait_for_event("signed-out")
+    assert time.monotonic() - started < 1
+    stream.close()
+
+    again = SocketPage(web_a.url, {"access_token_cookie": cookies["access_token_cookie"]})
+    assert again.receive() is None and again.close_code == 4401
+    push_to(ns_app, user, "<p>for the phone</p>")
+    assert on_phone.wait_for_text("<p>for the phone</p>")  # her other sign-in is untouched
+    on_phone.close()

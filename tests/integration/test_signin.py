@@ -7,8 +7,10 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
-from app.auth import browser, codes, throttle
+from app.auth import browser, codes, session_store, throttle
 from app.connections import key, redis_client
+from app.realtime import push
+from tests.support.services import wait_for
 from tests.support.people import csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
 
@@ -364,25 +366,44 @@ def test_a_tampered_token_signs_nobody_in(app, client):
     assert client.get("/profile").status_code == 303
 
 
+def signed_in_client(app, cookies):
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    return client
+
+
+def only(cookies, name):
+    return {name: cookies[name]}
+
+
+def renewed_cookies(response):
+    return {
+        header.split("=", 1)[0]: header.split(";")[0].split("=", 1)[1]
+        for header in response.headers.getlist("Set-Cookie")
+    }
+
+
 def test_server_renews_an_expiring_session_and_rotates_the_refresh_token(app, client):
     from flask_jwt_extended import create_access_token, decode_token
 
     user, cookies = session_cookies(app, unique_email())
     with app.app_context():
-        soon = create_access_token(identity=str(user["_id"]), expires_delta=timedelta(seconds=30))
-        old_jti = decode_token(cookies["refresh_token_cookie"])["jti"]
+        old = decode_token(cookies["refresh_token_cookie"])
+        soon = create_access_token(
+            identity=str(user["_id"]), expires_delta=timedelta(seconds=30), additional_claims={"sid": old["sid"]}
+        )
     client.set_cookie("access_token_cookie", soon)
     client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
     response = client.get("/profile")
     assert response.status_code == 200
-    renewed = {
-        header.split("=", 1)[0]: header.split(";")[0].split("=", 1)[1]
-        for header in response.headers.getlist("Set-Cookie")
-    }
+    renewed = renewed_cookies(response)
     assert {"access_token_cookie", "refresh_token_cookie"} <= renewed.keys()
     with app.app_context():
-        assert not redis_client().exists(key("refresh", old_jti))
-        assert redis_client().exists(key("refresh", decode_token(renewed["refresh_token_cookie"])["jti"]))
+        new = decode_token(renewed["refresh_token_cookie"])
+        assert new["sid"] == old["sid"] == decode_token(renewed["access_token_cookie"])["sid"]
+        assert not redis_client().exists(session_store.refresh_key(user["_id"], old["jti"]))
+        assert redis_client().exists(session_store.refresh_key(user["_id"], new["jti"]))
 
 
 def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, client):
@@ -393,48 +414,81 @@ def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, c
     assert any(h.startswith("access_token_cookie=") for h in response.headers.getlist("Set-Cookie"))
 
 
-def test_a_replayed_refresh_token_is_refused(app):
-    from app.auth import sessions
+def past_the_grace(app):
+    """What ROTATION_GRACE seconds do to the marks of rotated refresh tokens."""
+    with app.app_context():
+        redis_client().delete(*redis_client().keys(key("*", "rotated", "*")))
 
+
+def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app):
+    """Finding 3: a replayed old refresh token was refused, but the token
+    rotated from it kept working."""
     user, cookies = session_cookies(app, unique_email())
-    first = app.test_client()
-    first.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-    assert first.get("/profile").status_code == 200  # rotates it
-    sessions.ROTATION_GRACE, grace = 0, sessions.ROTATION_GRACE
-    try:
-        with app.app_context():
-            redis_client().delete(*redis_client().keys(key("rotated", "*")))  # the grace period has passed
-        thief = app.test_client()
-        thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-        response = thief.get("/profile")
-    finally:
-        sessions.ROTATION_GRACE = grace
+    owner = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    response = owner.get("/profile")  # rotates it
+    assert response.status_code == 200
+    rotated = renewed_cookies(response)
+    past_the_grace(app)
+    thief = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    response = thief.get("/profile")
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     assert any(h.startswith("refresh_token_cookie=;") for h in response.headers.getlist("Set-Cookie"))
+    for name in ("refresh_token_cookie", "access_token_cookie"):  # all of the session is over, at once
+        assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
 def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
     user, cookies = session_cookies(app, unique_email())
     for _ in range(3):
-        tab = app.test_client()
-        tab.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-        assert tab.get("/profile").status_code == 200
+        assert signed_in_client(app, only(cookies, "refresh_token_cookie")).get("/profile").status_code == 200
 
 
-def test_sign_out_revokes_the_refresh_token_and_clears_the_cookies(app, client):
-    from flask_jwt_extended import decode_token
-
+def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
+    """Finding 3: after "Sign out" the old access cookie worked for up to 15 minutes."""
     user, cookies = session_cookies(app, unique_email())
-    for name, value in cookies.items():
-        client.set_cookie(name, value)
-    token = csrf_token(client, "/profile")
-    response = client.post("/signout", data={"csrf_token": token})
+    client = signed_in_client(app, cookies)
+    elsewhere = signed_in_client(app, session_cookies(app, user["email"])[1])  # another sign-in, as on a phone
+    assert client.get("/profile").status_code == 200  # now this process holds the session as alive
+    response = client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     cleared = [h for h in response.headers.getlist("Set-Cookie") if "_token_cookie=;" in h]
     assert len(cleared) == 2
-    with app.app_context():
-        assert not redis_client().exists(key("refresh", decode_token(cookies["refresh_token_cookie"])["jti"]))
     assert "You have signed out." in client.get("/signin").get_data(as_text=True)
+    for name in ("access_token_cookie", "refresh_token_cookie"):
+        kept = signed_in_client(app, only(cookies, name))
+        response = kept.get("/profile")
+        assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert elsewhere.get("/profile").status_code == 200  # only that session ended
+
+
+def test_sign_out_of_all_devices_ends_every_session(app):
+    user, laptop = session_cookies(app, unique_email())
+    _, phone = session_cookies(app, user["email"])
+    laptop_client, phone_client = signed_in_client(app, laptop), signed_in_client(app, phone)
+    assert phone_client.get("/").status_code == 200
+    profile = laptop_client.get("/profile").get_data(as_text=True)
+    assert 'action="/signout/everywhere"' in profile and ">Sign out of all devices</button>" in profile
+    response = laptop_client.post("/signout/everywhere", data={"csrf_token": csrf_token(laptop_client, "/profile")})
+    assert response.status_code == 303
+    assert "You have signed out on all your devices." in laptop_client.get("/signin").get_data(as_text=True)
+    for cookies in (laptop, phone):
+        for name in cookies:
+            assert signed_in_client(app, only(cookies, name)).get("/").status_code == 303
+
+
+def test_signing_out_tells_the_sessions_open_pages_to_close(app):
+    from flask_jwt_extended import decode_token
+
+    user, cookies = session_cookies(app, unique_email())
+    with app.app_context():
+        listener = redis_client().pubsub(ignore_subscribe_messages=True)
+        listener.subscribe(push.channel(user["_id"]))
+        session_id = decode_token(cookies["access_token_cookie"])["sid"]
+    client = signed_in_client(app, cookies)
+    client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
+    order = wait_for(lambda: listener.get_message(timeout=0.1), 5, what="the order to close")
+    listener.close()
+    assert order["data"] == f"! close 4401 s:{session_id}"  # every web process's hub closes its pages
 
 
 def test_profile_changes_the_name(app, client):

@@ -163,6 +163,15 @@ class EventPage:
             if text in event["data"]:
                 return event
 
+    def wait_for_event(self, name):
+        """The next event named `name` (such as "attached"); AssertionError if the stream ends first."""
+        while True:
+            event = self.receive()
+            if event is None:
+                raise AssertionError(f"the event stream ended before {name!r}")
+            if event["event"] == name:
+                return event
+
     def close(self):
         self.connection.close()
 class Pushes:
