@@ -10,9 +10,9 @@ import pytest
 from app.auth import browser, codes, session_store, throttle
 from app.connections import key, redis_client
 from app.realtime import push
-from tests.support.services import wait_for
 from tests.support.people import csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
+from tests.support.services import wait_for
 
 HTMX = {"HX-Request": "true"}
 
