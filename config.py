@@ -125,6 +125,8 @@ def load(environ=None):
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SERVER_TIMING": flag("SERVER_TIMING", default=not production),
+        # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
+        "WORKER_CONNECTIONS": number("WORKER_CONNECTIONS", 1000),
     }
 
 

@@ -5,6 +5,7 @@ from pages on the event-stream fallback (see views.py)."""
 
 from flask import render_template
 
+from app import clock
 from app.chats import receipts, viewing
 from app.data import chats, users
 from app.realtime import hooks, presence
@@ -21,19 +22,15 @@ class ChatHooks(hooks.Hooks):
         if chat_id and chats.membership(chat_id, connection.user_id):
             connection.state["chat_id"] = chat_id
             if hello.get("visible"):
+                connection.state.update(viewing=True, viewing_at=clock.time())
                 view(chat_id, connection.user_id, connection.page_id, True)
         if not hello.get("fresh"):  # a page that reconnects may have missed who came and went
             connection.tell(presence_snapshot(connection.user_id))
 
     def message(self, connection, message):
         chat_id = connection.state.get("chat_id")
-        if chat_id is None:
-            return
-        if message.get("type") == "typing":
-            connection.state["typing"] = bool(message.get("typing"))
-            typing(chat_id, connection.user_id, connection.state["typing"])
-        elif message.get("type") == "viewing":
-            view(chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
+        if chat_id is not None:
+            heard(connection.state, chat_id, connection.user_id, connection.page_id, message)
 
     def closed(self, connection):
         chat_id = connection.state.get("chat_id")
@@ -48,6 +45,54 @@ class ChatHooks(hooks.Hooks):
     def offline(self, user_id):
         users.set_last_seen(user_id)
         tell_contacts(user_id, False)
+
+
+TYPING_EVERY = 2  # seconds: a page says "typing" at most this often while keys go down
+VIEWING_EVERY = 10  # seconds: a page renews "viewing" every 20
+BUDGET = 10  # signals a page may send at once, then...
+BUDGET_PER_SECOND = 1  # ...this many a second; a page sends far fewer
+
+
+def heard(state, chat_id, user_id, page_id, message):
+    """A page's "typing" or "viewing" signal, acted on only as often as a
+    page sends it (10,000 typing signals in a burst were all forwarded).
+    `state` is what is kept about the page between its signals."""
+    kind, now = message.get("type"), clock.time()
+    if kind == "typing":
+        on = bool(message.get("typing"))
+        if on == state.get("typing", False) and (not on or now - state.get("typing_at", 0) < TYPING_EVERY):
+            return  # already said
+        if _spend(state, now):
+            state["typing"], state["typing_at"] = on, now
+            typing(chat_id, user_id, on)
+    elif kind == "viewing":
+        on = bool(message.get("visible"))
+        if on == state.get("viewing", False) and (not on or now - state.get("viewing_at", 0) < VIEWING_EVERY):
+            return
+        if _spend(state, now):
+            state["viewing"], state["viewing_at"] = on, now
+            view(chat_id, user_id, page_id, on)
+
+
+def _spend(state, now):
+    """Take one signal from the page's budget (a token bucket); False if it is spent."""
+    left = min(BUDGET, state.get("budget", BUDGET) + (now - state.get("budget_at", now)) * BUDGET_PER_SECOND)
+    state["budget_at"] = now
+    if left < 1:
+        state["budget"] = left
+        return False
+    state["budget"] = left - 1
+    return True
+
+
+_fallback_pages = {}  # (user id, page id) -> what heard() keeps, for pages that signal with POSTs
+
+
+def heard_by_post(chat_id, user_id, page_id, message):
+    """The event-stream fallback's signals, kept per page as a socket's are."""
+    if len(_fallback_pages) > 10_000:
+        _fallback_pages.clear()
+    heard(_fallback_pages.setdefault((user_id, page_id), {}), chat_id, user_id, page_id, message)
 
 
 def typing(chat_id, user_id, is_typing):

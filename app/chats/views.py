@@ -165,7 +165,8 @@ def image(chat_id, name):
 def typing(chat_id):
     """The event-stream fallback's way of saying "typing" (and "stopped")."""
     chat_id, _ = member_chat(chat_id)
-    live.typing(chat_id, g.user_id, request.form.get("typing") == "1")
+    page = request.form.get("page", "")[:64] or "page"
+    live.heard_by_post(chat_id, g.user_id, page, {"type": "typing", "typing": request.form.get("typing") == "1"})
     return "", 204
 
 
@@ -174,5 +175,6 @@ def typing(chat_id):
 def viewing(chat_id):
     """The event-stream fallback's way of saying whether the chat is in front of the person."""
     chat_id, _ = member_chat(chat_id)
-    live.view(chat_id, g.user_id, request.form.get("page", "")[:64] or "page", request.form.get("visible") == "1")
+    page = request.form.get("page", "")[:64] or "page"
+    live.heard_by_post(chat_id, g.user_id, page, {"type": "viewing", "visible": request.form.get("visible") == "1"})
     return "", 204

@@ -33,6 +33,7 @@ QUEUE_LIMIT = 256  # pushes waiting for one page before it counts as too slow
 KEEPALIVE = 15  # seconds between comments on an idle event stream
 PING_EVERY = 25  # seconds; a page that does not answer for a whole round is gone
 RECONCILE_EVERY = 12  # heartbeats (a minute)
+OPENED_ELSEWHERE = 4409  # closes a person's oldest page past presence.PAGES_PER_PERSON
 RESYNC = "resync"
 CLOSE = "close"
 
@@ -70,7 +71,7 @@ class Connection:
     features keep about the page (see hooks.py)."""
 
     def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET, session_id=None):
-        self.id = uuid.uuid4().hex
+        self.id = presence.connection_id()
         self.user_id = user_id
         self.session_id = session_id  # the sign-in it belongs to: signing out closes it
         self.page_id = page_id or self.id
@@ -189,7 +190,10 @@ class Hub:
             self.subscriptions[channel] = Event()
             self.commands.put(("subscribe", channel))
         self.subscriptions[channel].wait(5)
-        if presence.connect(self.id, connection.user_id, connection.id):
+        online, too_many = presence.connect(self.id, connection.user_id, connection.id)
+        for oldest in too_many:  # wherever it is open, it says "Opened elsewhere"
+            push.close_pages(connection.user_id, OPENED_ELSEWHERE, connection=oldest)
+        if online:
             hooks.of(self.app).online(connection.user_id)
 
     def detach(self, connection):

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
 
 from app.extensions import sock
-from app.realtime import hooks
+from app.realtime import hooks, limits
 from app.realtime.hub import KEEPALIVE, Connection, get_hub
 from app.realtime.pagesocket import PageSocket
 from app.realtime.push import ATTACHED, NO_PUSHES_YET
@@ -22,7 +22,7 @@ STREAM_ID = re.compile(r"^\d+-\d+$")
 SIGNED_OUT = 4401  # the page goes to sign in
 ELSEWHERE = 4409  # the person has too many pages open: this one stops and says "Opened elsewhere"
 CLOSE_EVENTS = {SIGNED_OUT: "signed-out", ELSEWHERE: "elsewhere"}  # the same, for an event stream
-HELLO_TIMEOUT = 10
+HELLO_TIMEOUT = 3  # seconds; a page says hello as soon as its socket opens
 
 
 def same_origin():
@@ -34,11 +34,20 @@ def same_origin():
 
 
 @bp.before_app_request
-def no_compression_on_sockets():
-    """Pushes are small HTML: a deflate context per socket would cost far more
-    memory than it saves (and a PageSocket speaks no extensions)."""
+def before_a_handshake():
+    """Refuse a socket whose IP address has too many handshakes going (see
+    limits.py), before the upgrade. Pushes are small HTML: a deflate context
+    per socket would cost far more memory than it saves (and a PageSocket
+    speaks no extensions)."""
     if request.endpoint == "realtime.websocket":
+        if not limits.begin_handshake():
+            abort(429)
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+@bp.teardown_app_request
+def after_a_handshake(error=None):
+    limits.end_handshake()
 
 
 def as_object(text):
@@ -117,6 +126,8 @@ def events():
         abort(403)
     if g.user_id is None:
         return Response("event: signed-out\ndata: \n\n", mimetype="text/event-stream")
+    if not limits.take_stream():
+        return Response(f"retry: {limits.STREAM_RETRY * 1000}\n\n", mimetype="text/event-stream")
     app = current_app._get_current_object()
     hello = {
         "page": request.args.get("page"),
@@ -124,26 +135,33 @@ def events():
         "after": request.headers.get("Last-Event-ID") or request.args.get("after"),
         "fresh": True,
     }
-    connection = attach(app, hello)
+    try:
+        connection = attach(app, hello)
+    except Exception:
+        limits.stream_closed()
+        raise
 
     def stream():
-        try:
-            yield "retry: 1000\n\n"
-            for push in connection.deliveries(KEEPALIVE):
-                if push is None:
-                    yield ": still here\n\n"
-                elif push.refresh:
-                    yield f"event: refresh\ndata: {push.id}\n\n"
-                elif push.attached:
-                    yield "event: attached\ndata: \n\n"
-                else:
-                    data = "".join(f"data: {line}\n" for line in push.html.splitlines())
-                    yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
-            if connection.close_code in CLOSE_EVENTS:  # what a socket's close code says
-                yield f"event: {CLOSE_EVENTS[connection.close_code]}\ndata: \n\n"
-        finally:
-            with app.app_context():
-                leave(app, connection)
+        yield "retry: 1000\n\n"
+        for push in connection.deliveries(KEEPALIVE):
+            if push is None:
+                yield ": still here\n\n"
+            elif push.refresh:
+                yield f"event: refresh\ndata: {push.id}\n\n"
+            elif push.attached:
+                yield "event: attached\ndata: \n\n"
+            else:
+                data = "".join(f"data: {line}\n" for line in push.html.splitlines())
+                yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
+        if connection.close_code in CLOSE_EVENTS:  # what a socket's close code says
+            yield f"event: {CLOSE_EVENTS[connection.close_code]}\ndata: \n\n"
+
+    def gone():
+        limits.stream_closed()
+        with app.test_request_context():
+            leave(app, connection)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+    response.call_on_close(gone)  # called by the server when the stream ends, or if it never started
+    return response

@@ -130,7 +130,7 @@ function setUpLive() {
     if (socket && socket.readyState === socket.OPEN) {
       socket.send(JSON.stringify(message));
     } else if (usingEvents && chat) {
-      const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0" }
+      const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0", page }
         : { visible: message.visible ? "1" : "0", page };
       fetch(`/chats/${chat}/${message.type}`, {
         method: "POST", body: new URLSearchParams(fields), headers: { "X-CSRFToken": csrf },
@@ -141,6 +141,21 @@ function setUpLive() {
   function refreshRegions(id) {
     lastId = id;
     htmx.ajax("GET", location.href, { target: "#app", select: "#app", swap: "outerMorph" });
+  }
+
+  // The person has more pages open than the server keeps live, and this is
+  // the oldest: it stops (no reconnecting, or the pages would take turns)
+  // and says so, with a way back.
+  function openedElsewhere() {
+    live.dataset.state = "elsewhere";
+    const alerts = document.getElementById("alerts");
+    const line = document.createElement("p");
+    const reload = document.createElement("a");
+    reload.href = location.href;
+    reload.textContent = "Reload to use it here";
+    line.append("Opened elsewhere. Parley is open in too many other tabs or windows, so this one stopped updating. ",
+      reload, ".");
+    alerts.replaceChildren(line);
   }
 
   function useEvents() {
@@ -157,6 +172,10 @@ function setUpLive() {
     stream.addEventListener("refresh", (event) => refreshRegions(event.detail.data));
     stream.addEventListener("attached", attached);
     stream.addEventListener("signed-out", () => location.assign("/signin"));
+    stream.addEventListener("elsewhere", () => {
+      stream.remove(); // htmx closes its stream with it
+      openedElsewhere();
+    });
     document.body.append(stream);
     htmx.process(stream);
     if (chat) tell({ type: "viewing", visible: !document.hidden });
@@ -188,6 +207,9 @@ function setUpLive() {
     const { code, connection } = event.detail;
     if (code === 4401) {
       location.assign("/signin");
+    } else if (code === 4409) {
+      connection.config.reconnect = false;
+      openedElsewhere();
     } else if (code === 4403) {
       connection.config.reconnect = false;
     } else if (!opened && ++failures >= 2) { // never got through: WebSockets are blocked here

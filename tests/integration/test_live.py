@@ -146,3 +146,44 @@ def test_only_a_navigation_from_here_marks_messages_seen(pair, ns_app, pushes, h
     assert ("message-seen" in pushes.to(pair.alice.user["_id"])) is marked
     with ns_app.app_context():
         assert (chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0) is marked
+
+
+def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair, ns_app, page, pushes, clock):
+    """Finding 4: 10,000 typing signals in a burst were all forwarded."""
+    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+    alice_id = pair.alice.user["_id"]
+    with ns_app.test_request_context():
+        for _ in range(10_000):
+            hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
+        assert len(pushes.received[alice_id]) == 1
+        clock.advance(seconds=live.TYPING_EVERY)
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})  # still typing, 2 s on
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": False})
+        assert len(pushes.received[alice_id]) == 3
+        for n in range(10_000):  # on, off, on, off...: the page's budget runs out
+            hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": n % 2 == 0})
+        forwarded = len(pushes.received[alice_id])
+        assert forwarded - 3 == live.BUDGET - 2  # what was left of it: 10, less 3 spent, plus 2 s of refill
+        clock.advance(seconds=5)  # it fills again at one a second
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
+        assert len(pushes.received[alice_id]) == forwarded + 1
+
+
+def test_viewing_renewals_are_acted_on_once_per_renewal(pair, ns_app, page, clock, monkeypatch):
+    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+    started = []
+    monkeypatch.setattr(viewing, "start", lambda *args: started.append(args) or False)
+    with ns_app.test_request_context():
+        for _ in range(1000):
+            hooks.of(ns_app).message(bob_page, {"type": "viewing", "visible": True})
+        assert len(started) == 1
+        clock.advance(seconds=20)  # the page's renewal
+        hooks.of(ns_app).message(bob_page, {"type": "viewing", "visible": True})
+        assert len(started) == 2
+
+
+def test_the_fallbacks_posts_are_throttled_per_page_too(pair, ns_app, pushes, clock):
+    headers = {"X-CSRFToken": pair.bob.token}
+    for _ in range(50):
+        assert pair.bob.post(f"{pair.url}/typing", data={"typing": "1", "page": "p"}, headers=headers).status_code == 204
+    assert len(pushes.received[pair.alice.user["_id"]]) == 1
