@@ -185,5 +185,6 @@ def test_viewing_renewals_are_acted_on_once_per_renewal(pair, ns_app, page, cloc
 def test_the_fallbacks_posts_are_throttled_per_page_too(pair, ns_app, pushes, clock):
     headers = {"X-CSRFToken": pair.bob.token}
     for _ in range(50):
-        assert pair.bob.post(f"{pair.url}/typing", data={"typing": "1", "page": "p"}, headers=headers).status_code == 204
+        response = pair.bob.post(f"{pair.url}/typing", data={"typing": "1", "page": "p"}, headers=headers)
+        assert response.status_code == 204
     assert len(pushes.received[pair.alice.user["_id"]]) == 1
