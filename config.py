@@ -70,6 +70,12 @@ def load(environ=None):
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
+    def choice(name, allowed):
+        value = setting(name, allowed[0]).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
     def flag(name, default=False):
         return setting(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
@@ -125,6 +131,8 @@ def load(environ=None):
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SERVER_TIMING": flag("SERVER_TIMING", default=not production),
+        # Who people search finds: see app/people/search.py.
+        "DIRECTORY": choice("DIRECTORY", ("private", "open")),
         # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
         "WORKER_CONNECTIONS": number("WORKER_CONNECTIONS", 1000),
     }

@@ -98,7 +98,7 @@ def heard_by_post(chat_id, user_id, page_id, message):
 def typing(chat_id, user_id, is_typing):
     """Show (or clear) "NAME is typing…" on the other member's page."""
     members = chats.membership(chat_id, user_id)
-    if not members:
+    if not members or chats.blocked_by(chat_id):  # typing would tell the other of their presence
         return
     name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
     html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)

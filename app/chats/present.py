@@ -60,7 +60,7 @@ def chat_entry(chat, viewer_id, names, online, unread=None):
         "chat_id": chat["_id"],
         "other_id": other,
         "name": names.get(other, "Someone"),
-        "online": other in online,
+        "online": other in online and not chat.get("blocked_by"),
         "unread": chats.unread(chat, viewer_id) if unread is None else unread,
         "preview": preview,
         "at": chat["updated_at"],

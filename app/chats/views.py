@@ -1,7 +1,18 @@
 import os
 import uuid
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
 from app import broker
 from app.auth.sessions import login_required
@@ -67,12 +78,16 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     history += [message for message in on_their_way if message["client_id"] not in shown]
     other = users.get(other_id)
     views = [present.message(message, g.user_id, other["name"]) for message in history]
+    blocked = chat.get("blocked_by") or []
+    if blocked:  # neither sees the other's presence
+        other = {key: value for key, value in other.items() if key != "last_seen_at"}
     return render_signed_in(
         "chats/show.html",
         status=status,
         chat_id=chat_id,
         other=other,
-        other_online=other_id in presence.online([other_id]),
+        i_blocked=g.user_id in blocked,
+        other_online=not blocked and other_id in presence.online([other_id]),
         history=views,
         earlier_than=history[0]["seq"] if more else None,
         client_id=uuid.uuid4().hex,
@@ -127,6 +142,9 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
+    refusal = block_refusal(chat_id, members)
+    if refusal:
+        return failed(refusal, 403)
     image = None
     if form.image.data:
         try:
@@ -146,6 +164,43 @@ def send(chat_id):
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     view = present.message(job.message(chats.other_member(members, g.user_id)), g.user_id, "")
     return render_template("chats/_sent.html", m=view, client_id=uuid.uuid4().hex)
+
+
+def block_refusal(chat_id, members):
+    """Why nothing can be sent in this chat, if one of its members blocked the other."""
+    blocked = chats.blocked_by(chat_id)
+    if not blocked:
+        return None
+    other = users.get(chats.other_member(members, g.user_id))
+    if g.user_id in blocked:
+        return f"You blocked {other['name']}. Unblock them in Profile to send messages."
+    return f"{other['name']} is not taking messages from you."
+
+
+@bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
+@login_required
+def block(chat_id):
+    """ "Block NAME": a page that asks first (a GET), then the block (a POST)."""
+    chat_id, members = member_chat(chat_id)
+    other = users.get(chats.other_member(members, g.user_id))
+    if request.method == "GET":
+        return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
+    chats.block(chat_id, g.user_id)
+    flash(
+        f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
+        "You can unblock them in Profile."
+    )
+    return go_to(url_for("chats.home"))
+
+
+@bp.post("/chats/<chat_id>/unblock")
+@login_required
+def unblock(chat_id):
+    """Profile's "Unblock NAME"."""
+    chat_id, members = member_chat(chat_id)
+    chats.unblock(chat_id, g.user_id)
+    flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
+    return go_to(url_for("people.profile"))
 
 
 @bp.get("/chats/<chat_id>/images/<name>")

@@ -1,4 +1,5 @@
-"""users: email (unique, lower-cased), name, search terms, created_at, last_seen_at."""
+"""users: email (unique, lower-cased), name, search terms (the words of the
+name), created_at, last_seen_at."""
 
 import time
 
@@ -11,9 +12,13 @@ MAX_NAME = 50
 TOP = "\U0010ffff"
 
 
-def search_terms(name, email):
-    """Lower-cased words that people search by: each word of the name, the email and its local part."""
-    return sorted({*name.lower().split(), email, email.split("@")[0]})
+def search_terms(name):
+    """Lower-cased words that people search a name by: never the email, which strangers must not guess at."""
+    return sorted(set(name.lower().split()))
+
+
+def name_matches(name, prefix):
+    return any(word.startswith(prefix) for word in name.lower().split())
 
 
 def get(user_id):
@@ -23,7 +28,7 @@ def get(user_id):
 def new_user(email):
     """A user document for `email`, named after its local part (editable later)."""
     name = email.split("@")[0][:MAX_NAME]
-    return {"email": email, "name": name, "terms": search_terms(name, email), "created_at": clock.now()}
+    return {"email": email, "name": name, "terms": search_terms(name), "created_at": clock.now()}
 
 
 def find_or_create(email):
@@ -33,7 +38,7 @@ def find_or_create(email):
 
 
 def rename(user, name):
-    db().users.update_one({"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name, user["email"])}})
+    db().users.update_one({"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name)}})
 
 
 def names(user_ids):
@@ -63,14 +68,19 @@ class RecentNames:
 recent_names = RecentNames()
 
 
-def search(text, exclude_id, limit=20):
-    """People whose name words or email start with `text` (case-insensitive), by name."""
-    prefix = text.strip().lower()
-    if not prefix:
-        return []
-    found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1, "email": 1}).limit(limit + 1)
-    people = [user for user in found if user["_id"] != exclude_id][:limit]
-    return sorted(people, key=lambda user: (user["name"].lower(), user["email"]))
+def by_email(email):
+    return db().users.find_one({"email": email}, {"name": 1})
+
+
+def by_name(prefix, among=None, limit=20):
+    """People (name only) with a word of their name starting with `prefix`,
+    among the ids `among` if given. Names are checked again here: users saved
+    before names alone were search terms have their email among them."""
+    query = {"terms": {"$gte": prefix, "$lt": prefix + TOP}}
+    if among is not None:
+        query["_id"] = {"$in": list(among)}
+    found = db().users.find(query, {"name": 1}).limit(limit * 2)
+    return [user for user in found if name_matches(user["name"], prefix)][:limit]
 
 
 def set_last_seen(user_id):
