@@ -171,7 +171,7 @@ function setUpLive() {
     });
     stream.addEventListener("refresh", (event) => refreshRegions(event.detail.data));
     stream.addEventListener("attached", attached);
-    stream.addEventListener("signed-out", () => location.assign("/signin"));
+    stream.addEventListener("signed-out", () => leaving || location.assign("/signin"));
     stream.addEventListener("elsewhere", () => {
       stream.remove(); // htmx closes its stream with it
       openedElsewhere();
@@ -201,12 +201,17 @@ function setUpLive() {
       else event.detail.cancelled = true; // already applied
     }
   });
+  // Signing out here closes this page's socket too: the form's own answer
+  // (with its "You have signed out") is already on its way, so leave it be.
+  let leaving = false;
+  window.addEventListener("beforeunload", () => { leaving = true; });
   live.addEventListener("htmx:ws:close", (event) => {
     socket = null;
     delete live.dataset.state;
     const { code, connection } = event.detail;
     if (code === 4401) {
-      location.assign("/signin");
+      connection.config.reconnect = false;
+      if (!leaving) location.assign("/signin");
     } else if (code === 4409) {
       connection.config.reconnect = false;
       openedElsewhere();
