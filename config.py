@@ -135,6 +135,7 @@ def load(environ=None):
         "DIRECTORY": choice("DIRECTORY", ("private", "open")),
         # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
         "WORKER_CONNECTIONS": number("WORKER_CONNECTIONS", 1000),
+        "HANDSHAKES_PER_IP": number("HANDSHAKES_PER_IP", 20),  # sockets before their hello, per process
     }
 
 

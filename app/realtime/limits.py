@@ -3,8 +3,9 @@ all (one account held 2,500 event streams, and requests went from about 230
 to 16 in 40 s; 2,100 sockets that never said hello slowed every request):
 
 - Sockets still in their handshake (until the page's hello, HELLO_TIMEOUT
-  seconds at most), per IP address: HANDSHAKES_PER_IP. A page says hello as
-  soon as its socket opens, so only a flood has more.
+  seconds at most), per IP address: HANDSHAKES_PER_IP (20). A page says
+  hello as soon as its socket opens, so only a flood has more (or a
+  benchmark, whose thousands of people share one address).
 - Event streams: each holds one of gunicorn's `worker_connections` for as
   long as it is open, so they get at most half of them (WORKER_CONNECTIONS)
   and normal requests always have the other half. A stream past that is told
@@ -18,7 +19,6 @@ from collections import Counter
 
 from flask import current_app, g, request
 
-HANDSHAKES_PER_IP = 20
 STREAM_RETRY = 10  # seconds
 
 _handshakes = Counter()  # IP address -> sockets of it still in their handshake
@@ -31,7 +31,7 @@ def _ip():
 
 def begin_handshake():
     """A socket's handshake starts; False if its IP address has too many going."""
-    if _handshakes[_ip()] >= HANDSHAKES_PER_IP:
+    if _handshakes[_ip()] >= current_app.config["HANDSHAKES_PER_IP"]:
         return False
     _handshakes[_ip()] += 1
     g.handshake_of = _ip()
