@@ -184,6 +184,8 @@ class Pushes:
         self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
 
     def _on_message(self, message):
+        if message["data"].startswith("! "):  # an order to the hubs (see push.Close), not a push
+            return
         self.received.append((message["channel"], json.loads(message["data"].partition(" ")[2])))
 
     def on(self, channel):
