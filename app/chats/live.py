@@ -51,27 +51,27 @@ TYPING_EVERY = 2  # seconds: a page says "typing" at most this often while keys 
 VIEWING_EVERY = 10  # seconds: a page renews "viewing" every 20
 BUDGET = 10  # signals a page may send at once, then...
 BUDGET_PER_SECOND = 1  # ...this many a second; a page sends far fewer
+SIGNALS = {"typing": ("typing", TYPING_EVERY), "viewing": ("visible", VIEWING_EVERY)}  # its field, how often
 
 
 def heard(state, chat_id, user_id, page_id, message):
     """A page's "typing" or "viewing" signal, acted on only as often as a
     page sends it (10,000 typing signals in a burst were all forwarded).
     `state` is what is kept about the page between its signals."""
-    kind, now = message.get("type"), clock.time()
+    kind = message.get("type")
+    if kind not in SIGNALS:
+        return
+    field, every = SIGNALS[kind]
+    on, now = bool(message.get(field)), clock.time()
+    if on == state.get(kind, False) and (not on or now - state.get(kind + "_at", 0) < every):
+        return  # already said
+    if not _spend(state, now):
+        return
+    state[kind], state[kind + "_at"] = on, now
     if kind == "typing":
-        on = bool(message.get("typing"))
-        if on == state.get("typing", False) and (not on or now - state.get("typing_at", 0) < TYPING_EVERY):
-            return  # already said
-        if _spend(state, now):
-            state["typing"], state["typing_at"] = on, now
-            typing(chat_id, user_id, on)
-    elif kind == "viewing":
-        on = bool(message.get("visible"))
-        if on == state.get("viewing", False) and (not on or now - state.get("viewing_at", 0) < VIEWING_EVERY):
-            return
-        if _spend(state, now):
-            state["viewing"], state["viewing_at"] = on, now
-            view(chat_id, user_id, page_id, on)
+        typing(chat_id, user_id, on)
+    else:
+        view(chat_id, user_id, page_id, on)
 
 
 def _spend(state, now):
