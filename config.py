@@ -1,10 +1,14 @@
 """Configuration, read from the environment only (12-factor).
 
-Development and test get safe defaults so `make run` works on a bare machine;
-production refuses to start without its secrets and service URLs.
+Development gets safe defaults so `make run` works on a bare machine, its
+secrets generated on first run and kept under var/. Nothing else has a
+default secret: production (also what an unset APP_ENV means) refuses to start
+without its secrets and service URLs, and test without its secrets.
 """
 
 import os
+import secrets
+import time
 from datetime import timedelta
 
 from dotenv import load_dotenv
@@ -23,6 +27,10 @@ REQUIRED_IN_PRODUCTION = (
     "CLOUDINARY_URL",
 )
 
+# Needed everywhere but development, which generates its own.
+SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
+DEV_SECRETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "var", "secrets")
+
 DEV_MONGODB_PORT = 27018
 DEV_SMTP_PORT = 1025
 
@@ -36,7 +44,9 @@ def load(environ=None):
     if environ is None:
         load_dotenv(override=False)  # real environment variables win over .env
         environ = os.environ
-    env = environ.get("APP_ENV", "development")
+    # Unset means production: a deployment that forgets APP_ENV gets the
+    # strict checks, never development's mailbox and generated secrets.
+    env = environ.get("APP_ENV", "").strip() or "production"
     if env not in ENVIRONMENTS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
     production = env == "production"
@@ -47,6 +57,10 @@ def load(environ=None):
             return value
         if production and name in REQUIRED_IN_PRODUCTION:
             raise ConfigError(f"{name} is not set; production needs it")
+        if name in SECRETS:
+            if env == "development":
+                return development_secret(name)
+            raise ConfigError(f"{name} is not set; APP_ENV={env} needs it")
         return default
 
     def number(name, default):
@@ -56,15 +70,21 @@ def load(environ=None):
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
+    def choice(name, allowed):
+        value = setting(name, allowed[0]).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
     def flag(name, default=False):
         return setting(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
-    dev_secret = f"parley-{env}-only-secret-never-deploy-this"
+    secret_key, jwt_secret_key = setting("SECRET_KEY"), setting("JWT_SECRET_KEY")  # first: the line names them
     mail_server = setting("MAIL_SERVER")
     return {
         "APP_ENV": env,
         "TESTING": env == "test",
-        "SECRET_KEY": setting("SECRET_KEY", dev_secret),
+        "SECRET_KEY": secret_key,
         "MONGODB_URI": setting(
             "MONGODB_URI",
             f"mongodb://127.0.0.1:{DEV_MONGODB_PORT}/parley?directConnection=true",
@@ -89,12 +109,14 @@ def load(environ=None):
         "CLOUDINARY_URL": setting("CLOUDINARY_URL"),
         "UPLOAD_DIR": setting("UPLOAD_DIR", os.path.abspath("var/uploads")),
         "MAX_IMAGE_BYTES": number("MAX_IMAGE_BYTES", 5 * 1024 * 1024),
-        # Sign-in limits (the `limits` library's notation).
-        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),
+        "MAX_IMAGE_PIXELS": number("MAX_IMAGE_PIXELS", 40_000_000),  # decoded, over every frame
+        # Sign-in limits, written "5 per hour" (see app/auth/throttle.py).
+        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour"),  # per address and browser
+        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", "20 per hour"),  # then it slows
         "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour"),
         "SIGNIN_RESEND_COOLDOWN": number("SIGNIN_RESEND_COOLDOWN", 30),
         # JWT in cookies. CSRF: see app/auth/sessions.py.
-        "JWT_SECRET_KEY": setting("JWT_SECRET_KEY", dev_secret + "-jwt"),
+        "JWT_SECRET_KEY": jwt_secret_key,
         "JWT_TOKEN_LOCATION": ["cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=15),
@@ -109,4 +131,32 @@ def load(environ=None):
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SERVER_TIMING": flag("SERVER_TIMING", default=not production),
+        # Who people search finds: see app/people/search.py.
+        "DIRECTORY": choice("DIRECTORY", ("private", "open")),
+        # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
+        "WORKER_CONNECTIONS": number("WORKER_CONNECTIONS", 1000),
+        "HANDSHAKES_PER_IP": number("HANDSHAKES_PER_IP", 20),  # sockets before their hello, per process
     }
+
+
+def development_secret(name, folder=None):
+    """Development's `name`: made on first use and kept in `folder`, so it
+    survives restarts but no two checkouts share it, and none is in the code."""
+    folder = folder or DEV_SECRETS_DIR
+    path = os.path.join(folder, name)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        # O_EXCL: of processes starting together, one writes it and the rest read it.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+    for _ in range(50):
+        with open(path) as file:
+            value = file.read().strip()
+        if value:
+            return value
+        time.sleep(0.01)  # the writer has created it but not written it yet
+    raise ConfigError(f"{name}: {path} is empty; remove it and start again")

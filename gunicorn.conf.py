@@ -16,7 +16,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # is not one once it is served (see PageSocket), so this bounds how many
 # handshakes run together: the rest wait in the listen backlog, costing no
 # memory here. Measured at 5,000 pages: 10,000 -> 36 KB each, 1,000 -> 14 KB.
-worker_connections = 1000
+# Event streams hold one each while open: the app lets them have half
+# (app/realtime/limits.py reads the same variable).
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 keepalive = 5
 graceful_timeout = 15
 errorlog = "-"

@@ -1,5 +1,7 @@
 """Answers that work for both plain page loads and htmx requests."""
 
+from urllib.parse import urlsplit
+
 from flask import redirect, render_template, request
 
 
@@ -18,3 +20,14 @@ def go_to(url):
 def render(page, fragment, status=200, **context):
     """The whole `page` for a plain request, only `fragment` for htmx."""
     return render_template(fragment if is_htmx() else page, **context), status
+
+
+def same_site_navigation():
+    """The person got here from one of our own pages, or by typing or a
+    bookmark, never through another site's link (which SameSite=Lax cookies
+    let through on a top-level GET). A browser too old to say (no
+    Sec-Fetch-Site) counts only with a Referer from here."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    return urlsplit(request.referrer or "").netloc == request.host

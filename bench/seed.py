@@ -60,9 +60,12 @@ def history(app, chat_id, first, second, count, seen=True):
 
 def credentials(app, user):
     """What a signed-in browser holds: the JWT access cookie, and the CSRF token its pages carry."""
+    from app.auth import session_store
+
     csrf = secrets.token_urlsafe(24)
     with app.app_context():
+        session_id = session_store.begin(user["_id"], secrets.token_urlsafe(18))  # access tokens need a live session
         token = create_access_token(
-            identity=str(user["_id"]), expires_delta=TOKEN_LIFE, additional_claims={"csrf": csrf}
+            identity=str(user["_id"]), expires_delta=TOKEN_LIFE, additional_claims={"csrf": csrf, "sid": session_id}
         )
     return {"cookie": f"{app.config['JWT_ACCESS_COOKIE_NAME']}={token}", "csrf": csrf}

@@ -213,6 +213,8 @@ def run():
 def main():
     os.chdir(ROOT)
     load_dotenv(os.path.join(ROOT, ".env"), override=False)
+    # Said explicitly: an unset APP_ENV means production (see config.py).
+    os.environ.setdefault("APP_ENV", "development")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run")

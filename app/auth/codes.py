@@ -1,5 +1,8 @@
 """One-time sign-in codes: six random digits, kept hashed in Redis for five
-minutes, five tries each."""
+minutes, five tries each. A code belongs to one sign-in attempt (the browser
+session that asked for it), so wrong tries from anyone else's attempt at the
+same address cannot use up its tries, and a code they ask for does not
+replace it."""
 
 import enum
 import hashlib
@@ -51,24 +54,42 @@ def digest(email, code):
     return hmac.new(secret, f"{email}\n{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def store(email, code):
-    """Keep the code's digest for CODE_TTL seconds, replacing any earlier code."""
+def new_attempt():
+    """An id for one sign-in attempt, kept in the browser's session."""
+    return secrets.token_urlsafe(12)
+
+
+def address_tag(email):
+    """The hash tag of every key about signing in as `email`, so one script can use them on a Redis Cluster."""
+    return "{signin:" + email + "}"
+
+
+def code_key(email, attempt):
+    return key(address_tag(email), "code", attempt)
+
+
+def used_key(email, attempt):
+    return key(address_tag(email), "used", attempt)
+
+
+def store(email, attempt, code):
+    """Keep the code's digest for CODE_TTL seconds, replacing any earlier code of this attempt."""
     pipe = redis_client().pipeline()
-    pipe.delete(key("otp-used", email))
-    pipe.hset(key("otp", email), mapping={"digest": digest(email, code), "tries": 0})
-    pipe.expire(key("otp", email), CODE_TTL)
+    pipe.delete(used_key(email, attempt))
+    pipe.hset(code_key(email, attempt), mapping={"digest": digest(email, code), "tries": 0})
+    pipe.expire(code_key(email, attempt), CODE_TTL)
     pipe.execute()
 
 
-def discard(email):
-    redis_client().delete(key("otp", email))
+def discard(email, attempt):
+    redis_client().delete(code_key(email, attempt))
 
 
-def check(email, code):
+def check(email, attempt, code):
     """Return (Outcome, tries_left) and use the code up if it is right."""
     script = redis_client().register_script(CHECK_SCRIPT)
     outcome, tries_left = script(
-        keys=[key("otp", email), key("otp-used", email)],
+        keys=[code_key(email, attempt), used_key(email, attempt)],
         args=[digest(email, code), MAX_TRIES, CODE_TTL],
     )
     return Outcome(outcome), int(tries_left)

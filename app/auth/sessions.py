@@ -1,10 +1,12 @@
 """Who is signed in: JWT cookies, with refresh tokens kept (and rotated) in Redis.
 
-Every request reads the access token. When it is missing, expired or about to
-expire and the refresh token is still alive, the server rotates the refresh
-token and issues a new pair on its own, so a user is never bounced while the
-refresh token lives. A refresh token used twice is refused, except within a
-few seconds of its rotation, when parallel requests from one page all carry it.
+Every request reads the access token, and checks that its session (the
+sign-in it came from, see session_store.py) has not ended. When it is
+missing, expired or about to expire and the refresh token is still alive,
+the server rotates the refresh token and issues a new pair on its own, so a
+user is never bounced while the refresh token lives. A refresh token used
+twice ends its session, except within a few seconds of its rotation, when
+parallel requests from one page all carry it.
 
 CSRF: every POST carries a token, in the X-CSRFToken header (htmx) or a
 hidden csrf_token field (plain forms). Signed in, it is a random value kept in
@@ -32,28 +34,10 @@ from flask_jwt_extended import (
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from app.connections import key, redis_client
+from app.auth import session_store
 from app.web import go_to
 
 RENEW_BEFORE = 120  # seconds of access-token life left when the server renews it
-ROTATION_GRACE = 20  # seconds a rotated refresh token still counts, for parallel requests
-
-ROTATE_SCRIPT = """
-local user = redis.call('GET', KEYS[1])
-if user then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], user, 'EX', ARGV[1])
-  redis.call('SET', KEYS[3], user, 'EX', ARGV[2])
-  return {'rotated', user}
-end
-local recent = redis.call('GET', KEYS[3])
-if recent then return {'grace', recent} end
-return {'refused', ''}
-"""
-
-
-def _refresh_ttl():
-    return int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
 
 
 def _set_access(response, token):
@@ -85,76 +69,77 @@ def _claims(cookie_name, token_type):
     return claims
 
 
-def _new_refresh_token(user_id, csrf):
-    jti = secrets.token_urlsafe(18)
-    return jti, create_refresh_token(identity=str(user_id), additional_claims={"jti": jti, "csrf": csrf})
+def _new_refresh_token(user_id, csrf, jti, session_id):
+    return create_refresh_token(identity=str(user_id), additional_claims={"jti": jti, "csrf": csrf, "sid": session_id})
 
 
-def _new_access_token(user_id, csrf):
-    return create_access_token(identity=str(user_id), additional_claims={"csrf": csrf})
+def _new_access_token(user_id, csrf, session_id):
+    return create_access_token(identity=str(user_id), additional_claims={"csrf": csrf, "sid": session_id})
 
 
 def start(response, user_id):
-    """Sign `user_id` in: store a new refresh token and set both cookies."""
-    csrf = secrets.token_urlsafe(24)
-    jti, refresh_token = _new_refresh_token(user_id, csrf)
-    redis_client().set(key("refresh", jti), str(user_id), ex=_refresh_ttl())
-    _set_access(response, _new_access_token(user_id, csrf))
-    _set_refresh(response, refresh_token)
+    """Sign `user_id` in: a new session, and both cookies."""
+    csrf, jti = secrets.token_urlsafe(24), secrets.token_urlsafe(18)
+    session_id = session_store.begin(user_id, jti)
+    _set_access(response, _new_access_token(user_id, csrf, session_id))
+    _set_refresh(response, _new_refresh_token(user_id, csrf, jti, session_id))
 
 
 def end(response):
-    """Sign out: revoke the refresh token (and any issued during this request) and clear the cookies."""
-    claims = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
-    revoked = [jti for jti in (claims and claims["jti"], g.pop("new_refresh_jti", None)) if jti]
-    if revoked:
-        redis_client().delete(*(key("refresh", jti) for jti in revoked))
+    """Sign out: end this session (its tokens stop working, its open pages
+    close) and clear the cookies."""
+    if g.get("user_id"):
+        session_store.end(g.user_id, g.session_id)
     g.pop("new_access_token", None)
     g.pop("new_refresh_token", None)
     unset_jwt_cookies(response)
 
 
-def _rotate(old_jti, new_jti):
-    script = redis_client().register_script(ROTATE_SCRIPT)
-    outcome, user_id = script(
-        keys=[key("refresh", old_jti), key("refresh", new_jti), key("rotated", old_jti)],
-        args=[_refresh_ttl(), ROTATION_GRACE],
-    )
-    return outcome, user_id
+def end_everywhere(response):
+    """Sign out of all devices: every session of the person ends."""
+    session_store.end_all(g.user_id)
+    end(response)
 
 
 def _signed_in(claims):
     g.user_id = ObjectId(claims["sub"])
+    g.session_id = claims.get("sid")
     g.csrf = claims.get("csrf", "")
 
 
+def _ended():
+    g.session_ended = True  # its cookies are cleared
+
+
 def load_user():
-    """before_request: set g.user_id (an ObjectId, or None when signed out)."""
-    g.user_id = None
+    """before_request: set g.user_id (an ObjectId, or None when signed out) and g.session_id."""
+    g.user_id = g.session_id = None
     access = _claims("JWT_ACCESS_COOKIE_NAME", "access")
     if access and access["exp"] - time.time() > RENEW_BEFORE:
-        return _signed_in(access)
+        if session_store.alive(access["sub"], access.get("sid")):
+            return _signed_in(access)
+        return _ended()
     refresh = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
     if refresh is None:
-        if access:  # about to expire, nothing to renew it with: use it while it lasts
-            _signed_in(access)
+        if access and session_store.alive(access["sub"], access.get("sid")):
+            _signed_in(access)  # about to expire, nothing to renew it with: use it while it lasts
         return
+    user_id, session_id = refresh["sub"], refresh.get("sid")
     if request.headers.get("Upgrade", "").lower() == "websocket":
         # A WebSocket handshake cannot set cookies, so it must not rotate the
         # refresh token the browser holds: a live one is enough to connect.
-        if redis_client().exists(key("refresh", refresh["jti"]), key("rotated", refresh["jti"])):
+        if session_store.refresh_usable(user_id, session_id, refresh["jti"]):
             _signed_in(refresh)
         return
     csrf = refresh.get("csrf") or secrets.token_urlsafe(24)  # kept, so open pages' tokens stay good
-    new_jti, new_refresh = _new_refresh_token(refresh["sub"], csrf)
-    outcome, user_id = _rotate(refresh["jti"], new_jti)
-    if outcome == "refused":
-        g.session_ended = True
-        return
-    _signed_in({"sub": user_id, "csrf": csrf})
-    g.new_access_token = _new_access_token(user_id, csrf)
+    new_jti = secrets.token_urlsafe(18)
+    outcome = session_store.rotate(user_id, session_id, refresh["jti"], new_jti)
+    if outcome not in ("rotated", "grace"):
+        return _ended()
+    _signed_in({"sub": user_id, "sid": session_id, "csrf": csrf})
+    g.new_access_token = _new_access_token(user_id, csrf, session_id)
     if outcome == "rotated":
-        g.new_refresh_jti, g.new_refresh_token = new_jti, new_refresh
+        g.new_refresh_token = _new_refresh_token(user_id, csrf, new_jti, session_id)
 
 
 def csrf_token():

@@ -10,12 +10,13 @@ from flask import (
 )
 
 from app import broker, outages
-from app.auth import codes, sessions, throttle
+from app.auth import browser, codes, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
 from app.data import users
 from app.web import go_to, render
 
 bp = Blueprint("auth", __name__)
+bp.after_request(browser.remember)
 
 CODE_ERRORS = {
     codes.Outcome.LOCKED: "Too many wrong tries. Ask for a new code with Resend code.",
@@ -50,10 +51,19 @@ def _send_code_failed(form, message, status):
     return render("auth/signin.html", "auth/_signin_panel.html", status, form=form, error=message)
 
 
+def pending_signin():
+    """(email, attempt) of the sign-in this browser session started, or (None, None)."""
+    pending = session.get("signin")
+    if not isinstance(pending, dict):
+        return None, None
+    return pending.get("email"), pending.get("attempt")
+
+
 @bp.get("/signin")
 def signin():
     if g.user_id:
         return redirect(url_for("chats.home"))
+    browser.browser_id()  # the browser has its id before it asks for a code
     return render_template("auth/signin.html", form=SignInForm())
 
 
@@ -63,18 +73,22 @@ def send_code():
     if not form.validate():
         return _send_code_failed(form, None, 422)
     email = form.email.data
-    refusal = throttle.refusal(email)
-    if refusal:
-        return _send_code_failed(form, refusal, 429)
+    try:
+        counted = throttle.asking_for_code(email)
+    except throttle.Refused as refusal:
+        return _send_code_failed(form, str(refusal), 429)
+    pending_email, attempt = pending_signin()
+    if pending_email != email or not attempt:
+        attempt = codes.new_attempt()
     code = codes.new_code()
-    codes.store(email, code)
+    codes.store(email, attempt, code)
     try:
         broker.publish(broker.SEND_OTP, _code_email(email, code))
     except broker.PublishError:
-        codes.discard(email)
+        codes.discard(email, attempt)
+        throttle.give_back(counted)
         return _send_code_failed(form, outages.MESSAGE, 503)
-    throttle.count(email)
-    session["signin_email"] = email
+    session["signin"] = {"email": email, "attempt": attempt}
     flash(
         f"We sent a new code to {email}."
         if form.resend.data
@@ -85,7 +99,7 @@ def send_code():
 
 @bp.get("/verify")
 def verify():
-    email = session.get("signin_email")
+    email, _ = pending_signin()
     if not email:
         return redirect(url_for("auth.signin"))
     return render_template("auth/verify.html", form=VerifyForm(), email=email)
@@ -93,13 +107,18 @@ def verify():
 
 @bp.post("/verify")
 def check_code():
-    email = session.get("signin_email")
-    if not email:
+    email, attempt = pending_signin()
+    if not (email and attempt):
         flash("Your sign-in timed out. Enter your email again.")
         return go_to(url_for("auth.signin"))
     form = VerifyForm()
     if form.validate():
-        outcome, tries_left = codes.check(email, form.code.data)
+        try:
+            throttle.trying_code()
+        except throttle.Refused as refusal:
+            form.code.errors.append(str(refusal))
+            return render("auth/verify.html", "auth/_verify_panel.html", 429, form=form, email=email)
+        outcome, tries_left = codes.check(email, attempt, form.code.data)
         if outcome is codes.Outcome.OK:
             user = users.find_or_create(email)
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
@@ -120,4 +139,14 @@ def signout():
     response = make_response(go_to(url_for("auth.signin")))
     sessions.end(response)
     flash("You have signed out.")
+    return response
+
+
+@bp.post("/signout/everywhere")
+@sessions.login_required
+def signout_everywhere():
+    """Profile's "Sign out of all devices": every session of the person ends."""
+    response = make_response(go_to(url_for("auth.signin")))
+    sessions.end_everywhere(response)
+    flash("You have signed out on all your devices.")
     return response

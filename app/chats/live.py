@@ -5,6 +5,7 @@ from pages on the event-stream fallback (see views.py)."""
 
 from flask import render_template
 
+from app import clock
 from app.chats import present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
@@ -24,19 +25,15 @@ class ChatHooks(hooks.Hooks):
         if chat_id and chats.membership(chat_id, connection.user_id):
             connection.state["chat_id"] = chat_id
             if hello.get("visible"):
+                connection.state.update(viewing=True, viewing_at=clock.time())
                 view(chat_id, connection.user_id, connection.page_id, True)
         if not hello.get("fresh"):  # a page that reconnects may have missed who came and went
             connection.tell(presence_snapshot(connection.user_id))
 
     def message(self, connection, message):
         chat_id = connection.state.get("chat_id")
-        if chat_id is None:
-            return
-        if message.get("type") == "typing":
-            connection.state["typing"] = bool(message.get("typing"))
-            typing(chat_id, connection.user_id, connection.state["typing"])
-        elif message.get("type") == "viewing":
-            view(chat_id, connection.user_id, connection.page_id, bool(message.get("visible")))
+        if chat_id is not None:
+            heard(connection.state, chat_id, connection.user_id, connection.page_id, message)
 
     def closed(self, connection):
         chat_id = connection.state.get("chat_id")
@@ -53,10 +50,58 @@ class ChatHooks(hooks.Hooks):
         tell_contacts(user_id, False)
 
 
+TYPING_EVERY = 2  # seconds: a page says "typing" at most this often while keys go down
+VIEWING_EVERY = 10  # seconds: a page renews "viewing" every 20
+BUDGET = 10  # signals a page may send at once, then...
+BUDGET_PER_SECOND = 1  # ...this many a second; a page sends far fewer
+SIGNALS = {"typing": ("typing", TYPING_EVERY), "viewing": ("visible", VIEWING_EVERY)}  # its field, how often
+
+
+def heard(state, chat_id, user_id, page_id, message):
+    """A page's "typing" or "viewing" signal, acted on only as often as a
+    page sends it (10,000 typing signals in a burst were all forwarded).
+    `state` is what is kept about the page between its signals."""
+    kind = message.get("type")
+    if kind not in SIGNALS:
+        return
+    field, every = SIGNALS[kind]
+    on, now = bool(message.get(field)), clock.time()
+    if on == state.get(kind, False) and (not on or now - state.get(kind + "_at", 0) < every):
+        return  # already said
+    if not _spend(state, now):
+        return
+    state[kind], state[kind + "_at"] = on, now
+    if kind == "typing":
+        typing(chat_id, user_id, on)
+    else:
+        view(chat_id, user_id, page_id, on)
+
+
+def _spend(state, now):
+    """Take one signal from the page's budget (a token bucket); False if it is spent."""
+    left = min(BUDGET, state.get("budget", BUDGET) + (now - state.get("budget_at", now)) * BUDGET_PER_SECOND)
+    state["budget_at"] = now
+    if left < 1:
+        state["budget"] = left
+        return False
+    state["budget"] = left - 1
+    return True
+
+
+_fallback_pages = {}  # (user id, page id) -> what heard() keeps, for pages that signal with POSTs
+
+
+def heard_by_post(chat_id, user_id, page_id, message):
+    """The event-stream fallback's signals, kept per page as a socket's are."""
+    if len(_fallback_pages) > 10_000:
+        _fallback_pages.clear()
+    heard(_fallback_pages.setdefault((user_id, page_id), {}), chat_id, user_id, page_id, message)
+
+
 def typing(chat_id, user_id, is_typing):
     """Show (or clear) "NAME is typing…" on the other member's page."""
     members = chats.membership(chat_id, user_id)
-    if not members:
+    if not members or chats.blocked_by(chat_id):  # typing would tell the other of their presence
         return
     name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
     html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)

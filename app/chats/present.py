@@ -177,7 +177,7 @@ def chat_entry(chat, viewer_id, names, online, unread=None, tz=None, now=None):
         "other_id": other,
         "name": name,
         "avatar": avatar(other, name),
-        "online": other in online,
+        "online": other in online and not chat.get("blocked_by"),
         "unread": chats.unread(chat, viewer_id) if unread is None else unread,
         "preview": preview,
         "at": chat["updated_at"],

@@ -117,17 +117,22 @@ def _object_id(fields, name):
     return ObjectId(fields[name])
 
 
+def _picture(fields):
+    return (
+        isinstance(fields, dict)
+        and isinstance(fields.get("url"), str)
+        and isinstance(fields.get("width"), int)
+        and isinstance(fields.get("height"), int)
+    )
+
+
 def _check_image(image):
     if image is None:
         return
-    if not (
-        isinstance(image, dict)
-        and isinstance(image.get("url"), str)
-        and isinstance(image.get("width"), int)
-        and isinstance(image.get("height"), int)
-        and isinstance(image.get("alt", ""), str)
-    ):
+    if not (_picture(image) and isinstance(image.get("alt", ""), str)):
         raise Reject("image is not {url, width, height, alt}")
+    if "thumb" in image and not _picture(image["thumb"]):
+        raise Reject("image thumb is not {url, width, height}")
 
 
 # 1. Accepting a send (the web process)

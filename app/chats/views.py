@@ -21,12 +21,24 @@ from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
 from app.realtime import presence, push
-from app.web import go_to, is_htmx
+from app.web import go_to, is_htmx, same_site_navigation
 
 bp = Blueprint("chats", __name__)
 
 UNREAD_CONTEXT = 10  # messages shown above the first unread one
 MAX_PAGE = 500  # the most a chat page shows at once, however much is unread
+
+
+def older_than():
+    """The `older_than` of a history page: a message number, or None for the
+    newest page. Anything else is a bad request (MongoDB takes no integer
+    over 8 bytes, so an unchecked one was a 500)."""
+    raw = request.args.get("older_than", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16 and 0 < int(raw) <= messages.MAX_SEQ):
+        abort(400)
+    return int(raw)
 
 
 def member_chat(chat_id):
@@ -67,12 +79,16 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     unread = chats.unread(chat, g.user_id) if before is None else 0
     size = min(max(messages.PAGE_SIZE, unread + UNREAD_CONTEXT), MAX_PAGE)
     history, previous = messages.page(chat, before, size)
-    receipts.mark_seen(chat, g.user_id)
+    if same_site_navigation():  # a link on another site must not mark anything seen
+        receipts.mark_seen(chat, g.user_id)
     new = [message for message in history if message["receiver_id"] == g.user_id and message["seen_at"] is None]
     shown = {message["client_id"] for message in history}
     history += [message for message in on_their_way if message["client_id"] not in shown]
     viewer, other = users.get(g.user_id), users.get(other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
+    blocked = chat.get("blocked_by") or []
+    if blocked:  # neither sees the other's presence
+        other = {key: value for key, value in other.items() if key not in ("last_seen_at", "active_at")}
     return render_signed_in(
         "chats/show.html",
         status=status,
@@ -80,7 +96,8 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         chat_id=chat_id,
         other=other,
         other_avatar=present.avatar(other_id, other["name"]),
-        other_online=other_id in presence.online([other_id]),
+        i_blocked=g.user_id in blocked,
+        other_online=not blocked and other_id in presence.online([other_id]),
         history=views,
         pending_view=present.pending(chat_id),
         first_unread=new[0]["client_id"] if new else None,
@@ -100,7 +117,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
 @login_required
 def show(chat_id):
     chat_id, members = member_chat(chat_id)
-    return chat_page(chat_id, members, before=request.args.get("older_than", type=int))
+    return chat_page(chat_id, members, before=older_than())
 
 
 @bp.get("/chats/<chat_id>/new")
@@ -119,7 +136,7 @@ def check(chat_id):
 def earlier(chat_id):
     """ "Load earlier messages": the page of messages before `before`."""
     chat_id, members = member_chat(chat_id)
-    before = request.args.get("older_than", type=int)
+    before = older_than()
     if not is_htmx():
         return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)
@@ -151,6 +168,9 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
+    refusal = block_refusal(chat_id, members)
+    if refusal:
+        return failed(refusal, 403)
     image = None
     if form.image.data:
         try:
@@ -196,6 +216,43 @@ def unsent(chat_id, client_id):
     return go_to(back)
 
 
+def block_refusal(chat_id, members):
+    """Why nothing can be sent in this chat, if one of its members blocked the other."""
+    blocked = chats.blocked_by(chat_id)
+    if not blocked:
+        return None
+    other = users.get(chats.other_member(members, g.user_id))
+    if g.user_id in blocked:
+        return f"You blocked {other['name']}. Unblock them in Profile to send messages."
+    return f"{other['name']} is not taking messages from you."
+
+
+@bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
+@login_required
+def block(chat_id):
+    """ "Block NAME": a page that asks first (a GET), then the block (a POST)."""
+    chat_id, members = member_chat(chat_id)
+    other = users.get(chats.other_member(members, g.user_id))
+    if request.method == "GET":
+        return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
+    chats.block(chat_id, g.user_id)
+    flash(
+        f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
+        "You can unblock them in Profile."
+    )
+    return go_to(url_for("chats.home"))
+
+
+@bp.post("/chats/<chat_id>/unblock")
+@login_required
+def unblock(chat_id):
+    """Profile's "Unblock NAME"."""
+    chat_id, members = member_chat(chat_id)
+    chats.unblock(chat_id, g.user_id)
+    flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
+    return go_to(url_for("people.profile"))
+
+
 @bp.get("/chats/<chat_id>/images/<name>")
 @login_required
 def image(chat_id, name):
@@ -213,7 +270,8 @@ def image(chat_id, name):
 def typing(chat_id):
     """The event-stream fallback's way of saying "typing" (and "stopped")."""
     chat_id, _ = member_chat(chat_id)
-    live.typing(chat_id, g.user_id, request.form.get("typing") == "1")
+    page = request.form.get("page", "")[:64] or "page"
+    live.heard_by_post(chat_id, g.user_id, page, {"type": "typing", "typing": request.form.get("typing") == "1"})
     return "", 204
 
 
@@ -222,5 +280,6 @@ def typing(chat_id):
 def viewing(chat_id):
     """The event-stream fallback's way of saying whether the chat is in front of the person."""
     chat_id, _ = member_chat(chat_id)
-    live.view(chat_id, g.user_id, request.form.get("page", "")[:64] or "page", request.form.get("visible") == "1")
+    page = request.form.get("page", "")[:64] or "page"
+    live.heard_by_post(chat_id, g.user_id, page, {"type": "viewing", "visible": request.form.get("visible") == "1"})
     return "", 204

@@ -1,8 +1,11 @@
 """chats: the two member ids, a unique key for the pair, latest_message,
-updated_at, last_seq (the sequence number of the chat's newest message) and
+updated_at, last_seq (the sequence number of the chat's newest message),
 unread ({member id: messages waiting for them}), kept by the chat worker and
-zeroed when the member looks at the chat, so the Chats list needs no count."""
+zeroed when the member looks at the chat, so the Chats list needs no count,
+and blocked_by (the members who blocked the other: then neither can send,
+neither sees the other's presence, and the chat leaves the blocker's Chats)."""
 
+import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -29,10 +32,18 @@ def parse_id(text):
         return None
 
 
+def random_id():
+    """An ObjectId of 96 random bits. The server's own ids count up (two
+    chats made a second apart differed by 2), so an outsider could name the
+    next chats; these cannot be guessed."""
+    return ObjectId(secrets.token_bytes(12))
+
+
 def new_chat(a, b):
     """A chat document for the pair, with no messages yet."""
     now = datetime.now(UTC)
     return {
+        "_id": random_id(),
         "pair": pair_key(a, b),
         "members": sorted((a, b)),
         "created_at": now,
@@ -54,8 +65,9 @@ def get(chat_id):
 
 
 def for_member(user_id, limit=CHAT_LIST_LIMIT):
-    """A member's chats, most recent activity first."""
-    return list(db().chats.find({"members": user_id}).sort("updated_at", -1).limit(limit))
+    """A member's chats, most recent activity first, but for those they blocked."""
+    found = db().chats.find({"members": user_id, "blocked_by": {"$ne": user_id}})
+    return list(found.sort("updated_at", -1).limit(limit))
 
 
 def other_member(members, user_id):
@@ -93,9 +105,38 @@ def membership(chat_id, user_id):
 
 
 def contacts(user_id):
-    """Everyone `user_id` has a chat with."""
-    found = db().chats.find({"members": user_id}, {"members": 1})
-    return [other_member(chat["members"], user_id) for chat in found]
+    """Everyone `user_id` has a chat with that neither of them blocked."""
+    found = db().chats.find({"members": user_id}, {"members": 1, "blocked_by": 1})
+    return [other_member(chat["members"], user_id) for chat in found if not chat.get("blocked_by")]
+
+
+def blocked_by(chat_id):
+    """The members of the chat who blocked the other (read afresh: a block counts at once)."""
+    chat = db().chats.find_one({"_id": chat_id}, {"blocked_by": 1})
+    return (chat or {}).get("blocked_by") or []
+
+
+def block(chat_id, blocker_id):
+    db().chats.update_one({"_id": chat_id}, {"$addToSet": {"blocked_by": blocker_id}})
+
+
+def unblock(chat_id, blocker_id):
+    db().chats.update_one({"_id": chat_id}, {"$pull": {"blocked_by": blocker_id}})
+
+
+def blocked_chats(user_id):
+    """The chats whose other member `user_id` blocked."""
+    return list(db().chats.find({"members": user_id, "blocked_by": user_id}, {"members": 1}))
+
+
+def blockers_of(user_id):
+    """The people who blocked `user_id`."""
+    blockers = set()
+    for chat in db().chats.find({"members": user_id, "blocked_by": {"$exists": True}}, {"members": 1, "blocked_by": 1}):
+        other = other_member(chat["members"], user_id)
+        if other in chat["blocked_by"]:
+            blockers.add(other)
+    return blockers
 
 
 def record_messages(latest, added, recounted=None):

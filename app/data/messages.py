@@ -10,6 +10,7 @@ from pymongo.errors import BulkWriteError
 from app.connections import db
 
 PAGE_SIZE = 50
+MAX_SEQ = 2**53  # far beyond any chat, and exact as a float in the page's script
 
 
 def page(chat, before=None, size=PAGE_SIZE):
@@ -18,7 +19,7 @@ def page(chat, before=None, size=PAGE_SIZE):
     says whether there are earlier ones, and how the page's first message
     follows on (same day? same sender?). Reads a seq range; a gap left by a
     redelivered job only widens the range."""
-    top = chat["last_seq"] + 1 if before is None else before
+    top = chat["last_seq"] + 1 if before is None else min(before, chat["last_seq"] + 1)
     found, span = [], size + 1
     while len(found) <= size and top > 1:
         low = max(1, top - span)

@@ -1,7 +1,8 @@
-"""users: email (unique, lower-cased), name, search terms, created_at, last_seen_at,
-active_at (their latest page load or send, at most a minute old),
-time_zone (an IANA name, None until known) and name_chosen (False until the
-person has chosen their name, or skipped choosing it, on first sign-in)."""
+"""users: email (unique, lower-cased), name, search terms (the words of the
+name), created_at, last_seen_at, active_at (their latest page load or send,
+at most a minute old), time_zone (an IANA name, None until known) and
+name_chosen (False until the person has chosen their name, or skipped
+choosing it, on first sign-in)."""
 
 import time
 
@@ -14,9 +15,13 @@ MAX_NAME = 50
 TOP = "\U0010ffff"
 
 
-def search_terms(name, email):
-    """Lower-cased words that people search by: each word of the name, the email and its local part."""
-    return sorted({*name.lower().split(), email, email.split("@")[0]})
+def search_terms(name):
+    """Lower-cased words that people search a name by: never the email, which strangers must not guess at."""
+    return sorted(set(name.lower().split()))
+
+
+def name_matches(name, prefix):
+    return any(word.startswith(prefix) for word in name.lower().split())
 
 
 def get(user_id):
@@ -29,7 +34,7 @@ def new_user(email):
     return {
         "email": email,
         "name": name,
-        "terms": search_terms(name, email),
+        "terms": search_terms(name),
         "created_at": clock.now(),
         "time_zone": None,
         "name_chosen": False,
@@ -43,9 +48,8 @@ def find_or_create(email):
 
 
 def rename(user, name):
-    db().users.update_one(
-        {"_id": user["_id"]}, {"$set": {"name": name, "terms": search_terms(name, user["email"]), "name_chosen": True}}
-    )
+    changes = {"name": name, "terms": search_terms(name), "name_chosen": True}
+    db().users.update_one({"_id": user["_id"]}, {"$set": changes})
 
 
 def keep_name(user_id):
@@ -96,14 +100,19 @@ def recent_names(user_ids):
     return {user_id: person["name"] for user_id, person in recent_people(user_ids).items()}
 
 
-def search(text, exclude_id, limit=20):
-    """People whose name words or email start with `text` (case-insensitive), by name."""
-    prefix = text.strip().lower()
-    if not prefix:
-        return []
-    found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1, "email": 1}).limit(limit + 1)
-    people = [user for user in found if user["_id"] != exclude_id][:limit]
-    return sorted(people, key=lambda user: (user["name"].lower(), user["email"]))
+def by_email(email):
+    return db().users.find_one({"email": email}, {"name": 1})
+
+
+def by_name(prefix, among=None, limit=20):
+    """People (name only) with a word of their name starting with `prefix`,
+    among the ids `among` if given. Names are checked again here: users saved
+    before names alone were search terms have their email among them."""
+    query = {"terms": {"$gte": prefix, "$lt": prefix + TOP}}
+    if among is not None:
+        query["_id"] = {"$in": list(among)}
+    found = db().users.find(query, {"name": 1}).limit(limit * 2)
+    return [user for user in found if name_matches(user["name"], prefix)][:limit]
 
 
 def set_last_seen(user_id):

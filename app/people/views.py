@@ -1,9 +1,10 @@
-from flask import Blueprint, flash, g, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, render_template, request, url_for
 
 from app import formatting
 from app.auth.sessions import login_required
-from app.data import users
+from app.data import chats, users
 from app.layout import render_signed_in
+from app.people import search
 from app.people.forms import NameForm, ProfileForm
 from app.web import go_to, is_htmx
 
@@ -25,7 +26,13 @@ def profile():
     if request.method == "POST":
         if not form.validate():
             return render_signed_in(
-                "people/profile.html", "people/_profile_form.html", 422, viewer=user, form=form, user=user
+                "people/profile.html",
+                "people/_profile_form.html",
+                422,
+                viewer=user,
+                form=form,
+                user=user,
+                blocked=blocked_people(),
             )
         saved = saved_message(user, form)
         users.rename(user, form.name.data)
@@ -35,8 +42,22 @@ def profile():
             return go_to(url_for("people.profile"))
         user = users.get(g.user_id)
     return render_signed_in(
-        "people/profile.html", "people/_profile_form.html", viewer=user, form=form, user=user, saved=saved
+        "people/profile.html",
+        "people/_profile_form.html",
+        viewer=user,
+        form=form,
+        user=user,
+        saved=saved,
+        blocked=blocked_people(),
     )
+
+
+def blocked_people():
+    """Profile's "Blocked people": [{chat_id, name}], by name."""
+    blocked = {chat["_id"]: chats.other_member(chat["members"], g.user_id) for chat in chats.blocked_chats(g.user_id)}
+    names = users.names(blocked.values())
+    people = [{"chat_id": chat_id, "name": names.get(other, "Someone")} for chat_id, other in blocked.items()]
+    return sorted(people, key=lambda person: person["name"].lower())
 
 
 @bp.post("/profile/time-zone")
@@ -74,6 +95,12 @@ def welcome():
 @login_required
 def new_chat():
     """ "New chat": find people by name or email, as you type or on submit."""
-    query = request.args.get("q", "").strip()
-    people = users.search(query, g.user_id) if query else []
-    return render_signed_in("people/new_chat.html", "people/_results.html", query=query, people=people)
+    query = request.args.get("q", "").strip()[:320]  # the longest an email address can be
+    people = search.find(query, g.user_id) if query else []
+    return render_signed_in(
+        "people/new_chat.html",
+        "people/_results.html",
+        query=query,
+        people=people,
+        directory=current_app.config["DIRECTORY"],
+    )

@@ -33,10 +33,19 @@ QUEUE_LIMIT = 256  # pushes waiting for one page before it counts as too slow
 KEEPALIVE = 15  # seconds between comments on an idle event stream
 PING_EVERY = 25  # seconds; a page that does not answer for a whole round is gone
 RECONCILE_EVERY = 12  # heartbeats (a minute)
+OPENED_ELSEWHERE = 4409  # closes a person's oldest page past presence.PAGES_PER_PERSON
 RESYNC = "resync"
 CLOSE = "close"
 
 _hub = None
+_close_listeners = []  # called with each order to close pages, and the pages it closed here
+
+
+def on_close_order(listener):
+    """Call `listener(order, closed)` whenever this process's hub carries out
+    an order to close pages (push.Close), `closed` being the Connections it
+    closed here."""
+    _close_listeners.append(listener)
 
 
 def get_hub(app):
@@ -61,9 +70,10 @@ class Connection:
     the PageSocket serving it (None for an event stream); `state` is what
     features keep about the page (see hooks.py)."""
 
-    def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET):
-        self.id = uuid.uuid4().hex
+    def __init__(self, user_id, page_id=None, after=push.NO_PUSHES_YET, session_id=None):
+        self.id = presence.connection_id()
         self.user_id = user_id
+        self.session_id = session_id  # the sign-in it belongs to: signing out closes it
         self.page_id = page_id or self.id
         self.after = after
         self.state = {}
@@ -180,7 +190,10 @@ class Hub:
             self.subscriptions[channel] = Event()
             self.commands.put(("subscribe", channel))
         self.subscriptions[channel].wait(5)
-        if presence.connect(self.id, connection.user_id, connection.id):
+        online, too_many = presence.connect(self.id, connection.user_id, connection.id)
+        for oldest in too_many:  # wherever it is open, it says "Opened elsewhere"
+            push.close_pages(connection.user_id, OPENED_ELSEWHERE, connection=oldest)
+        if online:
             hooks.of(self.app).online(connection.user_id)
 
     def detach(self, connection):
@@ -216,6 +229,13 @@ class Hub:
         if not connections:
             return
         item = push.parse_published(data)
+        if isinstance(item, push.Close):
+            closed = [connection for connection in list(connections) if item.applies_to(connection)]
+            for connection in closed:
+                connection.close(item.code)
+            for listener in _close_listeners:
+                listener(item, closed)
+            return
         for connection in list(connections):
             connection.offer(item)
 

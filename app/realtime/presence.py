@@ -13,12 +13,18 @@ left with none offline. These keys have no TTL: each lives exactly as long
 as the connections it lists, and a dead process's are removed by the sweep.
 """
 
+import secrets
+import time
+
 from bson import ObjectId
 
 from app import clock
 from app.connections import key, redis_client
 
 PROCESS_TTL = 15  # seconds without a heartbeat before a process counts as gone
+# Open pages (sockets and event streams) one person may have, across processes:
+# more tabs than anyone uses, few enough that no account can fill a process.
+PAGES_PER_PERSON = 20
 HEARTBEAT = 5
 OFFLINE_GRACE = 2
 
@@ -41,7 +47,10 @@ for n = 2, #KEYS do counts[n - 1] = live(KEYS[n], tonumber(ARGV[1])) end
 return counts
 """
 
-# KEYS: processes, user's set, process's set; ARGV: process, connection, user, now, 'add' or 'remove'.
+# KEYS: processes, user's set, process's set; ARGV: process, connection, user, now, 'add' or 'remove',
+# the most pages a person may have open. Returns the user's live connections
+# and, when there are too many, the oldest ones that must close (connection
+# ids sort by when they were made).
 CONNECTION_SCRIPT = LIVE_COUNT + """
 local entry = ARGV[1] .. ' ' .. ARGV[2]
 if ARGV[5] == 'add' then
@@ -50,8 +59,20 @@ if ARGV[5] == 'add' then
 else
   redis.call('SREM', KEYS[2], entry)
   redis.call('SREM', KEYS[3], ARGV[3] .. ' ' .. ARGV[2])
+  return {live(KEYS[2], tonumber(ARGV[4]))}
 end
-return live(KEYS[2], tonumber(ARGV[4]))
+local open = {}
+for _, each in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local process, connection = string.match(each, '^(%S+) (%S+)$')
+  local expires = redis.call('ZSCORE', KEYS[1], process)
+  if expires and tonumber(expires) > tonumber(ARGV[4]) then open[#open + 1] = connection end
+end
+local answer = {#open}
+if #open > tonumber(ARGV[6]) then
+  table.sort(open)
+  for n = 1, #open - tonumber(ARGV[6]) do answer[#answer + 1] = open[n] end
+end
+return answer
 """
 
 # Claim one dead process (only one sweeper gets it), remove its connections,
@@ -98,18 +119,32 @@ def online(user_ids):
 def _change(process_id, user_id, connection_id, action):
     client = redis_client()
     keys = [processes_key(), user_key(user_id), process_key(process_id)]
-    args = [process_id, connection_id, str(user_id), clock.time(), action]
+    args = [process_id, connection_id, str(user_id), clock.time(), action, PAGES_PER_PERSON]
     return client.register_script(CONNECTION_SCRIPT)(keys=keys, args=args)
 
 
+_last_made = 0
+
+
+def connection_id():
+    """A new connection's id; ids sort by when they were made (in a process
+    strictly, across processes as far as their clocks agree)."""
+    global _last_made
+    _last_made = max(_last_made + 1, time.time_ns() // 1000)  # microseconds
+    return f"{_last_made:016x}{secrets.token_hex(8)}"
+
+
 def connect(process_id, user_id, connection_id):
-    """Record a connection; True if it makes the user online (their only live one)."""
-    return _change(process_id, user_id, connection_id, "add") == 1
+    """Record a connection. Returns whether it makes the user online (their
+    only live one) and the ids of their oldest connections past
+    PAGES_PER_PERSON, which must close."""
+    count, *too_many = _change(process_id, user_id, connection_id, "add")
+    return count == 1, too_many
 
 
 def disconnect(process_id, user_id, connection_id):
     """Forget a connection; True if the user has no live connection left."""
-    return _change(process_id, user_id, connection_id, "remove") == 0
+    return _change(process_id, user_id, connection_id, "remove")[0] == 0
 
 
 def still_offline(user_id):
@@ -133,7 +168,7 @@ def reconcile(process_id, held):
         user_id, _, connection_id = entry.partition(" ")
         recorded[connection_id] = ObjectId(user_id)
     holding = held()  # after reading Redis, so a connection opened meanwhile is in both
-    came = [user for cid, user in holding.items() if cid not in recorded and connect(process_id, user, cid)]
+    came = [user for cid, user in holding.items() if cid not in recorded and connect(process_id, user, cid)[0]]
     gone = [user for cid, user in recorded.items() if cid not in holding and disconnect(process_id, user, cid)]
     return came, gone
 

@@ -19,7 +19,8 @@ STREAM_TTL = 24 * 3600
 NO_PUSHES_YET = "0-0"
 
 # XADD and PUBLISH in one step, so the published push carries its stream id.
-# A published push is "<stream id, or - when it is not kept> <html>".
+# A published push is "<stream id, or - when it is not kept> <html>"; an
+# order to the hubs is "! close <code> <which pages: *, s:<session>, c:<connection>>".
 PUSH_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'html', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -43,6 +44,20 @@ class Push(NamedTuple):
 ATTACHED = Push(None, attached=True)
 
 
+class Close(NamedTuple):
+    """An order to the hubs: close the user's pages with `code`, all of them
+    or those of one session or connection."""
+
+    code: int
+    session: str | None = None
+    connection: str | None = None
+
+    def applies_to(self, page):
+        return (self.session is None or page.session_id == self.session) and (
+            self.connection is None or page.id == self.connection
+        )
+
+
 def frame(push):
     """The JSON text a page receives over its WebSocket."""
     if push.refresh:
@@ -53,9 +68,20 @@ def frame(push):
 
 
 def parse_published(data):
-    """The Push in a published message (see PUSH_SCRIPT)."""
+    """The Push, or the Close, in a published message (see PUSH_SCRIPT)."""
     entry_id, _, html = data.partition(" ")
+    if entry_id == "!":
+        _, code, which = html.split(" ")
+        kind, _, name = which.partition(":")
+        return Close(int(code), session=name if kind == "s" else None, connection=name if kind == "c" else None)
     return Push(None if entry_id == "-" else entry_id, html)
+
+
+def close_pages(user_id, code, session=None, connection=None):
+    """Have every web process close the user's open pages (those of one
+    session or connection, if given) with `code`."""
+    which = f"s:{session}" if session else f"c:{connection}" if connection else "*"
+    redis_client().publish(channel(user_id), f"! close {code} {which}")
 
 
 def channel(user_id):

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
 
 from app.extensions import sock
-from app.realtime import hooks
+from app.realtime import hooks, limits
 from app.realtime.hub import KEEPALIVE, Connection, get_hub
 from app.realtime.pagesocket import PageSocket
 from app.realtime.push import ATTACHED, NO_PUSHES_YET
@@ -19,7 +19,10 @@ from app.realtime.push import ATTACHED, NO_PUSHES_YET
 bp = Blueprint("realtime", __name__)
 
 STREAM_ID = re.compile(r"^\d+-\d+$")
-HELLO_TIMEOUT = 10
+SIGNED_OUT = 4401  # the page goes to sign in
+ELSEWHERE = 4409  # the person has too many pages open: this one stops and says "Opened elsewhere"
+CLOSE_EVENTS = {SIGNED_OUT: "signed-out", ELSEWHERE: "elsewhere"}  # the same, for an event stream
+HELLO_TIMEOUT = 3  # seconds; a page says hello as soon as its socket opens
 
 
 def same_origin():
@@ -31,11 +34,20 @@ def same_origin():
 
 
 @bp.before_app_request
-def no_compression_on_sockets():
-    """Pushes are small HTML: a deflate context per socket would cost far more
-    memory than it saves (and a PageSocket speaks no extensions)."""
+def before_a_handshake():
+    """Refuse a socket whose IP address has too many handshakes going (see
+    limits.py), before the upgrade. Pushes are small HTML: a deflate context
+    per socket would cost far more memory than it saves (and a PageSocket
+    speaks no extensions)."""
     if request.endpoint == "realtime.websocket":
+        if not limits.begin_handshake():
+            abort(429)
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+@bp.teardown_app_request
+def after_a_handshake(error=None):
+    limits.end_handshake()
 
 
 def as_object(text):
@@ -67,7 +79,7 @@ def open_page(page):
     if not same_origin():
         return page.close(4403, "Not from this site")
     if g.user_id is None:
-        return page.close(4401, "Sign in again")
+        return page.close(SIGNED_OUT, "Sign in again")
     hello = as_object(page.receive(HELLO_TIMEOUT))
     if hello is None or hello.get("type") != "hello":
         return page.close(1008, "Expected a hello")
@@ -79,7 +91,9 @@ def open_page(page):
 
 def attach(app, hello):
     """The page's Connection, attached to the hub and made known to the features."""
-    connection = Connection(g.user_id, str(hello.get("page") or "")[:64], after=resume_from(hello.get("after")))
+    connection = Connection(
+        g.user_id, str(hello.get("page") or "")[:64], after=resume_from(hello.get("after")), session_id=g.session_id
+    )
     try:
         get_hub(app).attach(connection)
         hooks.of(app).opened(connection, hello)
@@ -112,6 +126,8 @@ def events():
         abort(403)
     if g.user_id is None:
         return Response("event: signed-out\ndata: \n\n", mimetype="text/event-stream")
+    if not limits.take_stream():
+        return Response(f"retry: {limits.STREAM_RETRY * 1000}\n\n", mimetype="text/event-stream")
     app = current_app._get_current_object()
     hello = {
         "page": request.args.get("page"),
@@ -119,24 +135,33 @@ def events():
         "after": request.headers.get("Last-Event-ID") or request.args.get("after"),
         "fresh": True,
     }
-    connection = attach(app, hello)
+    try:
+        connection = attach(app, hello)
+    except Exception:
+        limits.stream_closed()
+        raise
 
     def stream():
-        try:
-            yield "retry: 1000\n\n"
-            for push in connection.deliveries(KEEPALIVE):
-                if push is None:
-                    yield ": still here\n\n"
-                elif push.refresh:
-                    yield f"event: refresh\ndata: {push.id}\n\n"
-                elif push.attached:
-                    yield "event: attached\ndata: \n\n"
-                else:
-                    data = "".join(f"data: {line}\n" for line in push.html.splitlines())
-                    yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
-        finally:
-            with app.app_context():
-                leave(app, connection)
+        yield "retry: 1000\n\n"
+        for push in connection.deliveries(KEEPALIVE):
+            if push is None:
+                yield ": still here\n\n"
+            elif push.refresh:
+                yield f"event: refresh\ndata: {push.id}\n\n"
+            elif push.attached:
+                yield "event: attached\ndata: \n\n"
+            else:
+                data = "".join(f"data: {line}\n" for line in push.html.splitlines())
+                yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
+        if connection.close_code in CLOSE_EVENTS:  # what a socket's close code says
+            yield f"event: {CLOSE_EVENTS[connection.close_code]}\ndata: \n\n"
+
+    def gone():
+        limits.stream_closed()
+        with app.test_request_context():
+            leave(app, connection)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)
+    response.call_on_close(gone)  # called by the server when the stream ends, or if it never started
+    return response

@@ -511,7 +511,7 @@ function setUpLive() {
     if (socket && socket.readyState === socket.OPEN) {
       socket.send(JSON.stringify(message));
     } else if (usingEvents && chatId) {
-      const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0" }
+      const fields = message.type === "typing" ? { typing: message.typing ? "1" : "0", page }
         : { visible: message.visible ? "1" : "0", page };
       fetch(`/chats/${chatId}/${message.type}`, {
         method: "POST", body: new URLSearchParams(fields), headers: { "X-CSRFToken": csrf },
@@ -522,6 +522,21 @@ function setUpLive() {
   function refreshFrom(id) {
     lastId = id;
     refreshRegions();
+  }
+
+  // The person has more pages open than the server keeps live, and this is
+  // the oldest: it stops (no reconnecting, or the pages would take turns)
+  // and says so, with a way back.
+  function openedElsewhere() {
+    live.dataset.state = "elsewhere";
+    const alerts = document.getElementById("alerts");
+    const line = document.createElement("p");
+    const reload = document.createElement("a");
+    reload.href = location.href;
+    reload.textContent = "Reload to use it here";
+    line.append("Opened elsewhere. Parley is open in too many other tabs or windows, so this one stopped updating. ",
+      reload, ".");
+    alerts.replaceChildren(line);
   }
 
   function useEvents() {
@@ -541,7 +556,11 @@ function setUpLive() {
     stream.addEventListener("htmx:sse:before:connection", () => connected && down());
     stream.addEventListener("refresh", (event) => refreshFrom(event.detail.data));
     stream.addEventListener("attached", attached);
-    stream.addEventListener("signed-out", () => location.assign("/signin"));
+    stream.addEventListener("signed-out", () => leaving || location.assign("/signin"));
+    stream.addEventListener("elsewhere", () => {
+      stream.remove(); // htmx closes its stream with it
+      openedElsewhere();
+    });
     document.body.append(stream);
     htmx.process(stream);
     if (chatId) tell({ type: "viewing", visible: !document.hidden });
@@ -567,13 +586,21 @@ function setUpLive() {
       else event.detail.cancelled = true; // already applied
     }
   });
+  // Signing out here closes this page's socket too: the form's own answer
+  // (with its "You have signed out") is already on its way, so leave it be.
+  let leaving = false;
+  window.addEventListener("beforeunload", () => { leaving = true; });
   live.addEventListener("htmx:ws:close", (event) => {
     socket = null;
     delete live.dataset.state;
     const { code, connection } = event.detail;
     if (code === 4401) {
+      connection.config.reconnect = false;
       drafts.clearAll();
-      location.assign("/signin");
+      if (!leaving) location.assign("/signin");
+    } else if (code === 4409) {
+      connection.config.reconnect = false;
+      openedElsewhere();
     } else if (code === 4403) {
       connection.config.reconnect = false;
       down();

@@ -14,7 +14,7 @@ from bson import ObjectId
 from app.chats import live, numbering, sending, viewing
 from app.connections import db, key, redis_client
 from app.data import chats, messages, users
-from tests.support.people import HTMX, client_id, say
+from tests.support.people import FROM_HERE, HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
 from tests.support.services import free_port, wait_for
 
@@ -43,7 +43,7 @@ def test_a_posted_message_is_saved_once_and_pushed_to_both_members(pair, ns_app,
     assert 'status-sent"' in to_alice and '<p class="message-status">Sent</p>' in to_alice
     assert pushes.kept(bob.user["_id"]) == to_bob  # replayable, every one
     pushes.clear()
-    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url).get_data(as_text=True)
+    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;" in bob.get(bob.chat_url, headers=FROM_HERE).get_data(as_text=True)
     assert "status-seen" in pushes.to(alice.user["_id"])  # the receipt, when Bob opened the chat
 
 
@@ -84,7 +84,7 @@ def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, push
             assert ('class="day-separator"' in pushed) == (start == "day"), (start, pushed)
             assert ("continued" in pushed.split(">")[0]) == (start == "continued"), (start, pushed)
         sender_page = sender.get(pair.url).get_data(as_text=True)
-        receiver_page = receiver.get(pair.url).get_data(as_text=True)  # marks them seen: receipts to the sender
+        receiver_page = receiver.get(pair.url, headers=FROM_HERE).get_data(as_text=True)  # seen: receipts go out
         seen_page = sender.get(pair.url).get_data(as_text=True)
         for payload in jobs:
             cid = payload["client_id"]

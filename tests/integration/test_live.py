@@ -170,3 +170,69 @@ def test_presence_pushes_are_rendered_in_each_contacts_time_zone(pair, ns_app, p
     tokyo, new_york = clock.at.astimezone(ZoneInfo("Asia/Tokyo")), clock.at.astimezone(ZoneInfo("America/New_York"))
     assert f"at {tokyo:%H:%M}<" in pushes.to(pair.alice.user["_id"])
     assert f"at {new_york:%H:%M}<" in pushes.to(carol.user["_id"])
+
+
+@pytest.mark.parametrize(
+    "headers, marked",
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Sec-Fetch-Site": "same-site"}, False),
+        ({}, False),  # a browser that says nothing, and no Referer from here
+        ({"Referer": "https://elsewhere.example/page"}, False),
+        ({"Sec-Fetch-Site": "same-origin"}, True),
+        ({"Sec-Fetch-Site": "none"}, True),  # typed, or a bookmark
+        ({"Referer": "http://localhost/"}, True),
+    ],
+)
+
+
+def test_only_a_navigation_from_here_marks_messages_seen(pair, ns_app, pushes, headers, marked):
+    say(pair.alice, "Seen only by Bob's own doing")
+    run_chat_worker(ns_app)
+    pushes.clear()
+    assert pair.bob.get(pair.url, headers=headers).status_code == 200
+    assert ("status-seen" in pushes.to(pair.alice.user["_id"])) is marked
+    with ns_app.app_context():
+        assert (chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0) is marked
+
+
+def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair, ns_app, page, pushes, clock):
+    """Finding 4: 10,000 typing signals in a burst were all forwarded."""
+    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+    alice_id = pair.alice.user["_id"]
+    with ns_app.test_request_context():
+        for _ in range(10_000):
+            hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
+        assert len(pushes.received[alice_id]) == 1
+        clock.advance(seconds=live.TYPING_EVERY)
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})  # still typing, 2 s on
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": False})
+        assert len(pushes.received[alice_id]) == 3
+        for n in range(10_000):  # on, off, on, off...: the page's budget runs out
+            hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": n % 2 == 0})
+        forwarded = len(pushes.received[alice_id])
+        assert forwarded - 3 == live.BUDGET - 2  # what was left of it: 10, less 3 spent, plus 2 s of refill
+        clock.advance(seconds=5)  # it fills again at one a second
+        hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
+        assert len(pushes.received[alice_id]) == forwarded + 1
+
+
+def test_viewing_renewals_are_acted_on_once_per_renewal(pair, ns_app, page, clock, monkeypatch):
+    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+    started = []
+    monkeypatch.setattr(viewing, "start", lambda *args: started.append(args) or False)
+    with ns_app.test_request_context():
+        for _ in range(1000):
+            hooks.of(ns_app).message(bob_page, {"type": "viewing", "visible": True})
+        assert len(started) == 1
+        clock.advance(seconds=20)  # the page's renewal
+        hooks.of(ns_app).message(bob_page, {"type": "viewing", "visible": True})
+        assert len(started) == 2
+
+
+def test_the_fallbacks_posts_are_throttled_per_page_too(pair, ns_app, pushes, clock):
+    headers = {"X-CSRFToken": pair.bob.token}
+    for _ in range(50):
+        response = pair.bob.post(f"{pair.url}/typing", data={"typing": "1", "page": "p"}, headers=headers)
+        assert response.status_code == 204
+    assert len(pushes.received[pair.alice.user["_id"]]) == 1

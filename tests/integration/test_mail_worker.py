@@ -170,5 +170,7 @@ def test_dev_mailbox_is_not_found_in_production(base_env, monkeypatch):
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
     assert create_app().test_client().get("/dev/mailbox").status_code == 404
+    monkeypatch.delenv("APP_ENV")  # unset is production: only an explicit development has it
+    assert create_app().test_client().get("/dev/mailbox").status_code == 404
     monkeypatch.setenv("APP_ENV", "test")
     assert create_app().test_client().get("/dev/mailbox").status_code == 404

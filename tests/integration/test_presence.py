@@ -10,8 +10,8 @@ def test_a_person_is_online_while_a_connection_of_a_live_process_lasts(ns_app):
     ann, ben = ObjectId(), ObjectId()
     with ns_app.app_context():
         presence.heartbeat("web-a")
-        assert presence.connect("web-a", ann, "tab1") is True
-        assert presence.connect("web-a", ann, "tab2") is False  # already online
+        assert presence.connect("web-a", ann, "tab1") == (True, [])
+        assert presence.connect("web-a", ann, "tab2") == (False, [])  # already online
         assert presence.online([ann, ben]) == {ann}
         assert presence.disconnect("web-a", ann, "tab1") is False
         assert presence.disconnect("web-a", ann, "tab2") is True
@@ -67,3 +67,17 @@ def test_the_heartbeat_is_one_command_however_many_connections(ns_app, private_r
         before = counter.info("stats")["total_commands_processed"]
         presence.heartbeat("web-a")
         assert counter.info("stats")["total_commands_processed"] - before == 2  # the heartbeat, and INFO
+
+
+def test_past_the_cap_the_oldest_pages_are_named_to_close(app):
+    ann = ObjectId()
+    with app.app_context():
+        presence.heartbeat("web-a")
+        presence.heartbeat("web-b")
+        ids = [presence.connection_id() for _ in range(presence.PAGES_PER_PERSON + 2)]
+        for n, connection in enumerate(ids[: presence.PAGES_PER_PERSON]):
+            assert presence.connect("web-a" if n % 2 else "web-b", ann, connection)[1] == []
+        assert presence.connect("web-a", ann, ids[-2]) == (False, [ids[0]])
+        presence.disconnect("web-b", ann, ids[0])  # its hub closed it
+        assert presence.connect("web-b", ann, ids[-1]) == (False, [ids[1]])
+        assert sorted(ids) == ids  # ids sort by when they were made

@@ -65,7 +65,8 @@ def test_a_socket_from_another_site_is_closed_with_4403(web, person):
 def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rotating(web, ns_app, person):
     from flask_jwt_extended import decode_token
 
-    from app.connections import key, redis_client
+    from app.auth import session_store
+    from app.connections import redis_client
 
     user = person("y")
     page = SocketPage(web.url, {"refresh_token_cookie": user["cookies"]["refresh_token_cookie"]})
@@ -73,7 +74,7 @@ def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rota
     assert page.wait_for_text("<p>hello</p>")
     with ns_app.app_context():  # the cookie the browser holds still works for its next page
         jti = decode_token(user["cookies"]["refresh_token_cookie"])["jti"]
-        assert redis_client().exists(key("refresh", jti))
+        assert redis_client().exists(session_store.refresh_key(user["_id"], jti))
     page.close()
 
 
@@ -96,9 +97,16 @@ def test_a_reconnecting_page_resumes_with_no_gap_and_no_repeat(web, ns_app, pers
     push_to(ns_app, ann, "<p>1</p>")
     page.wait_for_text("<p>1</p>")
     page.close()
+    witness = SocketPage(web.url, ann["cookies"], page="witness")  # another tab of hers, open throughout
+    witness.wait_until_attached()
     for n in (2, 3, 4):
         push_to(ns_app, ann, f"<p>{n}</p>")
     push_to(ns_app, ann, "<p>of the moment</p>", replayable=False)  # typing is not replayed
+    # Once her other tab has it, the hub has handed it out: a page that
+    # attaches from now on must not get it (under load the hub could read it
+    # after the reconnect below, which then got it too).
+    witness.wait_for_text("of the moment")
+    witness.close()
     again = SocketPage(web.url, ann["cookies"], after=page.last_id, fresh=False)
     got = [again.wait_for(lambda p: "id" in p)["content"] for _ in range(3)]
     assert got == ["<p>2</p>", "<p>3</p>", "<p>4</p>"]
@@ -313,3 +321,125 @@ def test_hello_must_come_first(web, person):
     ws.send(json.dumps({"type": "typing"}))
     opcode, frame = ws.recv_data_frame(True)
     assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1008
+
+
+def test_signing_out_closes_that_sessions_pages_in_every_process_within_a_second(namespace, processes, ns_app):
+    """Finding 3: a page open before sign-out kept receiving, and the old
+    access cookie opened new sockets."""
+    from tests.support.people import csrf_token
+
+    processes.env.update(namespace)
+    web_a, web_b = processes.web(), processes.web()
+    user, cookies = session_cookies(ns_app, unique_email("ann"))
+    _, phone = session_cookies(ns_app, user["email"])  # another sign-in of hers, which stays
+    tabs = [SocketPage(web.url, cookies, page=f"tab-{n}") for n, web in enumerate((web_a, web_b))]
+    stream = EventPage(web_b.url, cookies, page="tab-sse")
+    on_phone = SocketPage(web_a.url, phone, page="phone")
+    for page in (*tabs, on_phone):
+        page.wait_until_attached()
+    stream.wait_for_event("attached")
+    client = ns_app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    token = csrf_token(client, "/profile")
+
+    started = time.monotonic()
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 303
+    for tab in tabs:
+        assert tab.receive(timeout=1) is None and tab.close_code == 4401
+    stream.wait_for_event("signed-out")
+    assert time.monotonic() - started < 1
+    stream.close()
+
+    again = SocketPage(web_a.url, {"access_token_cookie": cookies["access_token_cookie"]})
+    assert again.receive() is None and again.close_code == 4401
+    push_to(ns_app, user, "<p>for the phone</p>")
+    assert on_phone.wait_for_text("<p>for the phone</p>")  # her other sign-in is untouched
+    on_phone.close()
+
+
+def answers_fast(url, cookies, times=10):
+    """The time each of `times` requests for /profile took, in seconds."""
+    import urllib.request
+
+    from tests.support.live import cookie_header
+
+    took = []
+    for _ in range(times):
+        request = urllib.request.Request(url + "/profile", headers={"Cookie": cookie_header(cookies)})
+        started = time.perf_counter()
+        assert urllib.request.urlopen(request, timeout=10).status == 200
+        took.append(time.perf_counter() - started)
+    return took
+
+
+def test_a_person_past_twenty_pages_loses_the_oldest_which_says_opened_elsewhere(web, person):
+    from app.realtime import presence
+
+    ann = person("ann")
+    pages = [SocketPage(web.url, ann["cookies"], page=f"tab-{n}") for n in range(presence.PAGES_PER_PERSON + 1)]
+    for page in pages[:-1]:
+        page.wait_until_attached()
+    pages[-1].wait_until_attached()
+    assert pages[0].receive(5) is None and pages[0].close_code == 4409
+    assert all(page.close_code is None for page in pages[1:])
+    for page in pages[1:]:
+        page.close()
+
+
+def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, processes, ns_app, person):
+    """Finding 4: each event stream held one of gunicorn's request slots, with
+    no cap: 2,500 from one account took every one (here, 100 slots and 150
+    streams from one account left a normal request unanswered after 20 s).
+    Now a person holds at most 20 pages and streams at most half the slots."""
+    import statistics
+
+    from app.realtime import presence
+
+    processes.env.update(namespace)
+    web = processes.web(env={"WORKER_CONNECTIONS": "100"})  # streams get 50 of them
+    flooder = person("flood")
+    streams = [EventPage(web.url, flooder["cookies"], page=f"s{n}") for n in range(40)]
+    for stream in streams[: 40 - presence.PAGES_PER_PERSON]:  # the oldest are told, and end
+        stream.wait_for_event("elsewhere")
+        assert stream.receive() is None
+    others = [person(f"other{n}") for n in range(3)]
+    more = [EventPage(web.url, other["cookies"], page=f"o{n}") for other in others for n in range(20)]
+    told_to_wait = [stream for stream in more if stream.receive() is None]  # "retry: 10000", and the end
+    assert len(told_to_wait) == 20 + 60 - 50  # the cap, for whoever comes last
+    took = answers_fast(web.url, person("normal")["cookies"])
+    assert statistics.median(took) < 0.1, took
+    for stream in streams + more:
+        stream.close()
+
+
+def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, person, ns_app):
+    """Finding 4: 2,100 sockets that never sent their hello slowed every
+    request (median 0.5 s, max 8.9 s); the hello timeout was 10 s."""
+    import statistics
+
+    from app.realtime.views import HELLO_TIMEOUT
+    from tests.support.live import cookie_header
+
+    ann = person("ann")
+    url = web.url.replace("http", "ws", 1) + "/ws"
+    opened, refused = [], 0
+    started = time.monotonic()
+    per_ip = ns_app.config["HANDSHAKES_PER_IP"]
+    for _ in range(per_ip + 10):
+        try:
+            opened.append(websocket.create_connection(url, origin=web.url, cookie=cookie_header(ann["cookies"])))
+        except websocket.WebSocketBadStatusException as error:
+            assert error.status_code == 429
+            refused += 1
+    assert len(opened) == per_ip and refused == 10
+    took = answers_fast(web.url, person("normal")["cookies"])
+    assert statistics.median(took) < 0.1, took
+    for sock in opened:
+        sock.settimeout(HELLO_TIMEOUT + 2)
+        opcode, frame = sock.recv_data_frame(True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(frame.data[:2], "big") == 1008
+    assert time.monotonic() - started < HELLO_TIMEOUT + 2
+    page = SocketPage(web.url, ann["cookies"])  # room again
+    page.wait_until_attached()
+    page.close()

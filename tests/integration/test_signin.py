@@ -1,16 +1,20 @@
 """Sign-in through the HTTP interface, on real Redis, RabbitMQ and SecantusDB."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
 
 from app import outages
+from app.auth import browser, codes, session_store, throttle
 from app.connections import key, redis_client
 from app.data import users
+from app.realtime import push
 from tests.support.people import HTMX, csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
+from tests.support.services import wait_for
 
 
 def request_code(client, email, token, **extra):
@@ -137,7 +141,7 @@ def test_an_expired_code(ns_app, ns_client):
     request_code(ns_client, email, token)
     code = code_in(queued_jobs(ns_app, "send-otp")[0])
     with ns_app.app_context():
-        redis_client().delete(key("otp", email))  # what its five-minute TTL does
+        redis_client().delete(*redis_client().keys(codes.code_key(email, "*")))  # what its five-minute TTL does
     response = ns_client.post("/verify", data={"code": code, "csrf_token": token})
     assert errors_in(response.get_data(as_text=True)) == ["That code has expired. Ask for a new one with Resend code."]
 
@@ -157,26 +161,24 @@ def test_a_reused_code(ns_app):
     ]
 
 
-def test_resend_inside_the_cooldown_says_how_long_to_wait(ns_app, ns_client):
+def test_resend_inside_the_cooldown_says_how_long_to_wait(ns_app, ns_client, clock):
     email = unique_email()
     token = csrf_token(ns_client)
     request_code(ns_client, email, token)
+    clock.advance(seconds=4)
     response = request_code(ns_client, email, token, resend="1")
     html = response.get_data(as_text=True)
     assert response.status_code == 429
     assert 'id="verify-panel"' in html  # shown on the verify page, where Resend code is
-    [message] = errors_in(html)
-    assert message.startswith("We just sent you a code. You can ask for another in ")
-    assert 25 <= int(message.split(" in ")[1].split()[0]) <= 30
+    assert errors_in(html) == ["We just sent you a code. You can ask for another in 26 seconds."]
     assert len(queued_jobs(ns_app, "send-otp")) == 1
 
 
-def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client):
-    ns_app.config["SIGNIN_RESEND_COOLDOWN"] = 1
+def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client, clock):
     email = unique_email()
     token = csrf_token(ns_client)
     request_code(ns_client, email, token)
-    time.sleep(1.1)
+    clock.advance(seconds=30)
     response = request_code(ns_client, email, token, resend="1")
     assert response.status_code == 303
     assert "We sent a new code to" in ns_client.get("/verify").get_data(as_text=True)
@@ -185,27 +187,141 @@ def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client):
     assert ns_client.post("/verify", data={"code": code_in(second), "csrf_token": token}).status_code == 303
 
 
-def test_limits_per_email_and_per_ip(ns_app, ns_client):
-    ns_app.config.update(
-        SIGNIN_RESEND_COOLDOWN=1, SIGNIN_LIMIT_PER_EMAIL="3 per hour", SIGNIN_LIMIT_PER_IP="5 per hour"
-    )
+def test_limits_per_address_and_browser_and_per_ip(ns_app, ns_client, clock):
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL="3 per hour", SIGNIN_LIMIT_PER_IP="5 per hour")
     email = unique_email()
     token = csrf_token(ns_client)
     for _ in range(3):
         assert request_code(ns_client, email, token).status_code == 303
-        time.sleep(1.05)
+        clock.advance(seconds=30)
     response = request_code(ns_client, email, token)
     assert response.status_code == 429
     assert errors_in(response.get_data(as_text=True)) == [
-        "Too many codes were sent to this address. Try again in an hour."
+        "Too many codes were sent to this address. Try again in 59 minutes."
     ]
     for _ in range(2):
         assert request_code(ns_client, unique_email(), token).status_code == 303
     response = request_code(ns_client, unique_email(), token)
     assert response.status_code == 429
     assert errors_in(response.get_data(as_text=True)) == [
-        "Too many codes were asked for from your network. Try again in an hour."
+        "Too many codes were asked for from your network. Try again in 59 minutes."
     ]
+    clock.advance(minutes=59)
+    assert request_code(ns_client, email, token).status_code == 303  # a moving window
+
+
+def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, clock):
+    """Finding 1: five requests for the victim's address, 31 s apart, used to
+    refuse the victim's own for an hour."""
+    victim = unique_email("victim")
+    attacker = ns_app.test_client()
+    token = csrf_token(attacker)
+    statuses = []
+    for _ in range(6):
+        statuses.append(request_code(attacker, victim, token).status_code)
+        clock.advance(seconds=31)
+    assert statuses == [303] * 5 + [429]  # the attacker's browser is stopped...
+    owner = ns_app.test_client()
+    assert request_code(owner, victim, csrf_token(owner)).status_code == 303  # ...its owner is not
+
+
+def test_many_browsers_at_one_address_only_slow_it_down(ns_app, clock):
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL_ALL="4 per hour")
+    victim = unique_email("victim")
+    for _ in range(4):  # a fresh browser each time, as an attacker may have
+        stranger = ns_app.test_client()
+        assert request_code(stranger, victim, csrf_token(stranger)).status_code == 303
+    owner = ns_app.test_client()
+    token = csrf_token(owner)
+    response = request_code(owner, victim, token)
+    assert response.status_code == 429
+    assert errors_in(response.get_data(as_text=True)) == [
+        "Many codes were asked for this address just now. You can ask for another in 2 minutes."
+    ]
+    clock.advance(seconds=throttle.SLOW_EVERY)
+    assert request_code(owner, victim, token).status_code == 303  # minutes, not an hour
+
+
+def test_wrong_tries_from_another_session_leave_your_code_alone(ns_app, clock):
+    """Finding 1: holding a session that names the victim, five wrong tries
+    used to lock the victim's code."""
+    victim = unique_email("victim")
+    attacker = ns_app.test_client()
+    attacker_token = csrf_token(attacker)
+    assert request_code(attacker, victim, attacker_token).status_code == 303
+    owner = ns_app.test_client()
+    owner_token = csrf_token(owner)
+    assert request_code(owner, victim, owner_token).status_code == 303
+    attackers_code, owners_code = (code_in(job) for job in queued_jobs(ns_app, "send-otp"))
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in (attackers_code, owners_code))
+    for _ in range(5):
+        attacker.post("/verify", data={"code": wrong, "csrf_token": attacker_token})
+    assert attacker.post("/verify", data={"code": owners_code, "csrf_token": attacker_token}).status_code == 422
+    assert owner.post("/verify", data={"code": owners_code, "csrf_token": owner_token}).status_code == 303
+
+
+def test_verify_is_limited_per_browser_and_per_ip(ns_app, clock, monkeypatch):
+    token = {}
+    browsers = []
+    for _ in range(3):
+        client = ns_app.test_client()
+        token[client] = csrf_token(client)
+        request_code(client, unique_email(), token[client])
+        browsers.append(client)
+    monkeypatch.setattr(throttle, "VERIFY_PER_BROWSER", "4 per 5 minutes")
+    monkeypatch.setattr(throttle, "VERIFY_PER_IP", "6 per 5 minutes")
+    first, second, third = browsers
+    tries = [first.post("/verify", data={"code": "000000", "csrf_token": token[first]}) for _ in range(5)]
+    assert [r.status_code for r in tries] == [422] * 4 + [429]
+    assert errors_in(tries[-1].get_data(as_text=True)) == ["Too many tries. Wait 5 minutes, then try again."]
+    tries = [second.post("/verify", data={"code": "000000", "csrf_token": token[second]}) for _ in range(3)]
+    assert [r.status_code for r in tries] == [422, 422, 429]  # the network's 6 are used up
+    clock.advance(minutes=5)
+    assert third.post("/verify", data={"code": "000000", "csrf_token": token[third]}).status_code == 422
+
+
+def test_parallel_requests_cannot_pass_a_limit_together(ns_app):
+    """Finding 2: 25 parallel requests for one address sent 3 codes (25 here),
+    60 from one IP address 57 against a limit of 30."""
+    email = unique_email("parallel")
+    first = ns_app.test_client()
+    token = csrf_token(first)
+    same_browser = [ns_app.test_client() for _ in range(25)]
+    for client in same_browser:  # one browser, its session copied into every tab
+        for name in ("session", browser.COOKIE):
+            client.set_cookie(name, first.get_cookie(name).value)
+    with ThreadPoolExecutor(25) as pool:
+        statuses = list(pool.map(lambda client: request_code(client, email, token).status_code, same_browser))
+    assert sorted(statuses) == [303] + [429] * 24
+    assert len(queued_jobs(ns_app, "send-otp")) == 1
+
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "30 per hour"
+    ns_app.config["SIGNIN_LIMIT_PER_EMAIL_ALL"] = "100 per hour"
+    clients = [ns_app.test_client() for _ in range(60)]
+    tokens = {client: csrf_token(client) for client in clients}
+    with ThreadPoolExecutor(60) as pool:
+        statuses = list(
+            pool.map(lambda client: request_code(client, unique_email(), tokens[client]).status_code, clients)
+        )
+    assert statuses.count(303) == 29 and statuses.count(429) == 31  # 30 an hour, one of them used above
+    assert len(queued_jobs(ns_app, "send-otp")) == 29
+
+
+def test_the_keys_each_script_touches_share_a_hash_slot(ns_app, ns_client, monkeypatch):
+    """So that Parley can run on a Redis Cluster."""
+    from redis.crc import key_slot
+
+    groups, take = [], throttle.take
+    monkeypatch.setattr(throttle, "take", lambda *given: groups.extend(given) or take(*given))
+    token = csrf_token(ns_client)
+    email = unique_email()
+    request_code(ns_client, email, token)
+    ns_client.post("/verify", data={"code": "000000", "csrf_token": token})
+    assert len(groups) == 4
+    for group in groups:
+        assert len({key_slot(limit.key.encode()) for limit in group}) == 1
+    with ns_app.app_context():
+        assert key_slot(codes.code_key(email, "a").encode()) == key_slot(codes.used_key(email, "a").encode())
 
 
 def test_typos_do_not_count_against_the_limits(ns_app, ns_client):
@@ -228,7 +344,7 @@ def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_cl
     assert errors_in(html) == [outages.MESSAGE]
     assert f'value="{email}"' in html  # the input is kept
     with ns_app.app_context():
-        assert not redis_client().exists(key("otp", email))
+        assert not redis_client().keys(codes.code_key(email, "*"))
     ns_app.extensions["publisher"] = Publisher(ns_app.config["RABBITMQ_URL"])
     assert request_code(ns_client, email, token).status_code == 303  # no cooldown was used up
 
@@ -266,25 +382,44 @@ def test_a_tampered_token_signs_nobody_in(app, client):
     assert client.get("/profile").status_code == 303
 
 
+def signed_in_client(app, cookies):
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    return client
+
+
+def only(cookies, name):
+    return {name: cookies[name]}
+
+
+def renewed_cookies(response):
+    return {
+        header.split("=", 1)[0]: header.split(";")[0].split("=", 1)[1]
+        for header in response.headers.getlist("Set-Cookie")
+    }
+
+
 def test_server_renews_an_expiring_session_and_rotates_the_refresh_token(app, client):
     from flask_jwt_extended import create_access_token, decode_token
 
     user, cookies = session_cookies(app, unique_email())
     with app.app_context():
-        soon = create_access_token(identity=str(user["_id"]), expires_delta=timedelta(seconds=30))
-        old_jti = decode_token(cookies["refresh_token_cookie"])["jti"]
+        old = decode_token(cookies["refresh_token_cookie"])
+        soon = create_access_token(
+            identity=str(user["_id"]), expires_delta=timedelta(seconds=30), additional_claims={"sid": old["sid"]}
+        )
     client.set_cookie("access_token_cookie", soon)
     client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
     response = client.get("/profile")
     assert response.status_code == 200
-    renewed = {
-        header.split("=", 1)[0]: header.split(";")[0].split("=", 1)[1]
-        for header in response.headers.getlist("Set-Cookie")
-    }
+    renewed = renewed_cookies(response)
     assert {"access_token_cookie", "refresh_token_cookie"} <= renewed.keys()
     with app.app_context():
-        assert not redis_client().exists(key("refresh", old_jti))
-        assert redis_client().exists(key("refresh", decode_token(renewed["refresh_token_cookie"])["jti"]))
+        new = decode_token(renewed["refresh_token_cookie"])
+        assert new["sid"] == old["sid"] == decode_token(renewed["access_token_cookie"])["sid"]
+        assert not redis_client().exists(session_store.refresh_key(user["_id"], old["jti"]))
+        assert redis_client().exists(session_store.refresh_key(user["_id"], new["jti"]))
 
 
 def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, client):
@@ -295,48 +430,81 @@ def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, c
     assert any(h.startswith("access_token_cookie=") for h in response.headers.getlist("Set-Cookie"))
 
 
-def test_a_replayed_refresh_token_is_refused(app):
-    from app.auth import sessions
+def past_the_grace(app):
+    """What ROTATION_GRACE seconds do to the marks of rotated refresh tokens."""
+    with app.app_context():
+        redis_client().delete(*redis_client().keys(key("*", "rotated", "*")))
 
+
+def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app):
+    """Finding 3: a replayed old refresh token was refused, but the token
+    rotated from it kept working."""
     user, cookies = session_cookies(app, unique_email())
-    first = app.test_client()
-    first.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-    assert first.get("/profile").status_code == 200  # rotates it
-    sessions.ROTATION_GRACE, grace = 0, sessions.ROTATION_GRACE
-    try:
-        with app.app_context():
-            redis_client().delete(*redis_client().keys(key("rotated", "*")))  # the grace period has passed
-        thief = app.test_client()
-        thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-        response = thief.get("/profile")
-    finally:
-        sessions.ROTATION_GRACE = grace
+    owner = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    response = owner.get("/profile")  # rotates it
+    assert response.status_code == 200
+    rotated = renewed_cookies(response)
+    past_the_grace(app)
+    thief = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    response = thief.get("/profile")
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     assert any(h.startswith("refresh_token_cookie=;") for h in response.headers.getlist("Set-Cookie"))
+    for name in ("refresh_token_cookie", "access_token_cookie"):  # all of the session is over, at once
+        assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
 def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
     user, cookies = session_cookies(app, unique_email())
     for _ in range(3):
-        tab = app.test_client()
-        tab.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
-        assert tab.get("/profile").status_code == 200
+        assert signed_in_client(app, only(cookies, "refresh_token_cookie")).get("/profile").status_code == 200
 
 
-def test_sign_out_revokes_the_refresh_token_and_clears_the_cookies(app, client):
-    from flask_jwt_extended import decode_token
-
+def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
+    """Finding 3: after "Sign out" the old access cookie worked for up to 15 minutes."""
     user, cookies = session_cookies(app, unique_email())
-    for name, value in cookies.items():
-        client.set_cookie(name, value)
-    token = csrf_token(client, "/profile")
-    response = client.post("/signout", data={"csrf_token": token})
+    client = signed_in_client(app, cookies)
+    elsewhere = signed_in_client(app, session_cookies(app, user["email"])[1])  # another sign-in, as on a phone
+    assert client.get("/profile").status_code == 200  # now this process holds the session as alive
+    response = client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     cleared = [h for h in response.headers.getlist("Set-Cookie") if "_token_cookie=;" in h]
     assert len(cleared) == 2
-    with app.app_context():
-        assert not redis_client().exists(key("refresh", decode_token(cookies["refresh_token_cookie"])["jti"]))
     assert "You have signed out." in client.get("/signin").get_data(as_text=True)
+    for name in ("access_token_cookie", "refresh_token_cookie"):
+        kept = signed_in_client(app, only(cookies, name))
+        response = kept.get("/profile")
+        assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert elsewhere.get("/profile").status_code == 200  # only that session ended
+
+
+def test_sign_out_of_all_devices_ends_every_session(app):
+    user, laptop = session_cookies(app, unique_email())
+    _, phone = session_cookies(app, user["email"])
+    laptop_client, phone_client = signed_in_client(app, laptop), signed_in_client(app, phone)
+    assert phone_client.get("/").status_code == 200
+    profile = laptop_client.get("/profile").get_data(as_text=True)
+    assert 'action="/signout/everywhere"' in profile and ">Sign out of all devices</button>" in profile
+    response = laptop_client.post("/signout/everywhere", data={"csrf_token": csrf_token(laptop_client, "/profile")})
+    assert response.status_code == 303
+    assert "You have signed out on all your devices." in laptop_client.get("/signin").get_data(as_text=True)
+    for cookies in (laptop, phone):
+        for name in cookies:
+            assert signed_in_client(app, only(cookies, name)).get("/").status_code == 303
+
+
+def test_signing_out_tells_the_sessions_open_pages_to_close(app):
+    from flask_jwt_extended import decode_token
+
+    user, cookies = session_cookies(app, unique_email())
+    with app.app_context():
+        listener = redis_client().pubsub(ignore_subscribe_messages=True)
+        listener.subscribe(push.channel(user["_id"]))
+        session_id = decode_token(cookies["access_token_cookie"])["sid"]
+    client = signed_in_client(app, cookies)
+    client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
+    order = wait_for(lambda: listener.get_message(timeout=0.1), 5, what="the order to close")
+    listener.close()
+    assert order["data"] == f"! close 4401 s:{session_id}"  # every web process's hub closes its pages
 
 
 def test_profile_changes_the_name(app, client):

@@ -34,7 +34,7 @@ def sign_in(page, inbox, email, keyboard_only=False, name=None):
 
 
 def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -64,8 +64,11 @@ def connected(page):
 
 
 def start_chat(page, name):
+    """Find `name` in New chat and open a chat with them. The directory is
+    private: a stranger is found by their whole email address (people in
+    these tests are named after theirs, see unique_email)."""
     page.get_by_role("link", name="New chat").click()
-    page.get_by_label("Search people").fill(name)
+    page.get_by_label("Search people").fill(f"{name}@example.com")
     page.get_by_label("Search people").press("Enter")
     page.get_by_role("button", name=f"Chat with {name}").click()
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()

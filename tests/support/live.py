@@ -163,6 +163,15 @@ class EventPage:
             if text in event["data"]:
                 return event
 
+    def wait_for_event(self, name):
+        """The next event named `name` (such as "attached"); AssertionError if the stream ends first."""
+        while True:
+            event = self.receive()
+            if event is None:
+                raise AssertionError(f"the event stream ended before {name!r}")
+            if event["event"] == name:
+                return event
+
     def close(self):
         self.connection.close()
 class Pushes:
@@ -175,6 +184,8 @@ class Pushes:
         self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
 
     def _on_message(self, message):
+        if message["data"].startswith("! "):  # an order to the hubs (see push.Close), not a push
+            return
         self.received.append((message["channel"], json.loads(message["data"].partition(" ")[2])))
 
     def on(self, channel):

@@ -1,0 +1,32 @@
+"""Finding people, without exposing them. With DIRECTORY=private (the
+default) a stranger is found only by their full email address, and names
+and their prefixes find only the people you already chat with; with
+DIRECTORY=open names find everyone, for a team that wants a directory.
+Either way results show names, never emails, and leave out you and the
+people who blocked you. (A stranger's 26 one-letter searches used to list
+every user's name and email.)"""
+
+import re
+
+from flask import current_app
+
+from app.data import chats, users
+
+LIMIT = 20
+FULL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def find(text, searcher_id):
+    """The people `searcher_id` may find with `text`, by name."""
+    query = text.strip().lower()
+    if not query:
+        return []
+    if FULL_ADDRESS.match(query):
+        found = [person for person in [users.by_email(query)] if person]
+    elif current_app.config["DIRECTORY"] == "open":
+        found = users.by_name(query, limit=LIMIT + 1)
+    else:
+        found = users.by_name(query, among=chats.contacts(searcher_id), limit=LIMIT)
+    hidden = chats.blockers_of(searcher_id) | {searcher_id}
+    people = [person for person in found if person["_id"] not in hidden][:LIMIT]
+    return sorted(people, key=lambda person: (person["name"].lower(), str(person["_id"])))

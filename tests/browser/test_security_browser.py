@@ -1,0 +1,88 @@
+"""Signing out everywhere it should, "Opened elsewhere", and blocking, in Chromium."""
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from app.realtime import presence
+from tests.support.browser import assert_accessible, chat_link, connected, sign_in, start_chat, two_people
+from tests.support.live import SocketPage
+from tests.support.people import unique_email
+
+pytestmark = pytest.mark.browser
+
+
+def cookies_of(page):
+    return {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+
+
+def test_signing_out_in_one_tab_signs_out_the_other_within_a_second(new_page, inbox):
+    first = new_page()
+    sign_in(first, inbox, unique_email("ann"))
+    second = first.context.new_page()  # another tab of the same browser
+    second.goto("/profile")
+    connected(first)
+    connected(second)
+    started = time.monotonic()
+    first.get_by_role("button", name="Sign out", exact=True).click()
+    expect(second.get_by_role("heading", name="Sign in")).to_be_visible(timeout=1000)
+    assert time.monotonic() - started < 1
+    assert_accessible(second)
+    second.goto("/")  # and it stays signed out
+    expect(second.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_sign_out_of_all_devices(new_page, inbox, live):
+    email = unique_email("ann")
+    laptop, phone = new_page(), new_page()
+    sign_in(laptop, inbox, email)
+    sign_in(phone, inbox, email)
+    connected(phone)
+    laptop.get_by_role("link", name="Profile").click()
+    assert_accessible(laptop)
+    laptop.get_by_role("button", name="Sign out of all devices").click()
+    expect(laptop.get_by_text("You have signed out on all your devices.")).to_be_visible()
+    expect(phone.get_by_role("heading", name="Sign in")).to_be_visible(timeout=1000)
+
+
+def test_the_oldest_of_too_many_pages_says_opened_elsewhere_and_stays_put(new_page, inbox, live):
+    page = new_page()
+    sign_in(page, inbox, unique_email("ann"))
+    connected(page)
+    others = [SocketPage(live.url, cookies_of(page), page=f"other-{n}") for n in range(presence.PAGES_PER_PERSON)]
+    for other in others:
+        other.wait_until_attached()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Opened elsewhere.")
+    expect(alert.get_by_role("link", name="Reload to use it here")).to_be_visible()
+    time.sleep(2)  # long enough for a reconnect, which would take a place from another page
+    assert page.evaluate("document.getElementById('live').dataset.state") == "elsewhere"
+    assert all(other.close_code is None for other in others)
+    assert_accessible(page)
+    for other in others:
+        other.close()
+
+
+def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
+    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+    start_chat(alice, bob_name)
+    alice.get_by_role("button", name=f"Block {bob_name}").click()
+    expect(alice.get_by_role("heading", name=f"Block {bob_name}?")).to_be_visible()
+    assert_accessible(alice)
+    alice.get_by_role("button", name=f"Block {bob_name}").click()
+    expect(alice.get_by_text(f"You blocked {bob_name}.")).to_be_visible()
+    expect(chat_link(alice, bob_name)).to_have_count(0)
+    alice.get_by_role("link", name="Profile").click()
+    blocked = alice.get_by_role("list", name="Blocked people")
+    expect(blocked).to_contain_text(bob_name)
+    assert_accessible(alice)
+    bob.reload()
+    chat_link(bob, alice_name).click()
+    bob.get_by_role("textbox", name="Message", exact=True).fill("Still there?")
+    bob.get_by_role("button", name="Send").click()
+    expect(bob.get_by_text(f"{alice_name} is not taking messages from you.")).to_be_visible()
+    expect(bob.get_by_role("textbox", name="Message", exact=True)).to_have_value("Still there?")  # the draft stays
+    blocked.get_by_role("button", name=f"Unblock {bob_name}").click()
+    expect(alice.get_by_text(f"You unblocked {bob_name}.")).to_be_visible()
+    expect(chat_link(alice, bob_name)).to_have_count(1)

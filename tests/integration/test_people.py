@@ -1,0 +1,143 @@
+"""Finding people without exposing them, and blocking: through HTTP on real
+services, pushes captured in this process."""
+
+import re
+
+import pytest
+
+from app.chats import live
+from app.data import chats
+from app.realtime import hooks
+from tests.support.people import FROM_HERE, HTMX, errors_in, person, say, send, unique_email
+from tests.support.queues import queued_jobs
+
+
+def found(client, query, headers=None):
+    html = client.get("/people", query_string={"q": query}, headers=headers or {}).get_data(as_text=True)
+    return re.findall(r"Chat with ([^<]+)</button>", html), html
+
+
+def named(app, name):
+    client = person(app, name.lower().replace(" ", ""))
+    client.post("/profile", data={"name": name, "csrf_token": client.token})
+    return client
+
+
+def test_a_stranger_cannot_list_everyone_with_one_letter_searches(ns_app):
+    """Finding 6: 26 one-letter searches listed every user's name and email."""
+    for letter in "abcdefghij":
+        person(ns_app, f"{letter}person")
+    stranger = person(ns_app, "stranger")
+    names, pages = set(), ""
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        got, html = found(stranger, letter)
+        names |= set(got)
+        pages += html
+    assert names == set() and "@example.com" not in pages
+
+
+def test_private_directory_a_stranger_by_full_address_names_by_your_contacts(pair, ns_app):
+    zelda = named(ns_app, "Zelda Quill")
+    alice = pair.alice
+    assert found(alice, "zel")[0] == []  # a stranger's name finds nothing
+    names, html = found(alice, zelda.user["email"].upper())  # her whole address does
+    assert names == ["Zelda Quill"] and zelda.user["email"] not in html
+    assert found(alice, zelda.user["email"][:-1])[0] == []  # not a prefix of it
+    alice.post("/chats", data={"user_id": str(zelda.user["_id"]), "csrf_token": alice.token})
+    assert found(alice, "QUI")[0] == ["Zelda Quill"]  # now she is a contact
+    bob_name = pair.bob.user["name"]
+    assert found(alice, bob_name[:3])[0] == [bob_name]
+    assert found(alice, pair.bob.user["email"].split("@")[0][:3] + "@")[0] == []  # emails are not names
+    assert found(alice, alice.user["email"])[0] == []  # never yourself
+    fragment = alice.get("/people?q=qui", headers=HTMX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="people-results"') and "<nav" not in fragment
+    assert "1 person found for “qui”." in fragment
+
+
+def test_open_directory_lists_everyone_by_name_but_never_by_email(ns_app):
+    ns_app.config["DIRECTORY"] = "open"
+    tag = unique_email("x").split("-")[1].split("@")[0]
+    zelda = named(ns_app, f"Zelda{tag} Quill")
+    stranger = person(ns_app, "stranger")
+    names, html = found(stranger, f"zelda{tag}")
+    assert names == [f"Zelda{tag} Quill"] and "@example.com" not in html
+    assert found(stranger, zelda.user["email"].split("@")[0])[0] == []  # the start of her address
+
+
+def test_the_setting_is_checked():
+    import config
+
+    with pytest.raises(config.ConfigError, match="DIRECTORY must be one of private, open, not 'everyone'"):
+        config.load({"APP_ENV": "test", "SECRET_KEY": "s", "JWT_SECRET_KEY": "j", "DIRECTORY": "everyone"})
+
+
+def block(client, other_client, pair):
+    """Block as a person does: the button, the page that asks, then the block."""
+    page = client.get(f"{pair.url}/block").get_data(as_text=True)
+    assert f"<h1>Block {other_client.user['name']}?</h1>" in page
+    assert f">Block {other_client.user['name']}</button>" in page
+    return client.post(f"{pair.url}/block", data={"csrf_token": client.token})
+
+
+def test_block_asks_first(pair, ns_app):
+    page = pair.alice.get(pair.url).get_data(as_text=True)
+    assert f'action="{pair.url}/block"' in page and f">Block {pair.bob.user['name']}</button>" in page
+    pair.alice.get(f"{pair.url}/block")  # the page that asks blocks nothing
+    with ns_app.app_context():
+        assert chats.blocked_by(pair.id) == []
+    response = block(pair.alice, pair.bob, pair)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert f"You blocked {pair.bob.user['name']}." in pair.alice.get("/").get_data(as_text=True)
+
+
+def test_someone_you_blocked_cannot_message_you_and_keeps_their_draft(pair, ns_app):
+    block(pair.alice, pair.bob, pair)
+    response = send(pair.bob, "Are you there?", headers=HTMX)
+    assert response.status_code == 403
+    assert errors_in(response.get_data(as_text=True)) == [f"{pair.alice.user['name']} is not taking messages from you."]
+    page = send(pair.bob, "Are you there?")  # without JavaScript: the page again, the draft in the form
+    assert page.status_code == 403 and ">Are you there?</textarea>" in page.get_data(as_text=True)
+    mine = send(pair.alice, "Sorry", headers=HTMX)
+    assert errors_in(mine.get_data(as_text=True)) == [
+        f"You blocked {pair.bob.user['name']}. Unblock them in Profile to send messages."
+    ]
+    assert queued_jobs(ns_app, "chat:messages") == []
+
+
+def test_blocking_hides_the_chat_from_the_blocker_and_presence_from_both(pair, ns_app, pushes):
+    say(pair.bob, "Hello")
+    block(pair.alice, pair.bob, pair)
+    alice_home = pair.alice.get("/").get_data(as_text=True)
+    assert f'href="{pair.url}"' not in alice_home  # gone from her Chats
+    assert f'href="{pair.url}"' in pair.bob.get("/").get_data(as_text=True)  # his history stays his
+    with ns_app.test_request_context():
+        hooks.of(ns_app).online(pair.alice.user["_id"])
+        hooks.of(ns_app).online(pair.bob.user["_id"])
+        live.typing(pair.id, pair.alice.user["_id"], True)
+    assert not pushes  # no presence, no typing, either way
+    bob_view = pair.bob.get(pair.url, headers=FROM_HERE).get_data(as_text=True)
+    assert ">Offline</span>" in bob_view and "Last seen" not in bob_view and "Active" not in bob_view
+
+
+def test_someone_who_blocked_you_cannot_be_found(pair, ns_app):
+    block(pair.alice, pair.bob, pair)
+    assert found(pair.bob, pair.alice.user["email"])[0] == []
+    assert found(pair.bob, pair.alice.user["name"][:3])[0] == []
+
+
+def test_profile_lists_blocked_people_and_unblocks_them(pair, ns_app):
+    profile = pair.alice.get("/profile").get_data(as_text=True)
+    assert "You have blocked no one." in profile
+    block(pair.alice, pair.bob, pair)
+    profile = pair.alice.get("/profile").get_data(as_text=True)
+    bob = pair.bob.user["name"]
+    assert '<ul class="blocked" aria-labelledby="blocked-heading">' in profile
+    assert f">Unblock {bob}</button>" in profile
+    response = pair.alice.post(f"{pair.url}/unblock", data={"csrf_token": pair.alice.token})
+    assert response.status_code == 303 and response.headers["Location"] == "/profile"
+    assert f"You unblocked {bob}." in pair.alice.get("/profile").get_data(as_text=True)
+    assert send(pair.bob, "Back again", headers=HTMX).status_code == 200
+    assert f'href="{pair.url}"' in pair.alice.get("/").get_data(as_text=True)
+    eve = person(ns_app, "eve")
+    assert eve.post(f"{pair.url}/unblock", data={"csrf_token": eve.token}).status_code == 404
+    assert eve.post(f"{pair.url}/block", data={"csrf_token": eve.token}).status_code == 404
