@@ -33,7 +33,7 @@ class CodeRequests:
         try:
             status, headers, body = self._call("GET", "/signin")
             if status == 200:
-                cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
+                cookie = "; ".join(value.split(";", 1)[0] for value in headers.get_all("Set-Cookie") or [])
                 form = urlencode({"email": email, "csrf_token": CSRF_FIELD.search(body).group(1)})
                 status, headers, body = self._call(
                     "POST",

@@ -330,9 +330,9 @@ function setUpComposer() {
     if (!row?.classList.contains("local")) return outbox.delete(id); // the server has it after all
     row.classList.replace("status-sending", "failed");
     row.querySelector(".message-status").textContent = "Not sent";
-    row.querySelector(".failure-reason").textContent = reason[0].toUpperCase() + reason.slice(1) + (/[.!?]$/.test(reason) ? "" : ".");
+    row.querySelector(".failure-reason").textContent = reason;
     row.querySelector(".message-failure").hidden = false;
-    status.textContent = `Message not sent: ${reason}. Retry or delete it.`;
+    status.textContent = `Message not sent. ${reason} Retry or delete it.`;
   }
 
   async function deliver(id) {
@@ -351,9 +351,9 @@ function setUpComposer() {
       if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
       if (response.ok) return unsent.drop(id);
       const answer = new DOMParser().parseFromString(await response.text(), "text/html").body.textContent.trim();
-      fail(id, answer || `the server answered ${response.status}`);
+      fail(id, answer || `The server answered ${response.status}.`);
     } catch {
-      fail(id, navigator.onLine ? "Parley did not answer" : "you are offline");
+      fail(id, navigator.onLine ? "Parley did not answer." : "You are offline.");
     }
   }
 

@@ -69,7 +69,7 @@ def test_a_send_that_cannot_leave_says_not_sent_and_retry_delivers_it_once(new_p
     expect(bob_page.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
     expect(bob_page.locator("#connection-status")).to_have_text("Reconnecting…")
     expect(bob_page.locator(".presence-status")).to_have_text("Unknown", use_inner_text=True)
-    assert any(text.startswith("Message not sent: you are offline.") for text in spoken(bob_page))
+    assert any(text.startswith("Message not sent. You are offline.") for text in spoken(bob_page))
     assert_accessible_in_every_scheme(bob_page, "chat-not-sent-offline")
     write(bob_page, "This one I delete")
     doomed = bob_page.get_by_role("log").locator(".message-row", has_text="This one I delete")

@@ -6,7 +6,16 @@ import pytest
 from playwright.sync_api import expect
 
 from app.realtime import presence
-from tests.support.browser import assert_accessible, chat_link, connected, sign_in, start_chat, two_people
+from tests.support import conversation
+from tests.support.browser import (
+    assert_accessible,
+    assert_accessible_in_every_scheme,
+    chat_link,
+    connected,
+    sign_in,
+    start_chat,
+    two_people,
+)
 from tests.support.live import SocketPage
 from tests.support.people import unique_email
 
@@ -67,6 +76,7 @@ def test_the_oldest_of_too_many_pages_says_opened_elsewhere_and_stays_put(new_pa
 def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
     alice, bob, alice_name, bob_name = two_people(new_page, inbox)
     start_chat(alice, bob_name)
+    alice.get_by_label(f"Options for {bob_name}").click()
     alice.get_by_role("button", name=f"Block {bob_name}").click()
     expect(alice.get_by_role("heading", name=f"Block {bob_name}?")).to_be_visible()
     assert_accessible(alice)
@@ -81,8 +91,32 @@ def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
     chat_link(bob, alice_name).click()
     bob.get_by_role("textbox", name="Message", exact=True).fill("Still there?")
     bob.get_by_role("button", name="Send").click()
-    expect(bob.get_by_text(f"{alice_name} is not taking messages from you.")).to_be_visible()
-    expect(bob.get_by_role("textbox", name="Message", exact=True)).to_have_value("Still there?")  # the draft stays
+    refused = bob.get_by_role("log").locator(".message-row", has_text="Still there?")  # the text stays
+    expect(refused.locator(".failure-reason")).to_have_text(f"{alice_name} is not taking messages from you.")
+    expect(refused.get_by_role("button", name="Retry")).to_be_visible()
     blocked.get_by_role("button", name=f"Unblock {bob_name}").click()
     expect(alice.get_by_text(f"You unblocked {bob_name}.")).to_be_visible()
     expect(chat_link(alice, bob_name)).to_have_count(1)
+
+
+
+def test_a_chats_options_fit_a_narrow_screen_and_a_block_says_so_where_the_chat_is(new_page, live, app):
+    alice, alice_cookies = conversation.person(app, "alice", "Alice Appleton")
+    bob, _ = conversation.person(app, "bob", "Bartholomew Featherstonehaugh-Cholmondeley")
+    chat_id, _ = conversation.seed(app, alice, bob, days=1)
+    page = conversation.open_as(new_page, live, alice_cookies, viewport={"width": 320, "height": 640})
+    page.goto(f"/chats/{chat_id}")
+    page.get_by_label(f"Options for {bob['name']}").click()
+    block = page.get_by_role("button", name=f"Block {bob['name']}")
+    expect(block).to_be_visible()
+    menu = page.locator(".chat-options-menu").bounding_box()
+    assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 320  # on the screen, not beyond its edge
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert_accessible_in_every_scheme(page, "chat-options-open-320")
+    block.click()
+    page.get_by_role("button", name=f"Block {bob['name']}").click()  # the page that asks first
+    page.goto(f"/chats/{chat_id}")
+    expect(page.get_by_text(f"You blocked {bob['name']}.")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Unblock {bob['name']}")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert_accessible_in_every_scheme(page, "chat-blocked-320")
