@@ -265,21 +265,13 @@ def image(chat_id, name):
     return response
 
 
-@bp.post("/chats/<chat_id>/typing")
+@bp.post("/chats/<chat_id>/<any(typing, viewing):signal>")
 @login_required
-def typing(chat_id):
-    """The event-stream fallback's way of saying "typing" (and "stopped")."""
+def page_signal(chat_id, signal):
+    """The event-stream fallback's way of saying what a socket would: that
+    the person is typing (or stopped), or whether the chat is in front of them."""
     chat_id, _ = member_chat(chat_id)
     page = request.form.get("page", "")[:64] or "page"
-    live.heard_by_post(chat_id, g.user_id, page, {"type": "typing", "typing": request.form.get("typing") == "1"})
-    return "", 204
-
-
-@bp.post("/chats/<chat_id>/viewing")
-@login_required
-def viewing(chat_id):
-    """The event-stream fallback's way of saying whether the chat is in front of the person."""
-    chat_id, _ = member_chat(chat_id)
-    page = request.form.get("page", "")[:64] or "page"
-    live.heard_by_post(chat_id, g.user_id, page, {"type": "viewing", "visible": request.form.get("visible") == "1"})
+    field = "typing" if signal == "typing" else "visible"
+    live.heard_by_post(chat_id, g.user_id, page, {"type": signal, field: request.form.get(field) == "1"})
     return "", 204
