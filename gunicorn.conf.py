@@ -5,13 +5,21 @@ import os
 import resource
 import signal
 
+# Not `import config`: gunicorn reads every name here as one of its settings.
+from config import load, or_exit
+
+# Every setting is checked here, in the master, so a bad one stops start-up
+# with one line instead of workers failing to boot over and over.
+with or_exit():
+    settings = load()
+
 # Greenlets need not remember the stack that spawned them: three per open
 # page, that is thousands of frames kept alive and walked by every collection.
 os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+bind = f"0.0.0.0:{settings['PORT']}"
 worker_class = "gevent"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = settings["WEB_CONCURRENCY"]
 # Requests in progress and event streams, at once. An open page's WebSocket
 # is not one once it is served (see PageSocket), so this bounds how many
 # handshakes run together: the rest wait in the listen backlog, costing no

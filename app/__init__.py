@@ -2,14 +2,13 @@
 
 import hashlib
 import os
-import sys
 from datetime import timedelta
 
 from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import connections, errors, formatting, timing
+from app import cli, connections, errors, formatting, health, logs, timing
 from app.auth import sessions
 from app.chats import live
 from app.chats.present import presence_label
@@ -32,7 +31,8 @@ def create_app(overrides=None):
     if app.config["APP_ENV"] == "production":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
-    timing.init_app(app)  # first, so its clock wraps the other hooks
+    logs.init_app(app)  # first, so every request gets its id and its line
+    timing.init_app(app)  # next, so its clock wraps the other hooks
     connections.init_app(app)
     for extension in (compress, jwt, mail, sock):
         extension.init_app(app)
@@ -48,24 +48,14 @@ def create_app(overrides=None):
     app.add_template_global(sessions.csrf_token)
     app.add_template_filter(formatting.iso_time)
     app.add_template_global(presence_label)
-
-    @app.cli.command("create-indexes")
-    def create_indexes():
-        """Create the MongoDB indexes (the release step; safe to repeat)."""
-        from app.data import indexes
-
-        indexes.create_all()
-        print("Indexes are in place.")
-
+    cli.init_app(app)
     return app
 
 
 def create_app_or_exit():
     """create_app for a process's entry point: a configuration error is one clear line, not a traceback."""
-    try:
+    with config.or_exit():
         return create_app()
-    except config.ConfigError as error:
-        sys.exit(f"Parley cannot start: {error}")
 
 
 def register_blueprints(app):
@@ -74,7 +64,7 @@ def register_blueprints(app):
     from app.people.views import bp as people
     from app.realtime.views import bp as realtime
 
-    for blueprint in (auth, chats, people, realtime):
+    for blueprint in (health.bp, auth, chats, people, realtime):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev

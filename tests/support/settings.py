@@ -2,8 +2,8 @@
 
 PRODUCTION = {
     "APP_ENV": "production",
-    "SECRET_KEY": "s",
-    "JWT_SECRET_KEY": "j",
+    "SECRET_KEY": "s" * 32,
+    "JWT_SECRET_KEY": "j" * 32,
     "MONGODB_URI": "mongodb://db.example/parley",
     "REDIS_URL": "redis://cache.example:6379/0",
     "RABBITMQ_URL": "amqp://broker.example/",
