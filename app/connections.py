@@ -7,9 +7,11 @@ after it forks, never before.
 import redis
 from flask import current_app
 from pymongo import MongoClient
+from redis.cluster import RedisCluster
 
 from app.broker.publisher import Publisher
 from app.timing import DatabaseTime
+from config import DEFAULT_DATABASE
 
 # A store that is down answers within seconds, so a page says 503 and a
 # worker waits, instead of both hanging for pymongo's default 30 s.
@@ -22,32 +24,60 @@ def unless_in(uri, options):
 
 
 def init_app(app):
-    listeners = [DatabaseTime()] if app.config["SERVER_TIMING"] else []
-    # No retryable writes: every write is idempotent or done again when its job
-    # is redelivered, and the server's per-write session bookkeeping they need
-    # took a fifth of the store's time under load.
+    config = app.config
+    listeners = [DatabaseTime()] if config["SERVER_TIMING"] else []
     mongo = MongoClient(
-        app.config["MONGODB_URI"],
+        config["MONGODB_URI"],
         connect=False,
         tz_aware=True,
         appname="parley",
         event_listeners=listeners,
-        retryWrites=False,
-        **unless_in(app.config["MONGODB_URI"], MONGODB_TIMEOUTS),
+        # On in production, so a replica-set election does not fail writes.
+        # The benchmark turns them off: see README "Deploying" for why.
+        retryWrites=config["MONGODB_RETRY_WRITES"],
+        **unless_in(config["MONGODB_URI"], MONGODB_TIMEOUTS),
     )
-    app.extensions["mongo"] = mongo.get_default_database()
-    # A bounded pool that makes a busy moment wait for a connection instead of failing.
-    pool = redis.BlockingConnectionPool.from_url(
-        app.config["REDIS_URL"],
-        decode_responses=True,
-        health_check_interval=30,
-        max_connections=64,
-        timeout=10,
-        socket_connect_timeout=3,
-        socket_timeout=10,
-    )
-    app.extensions["redis"] = redis.Redis(connection_pool=pool)
-    app.extensions["publisher"] = Publisher(app.config["RABBITMQ_URL"])
+    app.extensions["mongo"] = mongo.get_default_database(DEFAULT_DATABASE)
+    app.extensions["redis"] = new_redis(config, max_connections=config["REDIS_POOL_SIZE"])
+    app.extensions["publisher"] = Publisher(config["RABBITMQ_URL"], config["QUEUE_TYPE"])
+
+
+def redis_options(config):
+    """redis-py's options for REDIS_URL: how a rediss:// certificate is checked."""
+    verify = config["REDIS_TLS_VERIFY"]
+    if not config["REDIS_URL"].startswith("rediss"):
+        return {}
+    if verify == "none":  # add-ons with self-signed certificates
+        return {"ssl_cert_reqs": "none", "ssl_check_hostname": False}
+    if verify == "required":
+        return {"ssl_cert_reqs": "required"}
+    return {"ssl_cert_reqs": "required", "ssl_ca_certs": verify}
+
+
+def new_redis(config, max_connections, **options):
+    """A client for REDIS_URL with at most `max_connections` (per node, for a
+    cluster), where a busy moment waits for a connection instead of failing,
+    and a Redis that is down is noticed within seconds. redis+cluster:// and
+    rediss+cluster:// URLs get a Redis Cluster client."""
+    url = config["REDIS_URL"]
+    options = {
+        "decode_responses": True,
+        "health_check_interval": 30,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+        **redis_options(config),
+        **options,
+    }
+    scheme, _, rest = url.partition("://")
+    if scheme.endswith("+cluster"):
+        return RedisCluster.from_url(
+            scheme.removesuffix("+cluster") + "://" + rest,
+            max_connections=max_connections,
+            connection_pool_class=redis.BlockingConnectionPool,
+            **options,
+        )
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, **options)
+    return redis.Redis(connection_pool=pool)
 
 
 def db():

@@ -15,6 +15,13 @@ from tests.support.services import Inbox, PrivateRabbitMQ, PrivateRedis, Process
 
 RUN = uuid.uuid4().hex[:8]
 QUEUES = ("send-otp", "chat:messages")
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked each_queue_type (the worker suite) run on classic and on quorum queues."""
+    if "queue_type" in metafunc.fixturenames and metafunc.definition.get_closest_marker("each_queue_type"):
+        metafunc.parametrize("queue_type", QUEUE_TYPES, indirect=True)
 
 
 def pytest_runtest_makereport(item, call):
@@ -83,6 +90,7 @@ def base_env(secantus, inbox, tmp_path_factory):
         "SIGNIN_LIMIT_PER_EMAIL": "",
         "SIGNIN_RESEND_COOLDOWN": "",
         "WEB_CONCURRENCY": "1",
+        "QUEUE_TYPE": "classic",
         **namespace_env(RUN),
     }
     os.environ.update(env)
@@ -96,9 +104,15 @@ def base_env(secantus, inbox, tmp_path_factory):
 
 
 @pytest.fixture
-def namespace(base_env):
+def queue_type(request):
+    """The type of this test's queues: classic, or each in turn for tests marked each_queue_type."""
+    return getattr(request, "param", "classic")
+
+
+@pytest.fixture
+def namespace(base_env, queue_type):
     """A Redis and queue namespace of this test's own, for tests that read queues or keys."""
-    env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}")}
+    env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}"), "QUEUE_TYPE": queue_type}
     yield env
     clean_namespace(env)
 
@@ -130,7 +144,7 @@ def ns_app(namespace):
     """An app whose Redis keys and queues are this test's alone."""
     from app import create_app
 
-    return create_app({"KEY_PREFIX": namespace["KEY_PREFIX"], "QUEUE_PREFIX": namespace["QUEUE_PREFIX"]})
+    return create_app({name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX", "QUEUE_TYPE")})
 
 
 @pytest.fixture

@@ -40,18 +40,21 @@ def retry_queue(name):
     return name + ".retry"
 
 
-def connect(url, heartbeat=30):
+def connect(url, heartbeat=30, timeout=3):
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
     params.connection_attempts = 1
-    params.socket_timeout = 3
+    params.socket_timeout = timeout
     params.blocked_connection_timeout = 5
     return pika.BlockingConnection(params)
 
 
-def declare(channel, name):
-    """Both queues are durable, and each has a dead-letter queue and a retry queue beside it."""
-    channel.queue_declare(name, durable=True)
-    channel.queue_declare(dead_letter_queue(name), durable=True)
+def declare(channel, name, queue_type):
+    """Both queues are durable, each with a dead-letter queue and a retry
+    queue beside it, all of QUEUE_TYPE: quorum (replicated across a
+    cluster's nodes) or classic."""
+    of_type = {"x-queue-type": queue_type}
+    channel.queue_declare(name, durable=True, arguments=of_type)
+    channel.queue_declare(dead_letter_queue(name), durable=True, arguments=of_type)
     back = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": name}
-    channel.queue_declare(retry_queue(name), durable=True, arguments=back)
+    channel.queue_declare(retry_queue(name), durable=True, arguments={**back, **of_type})

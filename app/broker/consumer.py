@@ -26,7 +26,7 @@ import time
 
 import pika
 
-from app import broker
+from app import broker, logs
 from app.outages import is_outage
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class Consumer:
         try:
             channel = connection.channel()
             channel.confirm_delivery()  # for retries and dead letters
-            broker.declare(channel, name)
+            broker.declare(channel, name, self.app.config["QUEUE_TYPE"])
             channel.basic_qos(prefetch_count=self.prefetch)
             channel.basic_consume(name, self.on_message)
             log.info("consuming %s", name)
@@ -192,8 +192,7 @@ class Consumer:
 
 
 def configure_logging(worker):
-    logging.basicConfig(level=logging.INFO, format=f"{worker} %(levelname)s %(message)s")
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    logs.configure(worker)
 
 
 def one_by_one(handle_one):

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, url, confirm_timeout=5.0, connections=16):
+    def __init__(self, url, queue_type, confirm_timeout=5.0, connections=16):
         self.url = url
+        self.queue_type = queue_type
         self.confirm_timeout = confirm_timeout
         self.connections = connections
         self._jobs = queue.Queue()
@@ -79,7 +80,7 @@ class Publisher:
                 if channel is None:
                     channel, declared = self._open(), set()
                 if name not in declared:
-                    declare(channel, name)
+                    declare(channel, name, self.queue_type)
                     declared.add(name)
             except Exception as error:  # not handed to the broker
                 outcome.set_exception(self._failed(name, error, maybe_queued=False))

@@ -10,10 +10,13 @@ from app.broker import PublishError
 from app.broker.publisher import Publisher
 from tests.support.queues import queue_depth
 
+# The worker suite: each test runs on classic and on quorum queues.
+pytestmark = pytest.mark.each_queue_type
+
 
 def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, namespace):
     name = namespace["QUEUE_PREFIX"] + "publisher-test"
-    publisher = Publisher(ns_app.config["RABBITMQ_URL"], connections=4)
+    publisher = Publisher(ns_app.config["RABBITMQ_URL"], ns_app.config["QUEUE_TYPE"], connections=4)
     for n in range(5):
         publisher.publish(name, {"n": n})
     assert publisher._threads == 1
@@ -42,7 +45,7 @@ def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, nam
 def test_a_publish_the_broker_may_still_have_is_reported_as_such(private_rabbit):
     """The broker stops reading (a memory alarm) after the job went out: it
     may yet take it, so the sender must not be told it failed for good."""
-    publisher = Publisher(private_rabbit.url, confirm_timeout=1)
+    publisher = Publisher(private_rabbit.url, "classic", confirm_timeout=1)
     publisher.publish("blocked-test", {"n": 0})  # its connection is open
     private_rabbit.ctl("set_vm_memory_high_watermark", "0")
     try:
@@ -51,7 +54,7 @@ def test_a_publish_the_broker_may_still_have_is_reported_as_such(private_rabbit)
         assert failed.value.maybe_queued
     finally:
         private_rabbit.ctl("set_vm_memory_high_watermark", "0.4")
-    refused = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=1)
+    refused = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", "classic", confirm_timeout=1)
     with pytest.raises(PublishError) as failed:
         refused.publish("blocked-test", {"n": 2})
     assert not failed.value.maybe_queued  # never reached a broker

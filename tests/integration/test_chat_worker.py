@@ -18,6 +18,9 @@ from tests.support.people import FROM_HERE, HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
 from tests.support.services import free_port, wait_for
 
+# The worker suite: each test runs on classic and on quorum queues.
+pytestmark = pytest.mark.each_queue_type
+
 
 def job(pair, text, sender="alice", **overrides):
     sender_id = getattr(pair, sender).user["_id"]

@@ -87,7 +87,7 @@ def test_sending_with_htmx_queues_one_job_and_the_page_shows_it_sending(pair, ns
     page = alice.get(alice.chat_url).get_data(as_text=True)
     assert re.search(r'status-sending".*?Hello Bob.*?<p class="message-status">Sending</p>', page, re.S)
     [job] = queued_jobs(ns_app, "chat:messages")
-    assert set(job) == {"client_id", "chat_id", "sender_id", "text", "image", "sent_at"}
+    assert set(job) == {"client_id", "chat_id", "sender_id", "text", "image", "sent_at", "request_id"}
     assert job["text"] == "Hello Bob" and job["sender_id"] == str(alice.user["_id"]) and job["image"] is None
 
 
@@ -161,7 +161,7 @@ def test_when_the_broker_cannot_take_the_message_the_draft_stays(pair, ns_app):
     from app.broker.publisher import Publisher
 
     alice = pair.alice
-    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=2)
+    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", "classic", confirm_timeout=2)
     response = send(alice, "Please arrive", headers=HTMX, image=(io.BytesIO(image_bytes()), "a.png"))
     assert response.status_code == 503
     assert errors_in(response.get_data(as_text=True)) == [outages.MESSAGE]

@@ -16,6 +16,9 @@ from tests.support.queues import dead_letters, name_of, publish, queue_depth
 from tests.support.services import Inbox, free_port, wait_for
 from tests.support.settings import PRODUCTION
 
+# The worker suite: each test runs on classic and on quorum queues.
+pytestmark = pytest.mark.each_queue_type
+
 
 def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, namespace, processes, inbox):
     processes.env.update(namespace)
@@ -97,7 +100,7 @@ def test_a_job_that_keeps_failing_is_dead_lettered_with_its_reason_once_the_boun
     connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
     channel = connection.channel()
     channel.confirm_delivery()
-    declare(channel, name)
+    declare(channel, name, ns_app.config["QUEUE_TYPE"])
     channel.basic_publish("", name, b'{"to": "x@example.com"}', pika.BasicProperties(headers=headers))
     method, properties, body = channel.basic_get(name)
     failing = Consumer(ns_app, "send-otp", lambda batch: {d: Retry("SMTP: 421 down") for d in batch}, prefetch=1)
@@ -119,7 +122,7 @@ def test_a_job_that_keeps_failing_is_dead_lettered_with_its_reason_once_the_boun
 def test_a_broker_restart_midway_loses_no_email(namespace, processes, inbox, private_rabbit):
     processes.env.update(namespace, RABBITMQ_URL=private_rabbit.url)
     queue = namespace["QUEUE_PREFIX"] + "send-otp"
-    publisher = Publisher(private_rabbit.url, confirm_timeout=3)
+    publisher = Publisher(private_rabbit.url, namespace["QUEUE_TYPE"], confirm_timeout=3)
     addresses = [unique_email(f"r{i}") for i in range(30)]
 
     def send(address):

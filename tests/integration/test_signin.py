@@ -336,7 +336,7 @@ def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_cl
     from app.broker.publisher import Publisher
 
     email = unique_email()
-    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", confirm_timeout=3)
+    ns_app.extensions["publisher"] = Publisher("amqp://guest:guest@127.0.0.1:1/%2F", "classic", confirm_timeout=3)
     token = csrf_token(ns_client)
     response = request_code(ns_client, email, token)
     html = response.get_data(as_text=True)
@@ -345,7 +345,7 @@ def test_when_the_broker_cannot_take_the_code_nothing_is_half_done(ns_app, ns_cl
     assert f'value="{email}"' in html  # the input is kept
     with ns_app.app_context():
         assert not redis_client().keys(codes.code_key(email, "*"))
-    ns_app.extensions["publisher"] = Publisher(ns_app.config["RABBITMQ_URL"])
+    ns_app.extensions["publisher"] = Publisher(ns_app.config["RABBITMQ_URL"], ns_app.config["QUEUE_TYPE"])
     assert request_code(ns_client, email, token).status_code == 303  # no cooldown was used up
 
 

@@ -25,7 +25,7 @@ def take_jobs(app, queue):
     """Take every job waiting on one of the app's queues (as a worker would), as raw bodies."""
     name = name_of(app, queue)
     connection, channel = _channel(app.config["RABBITMQ_URL"])
-    broker.declare(channel, name)
+    broker.declare(channel, name, app.config["QUEUE_TYPE"])
     bodies = []
     while True:
         method, _, body = channel.basic_get(name, auto_ack=True)
@@ -45,7 +45,7 @@ def publish(app, queue, *payloads):
     """Queue jobs (dicts, or raw bytes) on one of the app's queues."""
     name = name_of(app, queue)
     connection, channel = _channel(app.config["RABBITMQ_URL"])
-    broker.declare(channel, name)
+    broker.declare(channel, name, app.config["QUEUE_TYPE"])
     channel.confirm_delivery()
     for payload in payloads:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -57,7 +57,7 @@ def dead_letters(app, queue):
     """Take the dead-lettered jobs of one of the app's queues: [(headers, body)]."""
     name = broker.dead_letter_queue(name_of(app, queue))
     connection, channel = _channel(app.config["RABBITMQ_URL"])
-    channel.queue_declare(name, durable=True)
+    channel.queue_declare(name, durable=True, arguments={"x-queue-type": app.config["QUEUE_TYPE"]})
     found = []
     while True:
         method, properties, body = channel.basic_get(name, auto_ack=True)
@@ -71,7 +71,7 @@ def dead_letters(app, queue):
 def queue_depth(app, queue):
     connection, channel = _channel(app.config["RABBITMQ_URL"])
     try:
-        return channel.queue_declare(name_of(app, queue), durable=True, passive=True).method.message_count
+        return channel.queue_declare(name_of(app, queue), passive=True).method.message_count
     finally:
         connection.close()
 
