@@ -1,5 +1,6 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
 
-from app import create_app_or_exit
+from app import create_app_or_exit, logs
 
+logs.configure("web")
 app = create_app_or_exit()

@@ -122,7 +122,7 @@ class System:
 
     def _indexes(self):
         subprocess.run(
-            [os.path.join(BIN, "flask"), "--app", "wsgi", "create-indexes"],
+            [os.path.join(BIN, "flask"), "--app", "wsgi", "release"],
             cwd=ROOT,
             env=self.env,
             check=True,

@@ -181,7 +181,7 @@ def run():
         wait_until(lambda: listening("127.0.0.1", config.DEV_SMTP_PORT), "the mail sink", 15)
 
     env = {**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
-    subprocess.run([os.path.join(VENV_BIN, "flask"), "--app", "wsgi", "create-indexes"], check=True, env=env)
+    subprocess.run([os.path.join(VENV_BIN, "flask"), "--app", "wsgi", "release"], check=True, env=env)
     port = int(os.environ.get("PORT", "5000"))
     url = f"http://127.0.0.1:{port}"
     honcho = subprocess.Popen(

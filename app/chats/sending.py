@@ -11,20 +11,24 @@
 """
 
 import json
+import logging
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from bson import ObjectId
 
-from app import broker, clock
+from app import broker, clock, logs
 from app.broker.consumer import Reject, json_object
 from app.chats import numbering, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, messages, users
 from app.realtime import presence
 from app.realtime.push import Outbox
+
+log = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TEXT = 4000
@@ -52,16 +56,18 @@ class Job:
     image: dict | None
     sent_at: datetime
     redelivered: bool = False  # the worker may have done it before
+    request_id: str | None = None  # the send's, so the worker's log line for it can be found
 
     @classmethod
     def new(cls, client_id, chat_id, sender_id, text, image=None):
         """A job for the send view; the time is kept to the millisecond, as MongoDB keeps it."""
         at = clock.now()
-        return cls(client_id, chat_id, sender_id, text, image, at.replace(microsecond=at.microsecond // 1000 * 1000))
+        sent_at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+        return cls(client_id, chat_id, sender_id, text, image, sent_at, request_id=logs.request_id())
 
     def fields(self):
-        """The job as JSON fields (DESIGN.md's chat:messages shape)."""
-        return {
+        """The job as JSON fields (DESIGN.md's chat:messages shape, and the request id when there is one)."""
+        fields = {
             "client_id": self.client_id,
             "chat_id": str(self.chat_id),
             "sender_id": str(self.sender_id),
@@ -69,6 +75,9 @@ class Job:
             "image": self.image,
             "sent_at": self.sent_at.isoformat(timespec="milliseconds"),
         }
+        if self.request_id:
+            fields["request_id"] = self.request_id
+        return fields
 
     @classmethod
     def from_json(cls, body, redelivered=False):
@@ -87,6 +96,7 @@ class Job:
             sent_at = datetime.fromisoformat(fields["sent_at"])
         except (KeyError, TypeError, ValueError):
             raise Reject("sent_at is not an ISO date") from None
+        request_id = fields.get("request_id")
         return cls(
             fields["client_id"],
             _object_id(fields, "chat_id"),
@@ -95,6 +105,7 @@ class Job:
             image,
             sent_at,
             redelivered,
+            request_id if isinstance(request_id, str) and logs.REQUEST_ID.match(request_id) else None,
         )
 
     def message(self, receiver_id):
@@ -138,11 +149,11 @@ def _check_image(image):
 # 1. Accepting a send (the web process)
 
 
-def _pending_key(chat_id, sender_id):
+def pending_key(chat_id, sender_id):
     return key("pending", chat_id, sender_id)
 
 
-def _unconfirmed_key(chat_id, sender_id):
+def unconfirmed_key(chat_id, sender_id):
     return key("unconfirmed", chat_id, sender_id)
 
 
@@ -152,7 +163,7 @@ def accept(job):
     not confirm it: then nothing of it is kept, unless the broker may have
     it after all (`maybe_queued`), when it stays pending, marked unconfirmed,
     and a second try queues it again (the worker saves a client_id once)."""
-    name, unconfirmed = _pending_key(job.chat_id, job.sender_id), _unconfirmed_key(job.chat_id, job.sender_id)
+    name, unconfirmed = pending_key(job.chat_id, job.sender_id), unconfirmed_key(job.chat_id, job.sender_id)
     pipe = redis_client().pipeline(transaction=False)
     pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
     pipe.expire(name, PENDING_TTL)
@@ -180,8 +191,8 @@ def accept(job):
 def unconfirmed(chat_id, sender_id, client_id):
     """The sender's pending job that the broker may not have (shown "Not sent"), or None."""
     pipe = redis_client().pipeline(transaction=False)
-    pipe.hget(_pending_key(chat_id, sender_id), client_id)
-    pipe.sismember(_unconfirmed_key(chat_id, sender_id), client_id)
+    pipe.hget(pending_key(chat_id, sender_id), client_id)
+    pipe.sismember(unconfirmed_key(chat_id, sender_id), client_id)
     fields, maybe_lost = pipe.execute()
     return Job.from_json(fields) if fields and maybe_lost else None
 
@@ -190,22 +201,22 @@ def forget(job):
     """The sender deleted a job shown "Not sent": it is no longer pending. (If
     the broker had it after all, the worker still delivers it.)"""
     pipe = redis_client().pipeline(transaction=False)
-    pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
-    pipe.srem(_unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.hdel(pending_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.srem(unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
     pipe.execute()
 
 
 def pending(chat_id, sender_id):
     """The sender's jobs in this chat that the worker has not saved yet."""
-    return [Job.from_json(fields) for fields in redis_client().hvals(_pending_key(chat_id, sender_id))]
+    return [Job.from_json(fields) for fields in redis_client().hvals(pending_key(chat_id, sender_id))]
 
 
 def pending_messages(chat_id, sender_id, receiver_id):
     """The pending jobs as message documents, for the sender's chat page;
     one the broker may not have is marked `unconfirmed`."""
     pipe = redis_client().pipeline(transaction=False)
-    pipe.hvals(_pending_key(chat_id, sender_id))
-    pipe.smembers(_unconfirmed_key(chat_id, sender_id))
+    pipe.hvals(pending_key(chat_id, sender_id))
+    pipe.smembers(unconfirmed_key(chat_id, sender_id))
     jobs, unconfirmed = pipe.execute()
     found = []
     for fields in jobs:
@@ -230,9 +241,18 @@ def parse(delivery):
 def deliver(jobs):
     """Save, number, update, push and mark seen a batch of parsed jobs."""
     before = chats.latest_messages({job.chat_id for job in jobs})  # how each pushed message follows on
+    started = time.perf_counter()
     saved, state, looking = save(jobs, clock.now())
     push(jobs, saved, state, looking, before)
     mark_seen_by_late_viewers(saved, state, looking)
+    log.info(
+        "delivered a batch",
+        extra=logs.fields(
+            jobs=len(jobs),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_ids=",".join(job.request_id for job in jobs if job.request_id) or None,
+        ),
+    )
 
 
 def receiver(job):
@@ -337,8 +357,8 @@ def push(jobs, saved, chat_state, looking, before):
             outbox.add(member, present.entry_update(present.chat_entry(chat, member, names, online, unread, tz)))
     pipe = redis_client().pipeline(transaction=False)
     for job in jobs:
-        pipe.hdel(_pending_key(job.chat_id, job.sender_id), job.client_id)
-        pipe.srem(_unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+        pipe.hdel(pending_key(job.chat_id, job.sender_id), job.client_id)
+        pipe.srem(unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
     outbox.send(pipe)
     pipe.execute()
 

@@ -84,7 +84,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     new = [message for message in history if message["receiver_id"] == g.user_id and message["seen_at"] is None]
     shown = {message["client_id"] for message in history}
     history += [message for message in on_their_way if message["client_id"] not in shown]
-    viewer, other = users.get(g.user_id), users.get(other_id)
+    viewer, other = users.get(g.user_id), users.as_seen_by_others(other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
     blocked = chat.get("blocked_by") or []
     if blocked:  # neither sees the other's presence
@@ -140,7 +140,8 @@ def earlier(chat_id):
     if not is_htmx():
         return redirect(url_for("chats.show", chat_id=chat_id, older_than=before))
     chat = chats.get(chat_id)
-    viewer, other = users.get(g.user_id), users.get(chats.other_member(members, g.user_id))
+    viewer = users.get(g.user_id)
+    other = users.as_seen_by_others(chats.other_member(members, g.user_id))
     history, previous = messages.page(chat, before)
     views = present.conversation(history, g.user_id, {other["_id"]: other["name"]}, present.zone_of(viewer), previous)
     return render_template(

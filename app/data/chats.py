@@ -185,3 +185,13 @@ def unread(chat, member_id):
 
 def mark_read(chat_id, member_id):
     db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}})
+
+
+def forget_member_messages(chat_id, member_id, other_id, latest):
+    """After `member_id`'s messages are deleted: `latest` (a summary, or None)
+    is the chat's latest message, and nothing waits unread for either member
+    (all that waited for the other was the deleted member's)."""
+    db().chats.update_one(
+        {"_id": chat_id},
+        {"$set": {"latest_message": latest, f"unread.{other_id}": 0}, "$unset": {f"unread.{member_id}": ""}},
+    )

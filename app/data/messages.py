@@ -82,3 +82,20 @@ def count_unseen(chat_id, receiver_id):
 def mark_seen(message_ids, at):
     if message_ids:
         db().messages.update_many({"_id": {"$in": list(message_ids)}}, {"$set": {"seen_at": at}})
+
+
+def in_chats(chat_ids):
+    """Every message of these chats, chat by chat in order (for an export)."""
+    return db().messages.find({"chat_id": {"$in": list(chat_ids)}}).sort([("chat_id", 1), ("seq", 1)])
+
+
+def images_sent_by(sender_id):
+    return [m["image"] for m in db().messages.find({"sender_id": sender_id, "image": {"$ne": None}}, {"image": 1})]
+
+
+def delete_sent_by(sender_id):
+    db().messages.delete_many({"sender_id": sender_id})
+
+
+def newest(chat_id):
+    return db().messages.find_one({"chat_id": chat_id}, sort=[("seq", -1)])

@@ -11,6 +11,7 @@ from app.connections import db
 from app.data import upsert
 
 MAX_NAME = 50
+DELETED_NAME = "Deleted account"  # what others see of someone whose account is gone
 # The highest code point: `prefix + TOP` sorts after every word starting with prefix.
 TOP = "\U0010ffff"
 
@@ -26,6 +27,19 @@ def name_matches(name, prefix):
 
 def get(user_id):
     return db().users.find_one({"_id": user_id})
+
+
+def as_seen_by_others(user_id):
+    """The user, or for an account that was deleted a stand-in named DELETED_NAME."""
+    return get(user_id) or {"_id": user_id, "name": DELETED_NAME, "last_seen_at": None}
+
+
+def by_email(email):
+    return db().users.find_one({"email": email.strip().lower()})
+
+
+def delete(user_id):
+    db().users.delete_one({"_id": user_id})
 
 
 def new_user(email):
@@ -62,9 +76,10 @@ def set_time_zone(user_id, name):
 
 
 def names(user_ids):
-    """{user_id: name} for the given ids."""
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"name": 1})
-    return {user["_id"]: user["name"] for user in found}
+    """{user_id: name} for the given ids; DELETED_NAME for an account that is gone."""
+    user_ids = list(user_ids)
+    found = {user["_id"]: user["name"] for user in db().users.find({"_id": {"$in": user_ids}}, {"name": 1})}
+    return {user_id: found.get(user_id, DELETED_NAME) for user_id in user_ids}
 
 
 def people(user_ids):

@@ -1,0 +1,75 @@
+"""A person's data as a whole: exporting it, and deleting the account.
+
+Deleting removes the person and everything they wrote (their messages, with
+their text and images); the chats stay, so the other member keeps their own
+messages and sees the person as "Deleted account". Each step can be run
+again, and the user document goes last, so a delete that stopped halfway is
+finished by running it again.
+"""
+
+from app import clock
+from app.chats import images, present, sending
+from app.connections import redis_client
+from app.data import chats, messages, users
+from app.realtime import push
+
+
+def export(user):
+    """The person's profile, chats and messages (image URLs included), as JSON-able data."""
+    member_of = list(chats.for_member(user["_id"], limit=0))
+    others = [chats.other_member(chat["members"], user["_id"]) for chat in member_of]
+    names = users.names(others)
+    by_chat = {}
+    for message in messages.in_chats([chat["_id"] for chat in member_of]):
+        by_chat.setdefault(message["chat_id"], []).append(
+            {
+                "from": "you" if message["sender_id"] == user["_id"] else names[message["sender_id"]],
+                "text": message.get("text") or "",
+                "image": _image(message.get("image")),
+                "sent_at": _time(message["created_at"]),
+                "seen_at": _time(message.get("seen_at")),
+            }
+        )
+    return {
+        "exported_at": _time(clock.now()),
+        "profile": {
+            "email": user["email"],
+            "name": user["name"],
+            "created_at": _time(user.get("created_at")),
+            "last_seen_at": _time(user.get("last_seen_at")),
+        },
+        "chats": [
+            {
+                "id": str(chat["_id"]),
+                "with": names[other],
+                "started_at": _time(chat.get("created_at")),
+                "messages": by_chat.get(chat["_id"], []),
+            }
+            for chat, other in zip(member_of, others)
+        ],
+    }
+
+
+def _image(image):
+    return image and {"url": image["url"], "width": image["width"], "height": image["height"], "alt": image["alt"]}
+
+
+def _time(at):
+    return at and at.isoformat(timespec="seconds")
+
+
+def delete(user, end_sessions):
+    """Delete the account: `end_sessions(user_id)` signs the person out
+    everywhere and closes their open pages, first, so nothing more is written."""
+    user_id = user["_id"]
+    end_sessions(user_id)
+    for image in messages.images_sent_by(user_id):
+        images.discard(image)
+    messages.delete_sent_by(user_id)
+    for chat in chats.for_member(user_id, limit=0):
+        other = chats.other_member(chat["members"], user_id)
+        newest = messages.newest(chat["_id"])
+        chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))
+        redis_client().delete(sending.pending_key(chat["_id"], user_id), sending.unconfirmed_key(chat["_id"], user_id))
+    redis_client().delete(push.stream(user_id))
+    users.delete(user_id)
