@@ -86,6 +86,12 @@ def init_app(app):
         duration = (time.perf_counter() - g.request_started) * 1000
         log.info(
             "",
-            extra=fields(method=request.method, path=request.path, status=response.status_code, duration_ms=duration),
+            extra=fields(
+                request_id=g.request_id,
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=duration,
+            ),
         )
         return response

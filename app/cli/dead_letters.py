@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import click
 import pika
 from flask import current_app
+from flask.cli import AppGroup
 
 from app import broker
 
@@ -107,7 +108,7 @@ def describe(letter):
     return f"{letter.id}  {letter.queue:<13}  {len(letter.body):>6} bytes  {letter.reason}"
 
 
-@click.group("dead-letters")
+@click.group("dead-letters", cls=AppGroup)
 def group():
     """Look at, replay or drop the jobs the workers dead-lettered."""
 

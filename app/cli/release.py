@@ -8,6 +8,7 @@ import sys
 import click
 import pika
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app import broker, health
 from app.data import indexes
@@ -16,6 +17,7 @@ SETTINGS = {"redis": "REDIS_URL, REDIS_TLS_VERIFY", "rabbitmq": "RABBITMQ_URL", 
 
 
 @click.command("release")
+@with_appcontext
 def release():
     """Check the services, declare the queues and create the indexes (safe to repeat)."""
     app = current_app._get_current_object()

@@ -4,6 +4,7 @@ import json
 import sys
 
 import click
+from flask.cli import AppGroup
 
 from app.data import users
 from app.people import accounts
@@ -16,7 +17,7 @@ def existing(email):
     return user
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def group():
     """Export or delete a person's data."""
 

@@ -1,0 +1,89 @@
+"""The operator's commands: dead letters listed, shown, replayed and dropped;
+a person's data exported and deleted. Each refuses a wrong name clearly."""
+
+import io
+import json
+import os
+
+from app.connections import db
+from tests.support.people import HTMX, image_bytes, say, send
+from tests.support.queues import publish, queue_depth, run_chat_worker
+from tests.support.services import wait_for
+
+
+def flask(app, *arguments):
+    return app.test_cli_runner().invoke(args=list(arguments), catch_exceptions=False)
+
+
+def dead_letter_ids(app):
+    listed = flask(app, "dead-letters", "list").output.splitlines()
+    return {line.split()[0]: line for line in listed[:-1]}
+
+
+def test_dead_letters_are_listed_shown_replayed_and_dropped(ns_app, namespace, processes):
+    processes.env.update(namespace)
+    publish(ns_app, "chat:messages", b"{not json", b'{"client_id": "short"}')
+    publish(ns_app, "send-otp", b'["not", "an", "object"]')
+    chat_worker, mail_worker = processes.worker("chat"), processes.worker("mail")
+    wait_for(lambda: len(dead_letter_ids(ns_app)) == 3, 15, what="three dead letters")
+    chat_worker.stop()
+    mail_worker.stop()
+
+    letters = dead_letter_ids(ns_app)
+    assert flask(ns_app, "dead-letters", "list").output.splitlines()[-1] == "3 dead letter(s)."
+    [not_json] = [letter_id for letter_id, line in letters.items() if line.endswith("not JSON")]
+    [short] = [letter_id for letter_id, line in letters.items() if "client_id is not 32 hex digits" in line]
+    [mail] = [letter_id for letter_id, line in letters.items() if "send-otp" in line]
+
+    shown = flask(ns_app, "dead-letters", "show", short).output
+    assert "client_id is not 32 hex digits" in shown and '"client_id": "short"' in shown
+    only_mail = flask(ns_app, "dead-letters", "list", "--queue", "send-otp").output
+    assert mail in only_mail and short not in only_mail
+
+    wrong = ns_app.test_cli_runner().invoke(args=["dead-letters", "drop", "ffffffffffff", not_json])
+    assert wrong.exit_code == 1 and "No dead letter with id ffffffffffff" in wrong.output
+    assert len(dead_letter_ids(ns_app)) == 3  # nothing done when one id is wrong
+    assert ns_app.test_cli_runner().invoke(args=["dead-letters", "drop", "--queue", "nowhere"]).exit_code == 2
+
+    assert flask(ns_app, "dead-letters", "replay", short).output.strip() == "Replayed 1 dead letter(s)."
+    assert queue_depth(ns_app, "chat:messages") == 1
+    assert flask(ns_app, "dead-letters", "drop", not_json, mail).output.strip() == "Dropped 2 dead letter(s)."
+    assert dead_letter_ids(ns_app) == {}
+
+
+def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, ns_app):
+    say(pair.alice, "Hello Bob")
+    send(pair.alice, "A picture", headers=HTMX, alt="A red square", image=(io.BytesIO(image_bytes()), "a.png"))
+    say(pair.bob, "Hi Alice")
+    assert run_chat_worker(ns_app) == {}
+    email = pair.alice.user["email"]
+    folder = os.path.join(ns_app.config["UPLOAD_DIR"], str(pair.id))
+    assert len(os.listdir(folder)) == 1
+
+    exported = json.loads(flask(ns_app, "users", "export", email, "--output", "-").output)
+    assert exported["profile"]["email"] == email
+    [chat] = exported["chats"]
+    assert chat["with"] == pair.bob.user["name"]
+    assert [(m["from"], m["text"]) for m in chat["messages"]] == [
+        ("you", "Hello Bob"),
+        ("you", "A picture"),
+        (pair.bob.user["name"], "Hi Alice"),
+    ]
+    image = chat["messages"][1]["image"]
+    assert image["alt"] == "A red square" and image["url"].startswith(f"/chats/{pair.id}/images/")
+
+    missing = ns_app.test_cli_runner().invoke(args=["users", "delete", "nobody@example.com", "--yes"])
+    assert missing.exit_code == 1 and "No account has the email address 'nobody@example.com'" in missing.output
+    assert flask(ns_app, "users", "delete", email, "--yes").output.strip() == f"Deleted {email}."
+
+    with ns_app.app_context():
+        assert db().users.find_one({"email": email}) is None
+        left = list(db().messages.find({"chat_id": pair.id}))
+        chat = db().chats.find_one({"_id": pair.id})
+    assert [m["text"] for m in left] == ["Hi Alice"]
+    assert chat["latest_message"]["text"] == "Hi Alice" and chat["unread"] == {str(pair.bob.user["_id"]): 0}
+    assert os.listdir(folder) == []
+    page = pair.bob.get(pair.url).get_data(as_text=True)
+    assert "<h1 id=\"chat-heading\">Deleted account</h1>" in page and "Hello Bob" not in page
+    assert "Deleted account" in pair.bob.get("/").get_data(as_text=True)
+    assert ns_app.test_cli_runner().invoke(args=["users", "export", email]).exit_code == 1
