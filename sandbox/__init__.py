@@ -4,11 +4,12 @@ Redis and RabbitMQ of their own (on free ports, never the shared ones), and
 an SMTP server that keeps what it receives."""
 
 from sandbox.processes import BIN, ROOT, Process, free_port, listening, wait_for
-from sandbox.services import Inbox, PrivateRabbitMQ, PrivateRedis, SecantusDB
+from sandbox.services import Certificates, Inbox, PrivateRabbitMQ, PrivateRedis, SecantusDB
 
 __all__ = [
     "BIN",
     "ROOT",
+    "Certificates",
     "Inbox",
     "PrivateRabbitMQ",
     "PrivateRedis",

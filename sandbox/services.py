@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -17,6 +18,30 @@ import redis
 from aiosmtpd.controller import Controller
 
 from sandbox.processes import BIN, Process, free_port, listening, wait_for
+
+
+class Certificates:
+    """A certificate authority of the run's own and a certificate it signed
+    for 127.0.0.1, as PEM files (trustme): `ca`, `cert`, `key`."""
+
+    def __init__(self):
+        import trustme
+
+        authority = trustme.CA()
+        issued = authority.issue_cert("127.0.0.1", "localhost")
+        self.dir = tempfile.mkdtemp(prefix="parley-tls-")
+        self.ca, self.cert, self.key = (os.path.join(self.dir, name) for name in ("ca.pem", "cert.pem", "key.pem"))
+        authority.cert_pem.write_to_path(self.ca)
+        issued.cert_chain_pems[0].write_to_path(self.cert)
+        issued.private_key_pem.write_to_path(self.key)
+
+    def server_context(self):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SecantusDB:
@@ -48,11 +73,14 @@ class SecantusDB:
 
 class PrivateRedis:
     """A Redis of our own, keeping nothing on disk unless asked: with `dir`
-    it writes dump.rdb there on SAVE and loads it when it starts."""
+    it writes dump.rdb there on SAVE and loads it when it starts. With
+    `certificates` it speaks TLS only (a rediss:// URL), as managed Redis
+    add-ons do."""
 
-    def __init__(self, dir=None, log_path=None):
+    def __init__(self, dir=None, log_path=None, certificates=None):
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.certificates = certificates
+        self.url = f"{'rediss' if certificates else 'redis'}://127.0.0.1:{self.port}/0"
         self.dir = dir
         self.log_path = log_path
         self.process = None
@@ -60,13 +88,18 @@ class PrivateRedis:
 
     def start(self):
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if self.certificates:
+            command[1:3] = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            for option, path in (("cert", "cert"), ("key", "key"), ("ca-cert", "ca")):
+                command += [f"--tls-{option}-file", getattr(self.certificates, path)]
         if self.dir:
             command += ["--dir", self.dir, "--dbfilename", "dump.rdb"]
         self.process = Process("redis", command, dict(os.environ), log_path=self.log_path)
         wait_for(lambda: listening(self.port), 10, what="private Redis")
 
     def client(self):
-        return redis.Redis.from_url(self.url, decode_responses=True)
+        tls = {"ssl_ca_certs": self.certificates.ca} if self.certificates else {}
+        return redis.Redis.from_url(self.url, decode_responses=True, **tls)
 
     def kill(self):
         self.process.kill()
@@ -146,20 +179,23 @@ class PrivateRabbitMQ:
 
 
 class Inbox:
-    """An SMTP server (aiosmtpd) that keeps what it receives, and when."""
+    """An SMTP server (aiosmtpd) that keeps what it receives, and when; with
+    `certificates`, it offers STARTTLS and refuses mail without it."""
 
-    def __init__(self, port=None, not_now=()):
+    def __init__(self, port=None, not_now=(), certificates=None):
         self.messages = []
         self.arrived_at = []  # time.time() of each of `messages`
         self.not_now = set(not_now)  # addresses answered "try again later"
         self._changed = threading.Condition()
         self.port = port or free_port()
+        self.certificates = certificates
         self.controller = None
         self.start()
 
     def start(self):
         """Listen (again, after a stop) on the same port."""
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        tls = {"tls_context": self.certificates.server_context(), "require_starttls": True} if self.certificates else {}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **tls)
         self.controller.start()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):

@@ -12,6 +12,7 @@ from email import policy
 from sandbox import (  # noqa: F401 (what the tests take from here)
     BIN,
     ROOT,
+    Certificates,
     Inbox,
     PrivateRabbitMQ,
     PrivateRedis,
