@@ -276,6 +276,8 @@ def load(environ=None):
         "RABBITMQ_URL": setting(
             "RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F", parse=url("amqp", "amqps"), alias="CLOUDAMQP_URL"
         ),
+        # How long pushes are kept for pages that reconnect (app/realtime/push.py).
+        "PUSH_REPLAY_SECONDS": setting("PUSH_REPLAY_SECONDS", 300, parse=whole_number(10, 24 * 3600)),
         "QUEUE_TYPE": setting("QUEUE_TYPE", "quorum" if production else "classic", parse=one_of(*QUEUE_TYPES)),
         # Namespaces, so test runs and benchmarks never touch each other's data.
         "KEY_PREFIX": setting("KEY_PREFIX", "parley:", parse=prefix(allow_empty=False)),

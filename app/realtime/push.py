@@ -14,15 +14,23 @@ from flask import current_app
 
 from app.connections import key, redis_client
 
+# A push is kept for PUSH_REPLAY_SECONDS (and at most STREAM_LENGTH per
+# person, room for a page closed for falling QUEUE_LIMIT behind to resume):
+# long enough for a page to resume after a dropped connection or a web
+# process's restart; a page away longer refreshes its regions instead.
+# Kept pushes are most of Parley's Redis memory, about 2.9 KB per message
+# (measured: README "Deploying"), so the window is what sizes the plan.
 STREAM_LENGTH = 500
-STREAM_TTL = 24 * 3600
 NO_PUSHES_YET = "0-0"
 
-# XADD and PUBLISH in one step, so the published push carries its stream id.
+# XADD and PUBLISH in one step, so the published push carries its stream id;
+# pushes older than the window go (by MINID: a time, as stream ids are).
 # A published push is "<stream id, or - when it is not kept> <html>"; an
 # order to the hubs is "! close <code> <which pages: *, s:<session>, c:<connection>>".
 PUSH_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'html', ARGV[1])
+local now = redis.call('TIME')
+redis.call('XTRIM', KEYS[1], 'MINID', '~', (now[1] - ARGV[4]) * 1000)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[2], id .. ' ' .. ARGV[1])
 return id
@@ -123,7 +131,8 @@ def send_through_redis(pushes, pipe=None):
         html = "".join(parts)
         if replayable:
             # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
-            pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, STREAM_TTL)
+            window = current_app.config["PUSH_REPLAY_SECONDS"]
+            pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, window)
         else:
             pipe.publish(channel(user_id), "- " + html)
     if own_pipe:

@@ -62,6 +62,7 @@ MALFORMED = {
     "REDIS_URL": "http://cache.example",
     "REDIS_TLS_VERIFY": "/no/such/ca.pem",
     "REDIS_POOL_SIZE": "many",
+    "PUSH_REPLAY_SECONDS": "5 minutes",
     "RABBITMQ_URL": "http://broker.example",
     "CLOUDAMQP_URL": "amqps://",
     "QUEUE_TYPE": "mirrored",
