@@ -87,3 +87,17 @@ def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, 
     assert "<h1 id=\"chat-heading\">Deleted account</h1>" in page and "Hello Bob" not in page
     assert "Deleted account" in pair.bob.get("/").get_data(as_text=True)
     assert ns_app.test_cli_runner().invoke(args=["users", "export", email]).exit_code == 1
+
+
+def test_release_declares_the_queues_and_refuses_a_queue_of_another_type(namespace):
+    from app import create_app
+
+    names = ("KEY_PREFIX", "QUEUE_PREFIX")
+    classic = create_app({**{name: namespace[name] for name in names}, "QUEUE_TYPE": "classic"})
+    assert "classic queues and indexes are in place" in flask(classic, "release").output
+    quorum = create_app({**{name: namespace[name] for name in names}, "QUEUE_TYPE": "quorum"})
+    refused = quorum.test_cli_runner().invoke(args=["release"])
+    assert refused.exit_code == 1
+    [line] = refused.output.strip().splitlines()
+    assert line.startswith("Parley cannot start: PRECONDITION_FAILED - inequivalent arg 'x-queue-type'")
+    assert line.endswith("(see README, 'Moving to quorum queues')")
