@@ -4,7 +4,7 @@ Redis and RabbitMQ of their own (on free ports, never the shared ones), and
 an SMTP server that keeps what it receives."""
 
 from sandbox.processes import BIN, ROOT, Process, free_port, listening, wait_for
-from sandbox.services import Certificates, Inbox, PrivateRabbitMQ, PrivateRedis, SecantusDB
+from sandbox.services import Certificates, Inbox, PrivateRabbitMQ, PrivateRedis, PrivateRedisCluster, SecantusDB
 
 __all__ = [
     "BIN",
@@ -13,6 +13,7 @@ __all__ = [
     "Inbox",
     "PrivateRabbitMQ",
     "PrivateRedis",
+    "PrivateRedisCluster",
     "Process",
     "SecantusDB",
     "free_port",

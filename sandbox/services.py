@@ -108,6 +108,38 @@ class PrivateRedis:
         self.process.stop()
 
 
+class PrivateRedisCluster:
+    """A Redis Cluster of our own: three masters on spare ports (each with its
+    cluster bus on port + 10000), all slots covered. `url` is Parley's
+    redis+cluster:// URL for it."""
+
+    def __init__(self, nodes=3):
+        self.dir = tempfile.mkdtemp(prefix="parley-cluster-")
+        self.ports = []
+        while len(self.ports) < nodes:
+            port = free_port()
+            if port < 55000 and not listening(port + 10000) and port not in self.ports:
+                self.ports.append(port)
+        self.processes = []
+        for port in self.ports:
+            config = os.path.join(self.dir, f"nodes-{port}.conf")
+            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
+            command += ["--cluster-config-file", config, "--save", "", "--appendonly", "no"]
+            self.processes.append(Process(f"redis-cluster-{port}", command, dict(os.environ), cwd=self.dir))
+        for port in self.ports:
+            wait_for(lambda port=port: listening(port), 10, what="a cluster node")
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(["redis-cli", "--cluster", "create", *nodes, "--cluster-yes"], check=True, capture_output=True)
+        clients = [redis.Redis(port=port, decode_responses=True) for port in self.ports]
+        wait_for(lambda: all(c.cluster("info")["cluster_state"] == "ok" for c in clients), 20, what="the cluster")
+        self.url = f"redis+cluster://127.0.0.1:{self.ports[0]}/0"
+
+    def stop(self):
+        for process in self.processes:
+            process.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class PrivateRabbitMQ:
     """A RabbitMQ node of our own (its own ports and data), for tests that
     restart the broker. Its data survives a restart, as a real broker's does."""

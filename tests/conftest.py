@@ -6,12 +6,19 @@ import uuid
 
 import pika
 import pytest
-import redis
 
 from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
-from tests.support.services import Inbox, PrivateRabbitMQ, PrivateRedis, Processes, SecantusDB
+from tests.support.services import (
+    Inbox,
+    PrivateRabbitMQ,
+    PrivateRedis,
+    PrivateRedisCluster,
+    Processes,
+    SecantusDB,
+    redis_at,
+)
 
 RUN = uuid.uuid4().hex[:8]
 QUEUES = ("send-otp", "chat:messages")
@@ -48,7 +55,7 @@ def namespace_env(name):
 
 
 def clean_namespace(env):
-    client = redis.Redis.from_url(env["REDIS_URL"])
+    client = redis_at(env["REDIS_URL"])
     keys = list(client.scan_iter(env["KEY_PREFIX"] + "*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
@@ -64,14 +71,25 @@ def clean_namespace(env):
 
 
 @pytest.fixture(scope="session")
-def base_env(secantus, inbox, tmp_path_factory):
+def redis_url():
+    """The shared Redis; with PARLEY_TEST_REDIS=cluster, a local 3-node Redis Cluster of this run's own."""
+    if os.environ.get("PARLEY_TEST_REDIS") != "cluster":
+        yield "redis://127.0.0.1:6379/0"
+        return
+    cluster = PrivateRedisCluster()
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def base_env(secantus, inbox, redis_url, tmp_path_factory):
     """The environment of this run; in-process apps and subprocesses both use it."""
     env = {
         "APP_ENV": "test",
         "SECRET_KEY": "test-secret-key-of-a-sensible-length",
         "JWT_SECRET_KEY": "test-jwt-secret-key-of-a-sensible-length",
         "MONGODB_URI": f"mongodb://127.0.0.1:{secantus.port}/parley_{RUN}?directConnection=true",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": redis_url,
         "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
         "CLOUDAMQP_URL": "",
         "MAIL_SERVER": "127.0.0.1",

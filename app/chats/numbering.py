@@ -54,7 +54,9 @@ def _stored_floor(chat):
 def _run(counts, floors):
     # EVAL, not a registered Script: in a pipeline a Script costs an extra
     # SCRIPT EXISTS round trip, and Redis caches the compiled script anyway.
+    # As a command: a Redis Cluster pipeline has no eval() method, but routes EVAL by its key.
     pipe = redis_client().pipeline(transaction=False)
     for chat_id, count in counts.items():
-        pipe.eval(RESERVE_SCRIPT, 1, key("seq", chat_id), count, floors.get(chat_id, ""), COUNTER_TTL)
+        floor = floors.get(chat_id, "")
+        pipe.execute_command("EVAL", RESERVE_SCRIPT, 1, key("seq", chat_id), count, floor, COUNTER_TTL)
     return dict(zip(counts, pipe.execute()))

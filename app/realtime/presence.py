@@ -92,17 +92,24 @@ return gone
 """
 
 
+# Every presence script reads the processes and some users' and processes'
+# sets together, so all presence keys share one hash tag: one slot of a Redis
+# Cluster holds them (presence changes only as pages open and close, and one
+# heartbeat per web process every HEARTBEAT seconds: no hot spot).
+TAG = "{presence}"
+
+
 def user_key(user_id):
-    return key("presence", "user", user_id)
+    return key(TAG, "user", user_id)
 
 
 def process_key(process_id):
-    return key("presence", "process", process_id)
+    return key(TAG, "process", process_id)
 
 
 def processes_key():
     """Web processes, scored by when they count as gone unless they beat again."""
-    return key("presence", "processes")
+    return key(TAG, "processes")
 
 
 def online(user_ids):

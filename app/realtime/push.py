@@ -131,8 +131,9 @@ def send_through_redis(pushes, pipe=None):
         html = "".join(parts)
         if replayable:
             # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
+            # As a command: a Redis Cluster pipeline has no eval() method, but routes EVAL by its key.
             window = current_app.config["PUSH_REPLAY_SECONDS"]
-            pipe.eval(PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, window)
+            pipe.execute_command("EVAL", PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, window)
         else:
             pipe.publish(channel(user_id), "- " + html)
     if own_pipe:

@@ -7,8 +7,9 @@ import socket
 import time
 from urllib.parse import urlencode, urlsplit
 
-import redis
 import websocket
+
+from tests.support.services import redis_at
 
 
 def cookie_header(cookies):
@@ -179,7 +180,7 @@ class Pushes:
 
     def __init__(self, redis_url, channels):
         self.received = []
-        self.pubsub = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
+        self.pubsub = redis_at(redis_url).pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(**{channel: self._on_message for channel in channels})
         self.thread = self.pubsub.run_in_thread(sleep_time=0.01, daemon=True)
 

@@ -16,12 +16,20 @@ from sandbox import (  # noqa: F401 (what the tests take from here)
     Inbox,
     PrivateRabbitMQ,
     PrivateRedis,
+    PrivateRedisCluster,
     Process,
     SecantusDB,
     free_port,
     listening,
     wait_for,
 )
+
+
+def redis_at(url):
+    """A client for one of Parley's REDIS_URLs (a cluster's too), as the app makes it."""
+    from app.connections import new_redis
+
+    return new_redis({"REDIS_URL": url, "REDIS_TLS_VERIFY": "required"}, max_connections=8)
 
 
 class Processes:
