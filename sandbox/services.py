@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 from email import policy
 
 import pika
@@ -142,9 +143,11 @@ class PrivateRedisCluster:
 
 class PrivateRabbitMQ:
     """A RabbitMQ node of our own (its own ports and data), for tests that
-    restart the broker. Its data survives a restart, as a real broker's does."""
+    restart the broker. Its data survives a restart, as a real broker's does.
+    With `certificates` it also speaks AMQPS, at `tls_url` (which trusts the
+    run's CA, as pika's ssl_options URL argument lets a URL say)."""
 
-    def __init__(self, log_path=None):
+    def __init__(self, log_path=None, certificates=None):
         self.dir = tempfile.mkdtemp(prefix="parley-rabbit-")
         self.port = free_port()
         self.dist_port = free_port()
@@ -153,8 +156,21 @@ class PrivateRabbitMQ:
         self.log_path = log_path
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as file:
             file.write("[].\n")
+        settings = [f"listeners.tcp.default = 127.0.0.1:{self.port}", "loopback_users = none"]
+        if certificates:
+            tls_port = free_port()
+            settings += [
+                f"listeners.ssl.default = 127.0.0.1:{tls_port}",
+                f"ssl_options.cacertfile = {certificates.ca}",
+                f"ssl_options.certfile = {certificates.cert}",
+                f"ssl_options.keyfile = {certificates.key}",
+                "ssl_options.verify = verify_none",
+                "ssl_options.fail_if_no_peer_cert = false",
+            ]
+            trust = urllib.parse.quote(repr({"ca_certs": certificates.ca}))
+            self.tls_url = f"amqps://guest:guest@127.0.0.1:{tls_port}/%2F?ssl_options={trust}"
         with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as file:
-            file.write(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+            file.write("\n".join(settings) + "\n")
         self.process = None
         self.start()
 

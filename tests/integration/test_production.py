@@ -16,7 +16,16 @@ from types import SimpleNamespace
 import pymongo
 import pytest
 
-from tests.support.services import ROOT, Certificates, FakeCloudinary, Inbox, PrivateRedis, SecantusDB, wait_for
+from tests.support.services import (
+    ROOT,
+    Certificates,
+    FakeCloudinary,
+    Inbox,
+    PrivateRabbitMQ,
+    PrivateRedis,
+    SecantusDB,
+    wait_for,
+)
 
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 
@@ -137,3 +146,22 @@ def test_a_self_signed_redis_with_verification_required_stops_start_up_with_one_
     assert "CERTIFICATE_VERIFY_FAILED" in line
     trusted = release({**env, "REDIS_TLS_VERIFY": platform.redis.certificates.ca})
     assert trusted.returncode == 0, trusted.stderr
+
+
+def test_amqps_urls_work_for_release_publishing_and_the_workers(namespace, certificates, inbox, processes):
+    from app import create_app
+    from app.broker import SEND_OTP, publish
+
+    broker = PrivateRabbitMQ(certificates=certificates)
+    try:
+        env = {**namespace, "RABBITMQ_URL": "", "CLOUDAMQP_URL": broker.tls_url}  # as CloudAMQP sets it
+        names = ("KEY_PREFIX", "QUEUE_PREFIX")
+        app = create_app({name: namespace[name] for name in names} | {"RABBITMQ_URL": broker.tls_url})
+        assert app.test_cli_runner().invoke(args=["release"]).exit_code == 0
+        with app.app_context():
+            publish(SEND_OTP, {"to": "amqps@example.com", "subject": "Over AMQPS", "body": "Hello"})
+        processes.env.update(env)
+        processes.worker("mail")
+        assert inbox.wait("amqps@example.com")["Subject"] == "Over AMQPS"
+    finally:
+        broker.remove()
