@@ -135,7 +135,7 @@ def send_through_redis(pushes, pipe=None):
             window = current_app.config["PUSH_REPLAY_SECONDS"]
             pipe.execute_command("EVAL", PUSH_SCRIPT, 1, stream(user_id), html, channel(user_id), STREAM_LENGTH, window)
         else:
-            pipe.publish(channel(user_id), "- " + html)
+            pipe.execute_command("PUBLISH", channel(user_id), "- " + html)  # as a command, for a cluster's pipeline
     if own_pipe:
         pipe.execute()
 
