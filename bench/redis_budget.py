@@ -1,9 +1,10 @@
 """How many Redis connections and how much Redis memory Parley uses: one web
-process (one gunicorn worker), one chat worker and one mail worker, on a
+process (one gunicorn worker, or --web-workers N), one chat worker and one mail worker, on a
 Redis of their own, at rest with pages open and while 100 pairs send at
 100 msg/s. `python -m bench.redis_budget` prints the figures (README
 "Deploying" quotes them); about a minute."""
 
+import argparse
 import json
 import os
 import sys
@@ -45,10 +46,10 @@ def snapshot(client, pids):
     }
 
 
-def main(pairs=100, idle=200, rate=100, seconds=30):
+def main(web_workers=1, pairs=100, idle=200, rate=100, seconds=30):
     server = PrivateRedis()
     client = redis.Redis(port=server.port)
-    system = System(web_workers=1, chat_workers=1, mail_workers=1, redis_url=server.url)
+    system = System(web_workers, chat_workers=1, mail_workers=1, redis_url=server.url)
     loads = []
     try:
         ours = ("web", "chat_worker", "mail_worker")
@@ -109,5 +110,7 @@ def main(pairs=100, idle=200, rate=100, seconds=30):
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--web-workers", type=int, default=1, help="gunicorn workers (WEB_CONCURRENCY)")
     os.environ.setdefault("PATH", BIN)
-    sys.exit(0 if main() else 1)
+    sys.exit(0 if main(parser.parse_args().web_workers) else 1)
