@@ -26,7 +26,7 @@ workers = settings["WEB_CONCURRENCY"]
 # memory here. Measured at 5,000 pages: 10,000 -> 36 KB each, 1,000 -> 14 KB.
 # Event streams hold one each while open: the app lets them have half
 # (app/realtime/limits.py reads the same variable).
-worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+worker_connections = settings["WORKER_CONNECTIONS"]
 keepalive = 5
 graceful_timeout = 15
 errorlog = "-"

@@ -21,7 +21,6 @@ Checked in the sign-in views alone: every other request pays nothing for them.
 """
 
 import math
-import re
 import secrets
 from typing import NamedTuple
 
@@ -30,11 +29,11 @@ from flask import current_app, request
 from app import clock
 from app.auth import browser, codes
 from app.connections import key, redis_client
+from config import rate  # one grammar for limits, the settings' (checked when a process starts)
 
 SLOW_EVERY = 120  # seconds between codes to an address past its cap from everyone
 VERIFY_PER_BROWSER = "20 per 5 minutes"
 VERIFY_PER_IP = "100 per 5 minutes"
-UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 # KEYS: one sorted set per limit. ARGV: now, this request's member, then
 # (count, seconds, slow) per key. A limit with `slow` refuses past its count
@@ -82,15 +81,6 @@ class Taken(NamedTuple):
 
     keys: tuple
     member: str
-
-
-def rate(text):
-    """(count, seconds) of a limit written "5 per hour" or "20 per 5 minutes"."""
-    found = re.fullmatch(r"\s*(\d+)\s*(?:per|/)\s*(\d*)\s*(second|minute|hour|day)s?\s*", text or "")
-    if not found:
-        raise ValueError(f"a limit is written like '5 per hour', not {text!r}")
-    count, every, unit = found.groups()
-    return int(count), int(every or 1) * UNITS[unit]
 
 
 def in_words(seconds):

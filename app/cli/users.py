@@ -11,10 +11,10 @@ from app.people import accounts
 
 
 def existing(email):
-    user = users.by_email(email)
-    if user is None:
+    found = users.by_email(email.strip().lower())
+    if found is None:
         sys.exit(f"No account has the email address {email!r}.")
-    return user
+    return users.get(found["_id"])
 
 
 @click.group("users", cls=AppGroup)
@@ -44,5 +44,5 @@ def delete(email, yes):
     user = existing(email)
     if not yes:
         click.confirm(f"Delete {user['email']} ({user['name']}) and everything they wrote?", abort=True)
-    accounts.delete(user, end_sessions=lambda user_id: None)  # TODO(issue 13): end sessions and live pages
+    accounts.delete(user)
     click.echo(f"Deleted {user['email']}.")

@@ -64,6 +64,11 @@ def get(chat_id):
     return db().chats.find_one({"_id": chat_id})
 
 
+def every_chat_of(user_id):
+    """All of a member's chats, those they blocked too (for their data's export or deletion)."""
+    return list(db().chats.find({"members": user_id}).sort("created_at", 1))
+
+
 def for_member(user_id, limit=CHAT_LIST_LIMIT):
     """A member's chats, most recent activity first, but for those they blocked."""
     found = db().chats.find({"members": user_id, "blocked_by": {"$ne": user_id}})

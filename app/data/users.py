@@ -34,10 +34,6 @@ def as_seen_by_others(user_id):
     return get(user_id) or {"_id": user_id, "name": DELETED_NAME, "last_seen_at": None}
 
 
-def by_email(email):
-    return db().users.find_one({"email": email.strip().lower()})
-
-
 def delete(user_id):
     db().users.delete_one({"_id": user_id})
 

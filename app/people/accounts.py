@@ -8,6 +8,7 @@ finished by running it again.
 """
 
 from app import clock
+from app.auth import session_store
 from app.chats import images, present, sending
 from app.connections import redis_client
 from app.data import chats, messages, users
@@ -16,7 +17,7 @@ from app.realtime import push
 
 def export(user):
     """The person's profile, chats and messages (image URLs included), as JSON-able data."""
-    member_of = list(chats.for_member(user["_id"], limit=0))
+    member_of = chats.every_chat_of(user["_id"])
     others = [chats.other_member(chat["members"], user["_id"]) for chat in member_of]
     names = users.names(others)
     by_chat = {}
@@ -58,15 +59,15 @@ def _time(at):
     return at and at.isoformat(timespec="seconds")
 
 
-def delete(user, end_sessions):
-    """Delete the account: `end_sessions(user_id)` signs the person out
-    everywhere and closes their open pages, first, so nothing more is written."""
+def delete(user):
+    """Delete the account. First the person is signed out everywhere and
+    their open pages close (4401), so nothing more is written as them."""
     user_id = user["_id"]
-    end_sessions(user_id)
+    session_store.end_all(user_id)
     for image in messages.images_sent_by(user_id):
         images.discard(image)
     messages.delete_sent_by(user_id)
-    for chat in chats.for_member(user_id, limit=0):
+    for chat in chats.every_chat_of(user_id):
         other = chats.other_member(chat["members"], user_id)
         newest = messages.newest(chat["_id"])
         chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))

@@ -183,7 +183,8 @@ def test_every_process_refuses_a_malformed_limit_with_one_clear_line(process):
     result = run_entry_point(ENTRY_POINTS[process], env, ROOT)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Parley cannot start: SIGNIN_LIMIT_PER_IP is '10000'; expected a limit such as '30 per hour'"
+        "Parley cannot start: SIGNIN_LIMIT_PER_IP is '10000'; "
+        "expected a limit such as '30 per hour' or '20 per 5 minutes'"
     ]
 
 
