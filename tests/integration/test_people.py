@@ -67,7 +67,7 @@ def test_open_directory_lists_everyone_by_name_but_never_by_email(ns_app):
 def test_the_setting_is_checked():
     import config
 
-    with pytest.raises(config.ConfigError, match="DIRECTORY must be one of private, open, not 'everyone'"):
+    with pytest.raises(config.ConfigError, match="DIRECTORY is 'everyone'; expected 'private' or 'open'"):
         config.load({"APP_ENV": "test", "SECRET_KEY": "s", "JWT_SECRET_KEY": "j", "DIRECTORY": "everyone"})
 
 
