@@ -18,7 +18,7 @@ from app.connections import key, redis_client
 # person, room for a page closed for falling QUEUE_LIMIT behind to resume):
 # long enough for a page to resume after a dropped connection or a web
 # process's restart; a page away longer refreshes its regions instead.
-# Kept pushes are most of Parley's Redis memory, about 2.9 KB per message
+# Kept pushes are most of Parley's Redis memory, about 3.5 KB per message
 # (measured: README "Deploying"), so the window is what sizes the plan.
 STREAM_LENGTH = 500
 NO_PUSHES_YET = "0-0"
