@@ -87,6 +87,8 @@ def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, 
     assert "<h1 id=\"chat-heading\">Deleted account</h1>" in page and "Hello Bob" not in page
     assert "Deleted account" in pair.bob.get("/").get_data(as_text=True)
     assert ns_app.test_cli_runner().invoke(args=["users", "export", email]).exit_code == 1
+    signed_out = pair.alice.get("/")  # the session ended with the account
+    assert signed_out.status_code == 303 and signed_out.headers["Location"].endswith("/signin")
 
 
 def test_release_declares_the_queues_and_refuses_a_queue_of_another_type(namespace):
