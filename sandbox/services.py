@@ -114,30 +114,52 @@ class PrivateRedisCluster:
     cluster bus on port + 10000), all slots covered. `url` is Parley's
     redis+cluster:// URL for it."""
 
-    def __init__(self, nodes=3):
+    def __init__(self, nodes=3, attempts=3):
         self.dir = tempfile.mkdtemp(prefix="parley-cluster-")
+        self.processes = []
+        for _ in range(attempts):
+            # A spare port can be taken (or its bus port + 10000 be) between
+            # choosing and binding it, on a machine others share: then again.
+            failure = self._start(nodes)
+            if failure is None:
+                return
+            self.stop_nodes()
+        raise RuntimeError(f"no Redis Cluster after {attempts} attempts: {failure}")
+
+    def _start(self, nodes):
         self.ports = []
         while len(self.ports) < nodes:
             port = free_port()
             if port < 55000 and not listening(port + 10000) and port not in self.ports:
                 self.ports.append(port)
-        self.processes = []
         for port in self.ports:
             config = os.path.join(self.dir, f"nodes-{port}.conf")
             command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
             command += ["--cluster-config-file", config, "--save", "", "--appendonly", "no"]
             self.processes.append(Process(f"redis-cluster-{port}", command, dict(os.environ), cwd=self.dir))
-        for port in self.ports:
-            wait_for(lambda port=port: listening(port), 10, what="a cluster node")
+        try:
+            for port, process in zip(self.ports, self.processes):
+                wait_for(lambda p=port, n=process: listening(p) or not n.alive(), 10, what="a cluster node")
+        except AssertionError as error:
+            return str(error)
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
-        subprocess.run(["redis-cli", "--cluster", "create", *nodes, "--cluster-yes"], check=True, capture_output=True)
+        created = subprocess.run(
+            ["redis-cli", "--cluster", "create", *nodes, "--cluster-yes"], capture_output=True, text=True, timeout=60
+        )
+        if created.returncode or not all(process.alive() for process in self.processes):
+            return (created.stdout + created.stderr).strip().splitlines()[-1:] or "a node stopped"
         clients = [redis.Redis(port=port, decode_responses=True) for port in self.ports]
         wait_for(lambda: all(c.cluster("info")["cluster_state"] == "ok" for c in clients), 20, what="the cluster")
         self.url = f"redis+cluster://127.0.0.1:{self.ports[0]}/0"
+        return None
 
-    def stop(self):
+    def stop_nodes(self):
         for process in self.processes:
             process.stop()
+        self.processes = []
+
+    def stop(self):
+        self.stop_nodes()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

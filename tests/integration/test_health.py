@@ -20,7 +20,7 @@ def private_mongo():
     server.stop()
 
 
-def test_healthz_asks_nothing_of_the_services():
+def test_healthz_asks_nothing_of_the_services(base_env):
     from app import create_app
 
     dead = "127.0.0.1:1"
@@ -35,7 +35,7 @@ def test_healthz_asks_nothing_of_the_services():
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
 
-def test_readyz_names_the_stopped_service_and_recovers(private_redis, private_rabbit, private_mongo):
+def test_readyz_names_the_stopped_service_and_recovers(base_env, private_redis, private_rabbit, private_mongo):
     from app import create_app
 
     app = create_app(
