@@ -1,95 +1,69 @@
-"""Sessions in Redis: one per sign-in, named by an id that its JWTs carry.
+"""Sessions: one per sign-in, named by an id that its JWTs carry.
 
-A session lives while its key does (15 days from its last refresh). Its
-access tokens are good only while it lives, checked through a per-process
-memory of a second (see `alive`), and its refresh tokens are rotated on use.
-Signing out deletes the key, so the session's tokens stop working at once,
-and tells its open pages (every tab, every web process) to close with 4401.
-A refresh token used again after its rotation means that someone else holds
-it: the whole session ends.
+A session is kept in MongoDB (app/data/sessions.py), so that Redis losing
+its data signs nobody out and revives no ended session. Its access tokens
+are good only while it lives: checked against a per-process memory of a
+second, then Redis's copy of the session's state, then MongoDB (see
+`alive`). Its refresh tokens are rotated on use. Signing out ends it at
+once and tells its open pages (every tab, every web process) to close with
+4401. A refresh token used again after its rotation means that someone else
+holds it: the whole session ends.
 
-Every key of a person's sessions has their id as hash tag, so the scripts
-here run on a Redis Cluster too.
+Every Redis key of a person's sessions has their id as hash tag, so these
+keys live on one node of a Redis Cluster.
 """
 
 import secrets
 import time
+from datetime import timedelta
 
 from flask import current_app
 
+from app import clock
 from app.connections import key, redis_client
+from app.data import sessions
 from app.realtime import hub, push
 
 ALIVE_FOR = 1.0  # seconds this process trusts that a session it saw alive still is
+STATE_FOR = 15 * 60  # seconds Redis keeps a session's state ("1" alive, "0" ended) before asking MongoDB again
 ROTATION_GRACE = 20  # seconds a rotated refresh token still counts, for parallel requests
-
-# KEYS: the old refresh token, the new one, the old one's rotation mark, the session.
-# ARGV: refresh lifetime, grace, the new token's session.
-ROTATE_SCRIPT = """
-if redis.call('EXISTS', KEYS[4]) == 0 then return 'ended' end
-if redis.call('GET', KEYS[1]) then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[1])
-  redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
-  redis.call('EXPIRE', KEYS[4], ARGV[1])
-  return 'rotated'
-end
-if redis.call('GET', KEYS[3]) then return 'grace' end
-redis.call('DEL', KEYS[4])
-return 'reused'
-"""
 
 _seen_alive = {}  # session id -> until when (monotonic) it counts as alive here
 
 
-def _tag(user_id):
-    return "{sessions:" + str(user_id) + "}"
+def state_key(user_id, session_id):
+    return key("{sessions:" + str(user_id) + "}", "session", session_id)
 
 
-def session_key(user_id, session_id):
-    return key(_tag(user_id), "session", session_id)
-
-
-def sessions_key(user_id):
-    return key(_tag(user_id), "all")
-
-
-def refresh_key(user_id, jti):
-    return key(_tag(user_id), "refresh", jti)
-
-
-def rotated_key(user_id, jti):
-    return key(_tag(user_id), "rotated", jti)
-
-
-def refresh_ttl():
-    return int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
+def refresh_lifetime():
+    return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
 
 
 def begin(user_id, jti):
     """A new session for `user_id`, whose first refresh token is `jti`; returns its id."""
     session_id = secrets.token_urlsafe(12)
-    pipe = redis_client().pipeline()
-    pipe.set(session_key(user_id, session_id), "1", ex=refresh_ttl())
-    pipe.set(refresh_key(user_id, jti), session_id, ex=refresh_ttl())
-    pipe.sadd(sessions_key(user_id), session_id)
-    pipe.expire(sessions_key(user_id), refresh_ttl())
-    pipe.execute()
+    now = clock.now()
+    sessions.create(session_id, user_id, jti, now, now + refresh_lifetime())
+    redis_client().set(state_key(user_id, session_id), "1", ex=STATE_FOR)
     return session_id
 
 
 def alive(user_id, session_id):
     """Whether the session still lives. A page's requests come in bursts (a
     page, its assets, htmx partials), so a session seen alive is trusted for
-    ALIVE_FOR seconds: most requests pay no Redis round trip for it (measured
-    in the README). Its own process forgets it at once when it ends; other
+    ALIVE_FOR seconds: most requests pay no round trip for it (measured in
+    the README). Its own process forgets it at once when it ends; other
     processes within ALIVE_FOR, or at once if they hold its pages."""
     if not session_id:
         return False  # a token from before sessions had ids
     now = time.monotonic()
     if _seen_alive.get(session_id, 0) > now:
         return True
-    if not redis_client().exists(session_key(user_id, session_id)):
+    state = redis_client().get(state_key(user_id, session_id))
+    if state is None:  # not asked lately, or Redis lost it: MongoDB knows
+        state = "1" if _lives(sessions.get(session_id), user_id) else "0"
+        redis_client().set(state_key(user_id, session_id), state, ex=STATE_FOR)
+    if state != "1":
         return False
     if len(_seen_alive) > 100_000:
         _seen_alive.clear()
@@ -97,54 +71,58 @@ def alive(user_id, session_id):
     return True
 
 
+def _lives(session, user_id):
+    return bool(
+        session
+        and str(session["user_id"]) == str(user_id)
+        and session["ended_at"] is None
+        and session["expires_at"] > clock.now()
+    )
+
+
 def rotate(user_id, session_id, old_jti, new_jti):
     """'rotated' (new_jti now refreshes the session), 'grace' (old_jti was
     rotated a moment ago by a parallel request), 'ended' (the session is
     over) or 'reused' (old_jti was rotated long ago: stolen, so the
     session has just been ended)."""
-    script = redis_client().register_script(ROTATE_SCRIPT)
-    outcome = script(
-        keys=[
-            refresh_key(user_id, old_jti),
-            refresh_key(user_id, new_jti),
-            rotated_key(user_id, old_jti),
-            session_key(user_id, session_id or "none"),
-        ],
-        args=[refresh_ttl(), ROTATION_GRACE, session_id or ""],
-    )
-    if outcome == "reused":
-        _ended(user_id, session_id)
-    return outcome
+    now = clock.now()
+    if session_id and sessions.rotate(session_id, old_jti, new_jti, now, now + refresh_lifetime()):
+        return "rotated"
+    session = sessions.get(session_id) if session_id else None
+    if not _lives(session, user_id):
+        return "ended"
+    if session["previous"] == old_jti and now - session["rotated_at"] < timedelta(seconds=ROTATION_GRACE):
+        return "grace"
+    end(user_id, session_id)
+    return "reused"
 
 
 def refresh_usable(user_id, session_id, jti):
     """For a WebSocket handshake, which cannot set cookies and so must not
-    rotate: the refresh token (or its grace) and its session still live."""
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.exists(refresh_key(user_id, jti), rotated_key(user_id, jti))
-    pipe.exists(session_key(user_id, session_id or "none"))
-    tokens, session = pipe.execute()
-    return bool(tokens and session)
+    rotate: the refresh token (or one rotated a moment ago) and its session still live."""
+    if not alive(user_id, session_id):
+        return False
+    session = sessions.get(session_id)
+    recent = session["rotated_at"] > clock.now() - timedelta(seconds=ROTATION_GRACE)
+    return session["refresh"] == jti or (session["previous"] == jti and recent)
 
 
 def end(user_id, session_id):
     """Sign out: the session's tokens stop working, its open pages close."""
-    pipe = redis_client().pipeline()
-    pipe.delete(session_key(user_id, session_id or "none"))
-    pipe.srem(sessions_key(user_id), session_id or "none")
-    pipe.execute()
-    _ended(user_id, session_id)
+    if session_id:
+        sessions.end(session_id, clock.now())
+        redis_client().set(state_key(user_id, session_id), "0", ex=STATE_FOR)
+    forget(session_id)
+    push.close_pages(user_id, 4401, session=session_id)
 
 
 def end_all(user_id):
     """Sign out of all devices: every session of the person ends."""
-    client = redis_client()
-    session_ids = client.smembers(sessions_key(user_id))
-    pipe = client.pipeline()
-    for session_id in session_ids:
-        pipe.delete(session_key(user_id, session_id))
+    ended = sessions.end_all(user_id, clock.now())
+    pipe = redis_client().pipeline(transaction=False)
+    for session_id in ended:
+        pipe.set(state_key(user_id, session_id), "0", ex=STATE_FOR)
         forget(session_id)
-    pipe.delete(sessions_key(user_id))
     pipe.execute()
     push.close_pages(user_id, 4401)
 
@@ -163,8 +141,3 @@ def _forget_closed(order, closed):
 
 
 hub.on_close_order(_forget_closed)
-
-
-def _ended(user_id, session_id):
-    forget(session_id)
-    push.close_pages(user_id, 4401, session=session_id)

@@ -14,6 +14,9 @@ INDEXES = {
         IndexModel([("pair", ASCENDING)], unique=True),  # one chat per pair
         IndexModel([("members", ASCENDING), ("updated_at", DESCENDING)]),  # the Chats list
     ],
+    "sessions": [
+        IndexModel([("user_id", ASCENDING), ("ended_at", ASCENDING)]),  # sign out of all devices
+    ],
     "messages": [
         IndexModel([("chat_id", ASCENDING), ("seq", ASCENDING)], unique=True),  # history, by page
         IndexModel([("sender_id", ASCENDING), ("client_id", ASCENDING)], unique=True),  # no doubles

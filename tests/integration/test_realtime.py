@@ -65,16 +65,15 @@ def test_a_socket_from_another_site_is_closed_with_4403(web, person):
 def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rotating(web, ns_app, person):
     from flask_jwt_extended import decode_token
 
-    from app.auth import session_store
-    from app.connections import redis_client
+    from app.data import sessions
 
     user = person("y")
     page = SocketPage(web.url, {"refresh_token_cookie": user["cookies"]["refresh_token_cookie"]})
     push_to(ns_app, user, "<p>hello</p>")
     assert page.wait_for_text("<p>hello</p>")
     with ns_app.app_context():  # the cookie the browser holds still works for its next page
-        jti = decode_token(user["cookies"]["refresh_token_cookie"])["jti"]
-        assert redis_client().exists(session_store.refresh_key(user["_id"], jti))
+        token = decode_token(user["cookies"]["refresh_token_cookie"])
+        assert sessions.get(token["sid"])["refresh"] == token["jti"]
     page.close()
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from app import outages
 from app.auth import browser, codes, session_store, throttle
-from app.connections import key, redis_client
-from app.data import users
+from app.connections import redis_client
+from app.data import sessions, users
 from app.realtime import push
 from tests.support.people import HTMX, csrf_token, errors_in, session_cookies, signed_in, unique_email
 from tests.support.queues import code_in, queued_jobs
@@ -419,8 +419,8 @@ def test_server_renews_an_expiring_session_and_rotates_the_refresh_token(app, cl
     with app.app_context():
         new = decode_token(renewed["refresh_token_cookie"])
         assert new["sid"] == old["sid"] == decode_token(renewed["access_token_cookie"])["sid"]
-        assert not redis_client().exists(session_store.refresh_key(user["_id"], old["jti"]))
-        assert redis_client().exists(session_store.refresh_key(user["_id"], new["jti"]))
+        kept = sessions.get(new["sid"])
+        assert kept["refresh"] == new["jti"] and kept["previous"] == old["jti"]
 
 
 def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, client):
@@ -431,15 +431,7 @@ def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, c
     assert any(h.startswith("access_token_cookie=") for h in response.headers.getlist("Set-Cookie"))
 
 
-def past_the_grace(app):
-    """What ROTATION_GRACE seconds do to the marks of rotated refresh tokens."""
-    with app.app_context():
-        rotated = list(redis_client().scan_iter(key("*", "rotated", "*")))  # every node of a cluster
-        if rotated:
-            redis_client().delete(*rotated)
-
-
-def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app):
+def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, clock):
     """Finding 3: a replayed old refresh token was refused, but the token
     rotated from it kept working."""
     user, cookies = session_cookies(app, unique_email())
@@ -447,7 +439,7 @@ def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app):
     response = owner.get("/profile")  # rotates it
     assert response.status_code == 200
     rotated = renewed_cookies(response)
-    past_the_grace(app)
+    clock.advance(seconds=session_store.ROTATION_GRACE + 1)
     thief = signed_in_client(app, only(cookies, "refresh_token_cookie"))
     response = thief.get("/profile")
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
@@ -493,6 +485,21 @@ def test_sign_out_of_all_devices_ends_every_session(app):
     for cookies in (laptop, phone):
         for name in cookies:
             assert signed_in_client(app, only(cookies, name)).get("/").status_code == 303
+
+
+def test_a_redis_that_lost_its_data_signs_nobody_out_and_revives_no_ended_session(app):
+    _, kept = session_cookies(app, unique_email())
+    _, ended = session_cookies(app, unique_email())
+    leaving = signed_in_client(app, ended)
+    leaving.post("/signout", data={"csrf_token": csrf_token(leaving, "/profile")})
+    with app.app_context():  # Redis restarted empty, as after a crash without persistence
+        session_store._seen_alive.clear()
+        for found in list(redis_client().scan_iter(app.config["KEY_PREFIX"] + "*")):
+            redis_client().delete(found)  # one by one: a cluster keeps them on different nodes
+    assert signed_in_client(app, only(kept, "access_token_cookie")).get("/profile").status_code == 200
+    assert signed_in_client(app, only(kept, "refresh_token_cookie")).get("/profile").status_code == 200
+    for name in ("access_token_cookie", "refresh_token_cookie"):
+        assert signed_in_client(app, only(ended, name)).get("/profile").status_code == 303
 
 
 def test_signing_out_tells_the_sessions_open_pages_to_close(app):
