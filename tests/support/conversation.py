@@ -39,9 +39,21 @@ DAY = [
 ]
 
 
-def person(app, label, name, zone="Europe/London"):
-    """A user named `name` (in time zone `zone`), and the cookies of a session of theirs."""
+def afternoon_zone():
+    """A time zone where it is early afternoon now, so that a seeded day of
+    six hours ending a few minutes ago lies within one calendar day there,
+    whenever the tests run."""
+    hours = (14 - datetime.now(UTC).hour) % 24
+    hours = hours - 24 if hours > 14 else hours
+    return f"Etc/GMT{-hours:+d}" if hours else "UTC"  # Etc/GMT-2 is two hours ahead of UTC
+
+
+def person(app, label, name, zone="afternoon"):
+    """A user named `name` (in time zone `zone`: by default one where it is
+    afternoon now, None for none chosen yet), and the cookies of a session of theirs."""
     from app.data import users
+
+    zone = afternoon_zone() if zone == "afternoon" else zone
 
     user, cookies = session_cookies(app, unique_email(label))
     with app.app_context():
