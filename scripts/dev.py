@@ -116,9 +116,18 @@ def ensure_rabbitmq(url):
     wait_until(ready, "RabbitMQ", 120)
 
 
+EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+
+
 def ensure_chromium():
+    """Chromium, and a colour emoji font so that screenshots show 👍 as people see it."""
+    missing = []
     if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
-        apt_install("chromium")
+        missing.append("chromium")
+    if not os.path.exists(EMOJI_FONT):
+        missing.append("fonts-noto-color-emoji")
+    if missing:
+        apt_install(*missing)
 
 
 def services(settings, browser=False):
