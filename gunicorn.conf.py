@@ -47,6 +47,7 @@ def post_worker_init(worker):
 
     import gevent
 
+    from app import tracing
     from app.realtime import hub
     from app.realtime.pagesocket import CLOSE_WAIT
 
@@ -58,6 +59,8 @@ def post_worker_init(worker):
     # collections over every open page's objects (over 100 ms with a thousand
     # pages) come rarely. Measured: p99 delivery at 200 msg/s 348 -> 61 ms.
     gc.set_threshold(10_000, 50, 100)
+    tracing.start()
+    tracing.watch_event_loop()
 
     stop = worker.handle_exit
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from app import broker, clock, logs
+from app import broker, clock, logs, tracing
 from app.broker.consumer import Reject, json_object
 from app.chats import numbering, present, receipts, viewing
 from app.connections import key, redis_client
@@ -233,6 +233,7 @@ def pending_messages(chat_id, sender_id, receiver_id):
 def parse(delivery):
     """The job a delivery carries, with its sender checked against the chat; Reject if it is bad."""
     job = Job.from_json(delivery.body, delivery.redelivered)
+    tracing.stage(job.client_id, "consumed", at=delivery.received_at)
     if chats.membership(job.chat_id, job.sender_id) is None:
         raise Reject(f"{job.sender_id} is not a member of chat {job.chat_id}, or there is no such chat")
     return job
@@ -240,11 +241,25 @@ def parse(delivery):
 
 def deliver(jobs):
     """Save, number, update, push and mark seen a batch of parsed jobs."""
+    started_at, started = time.time(), time.perf_counter()
     before = chats.latest_messages({job.chat_id for job in jobs})  # how each pushed message follows on
-    started = time.perf_counter()
     saved, state, looking = save(jobs, clock.now())
+    saved_at = time.perf_counter()
+    for doc in saved:
+        tracing.stage(doc["client_id"], "saved", user_id=doc["receiver_id"])
     push(jobs, saved, state, looking, before)
+    pushed_at = time.perf_counter()
+    for job in jobs:
+        tracing.stage(job.client_id, "pushed")
     mark_seen_by_late_viewers(saved, state, looking)
+    tracing.event(
+        "batch",
+        started_at,
+        len(jobs),
+        f"{(time.perf_counter() - started) * 1000:.1f}",
+        f"{(saved_at - started) * 1000:.1f}",
+        f"{(pushed_at - saved_at) * 1000:.1f}",
+    )
     log.info(
         "delivered a batch",
         extra=logs.fields(

@@ -22,6 +22,7 @@ from bson import ObjectId
 from gevent.event import Event
 from gevent.queue import Queue
 
+from app import tracing
 from app.connections import redis_client
 from app.outages import is_outage
 from app.realtime import hooks, presence, push
@@ -225,7 +226,8 @@ class Hub:
                 hooks.of(self.app).offline(user_id)
 
     def _dispatch(self, channel, data):
-        connections = self.pages.get(ObjectId(channel.rsplit(":", 1)[1]))
+        user_id = ObjectId(channel.rsplit(":", 1)[1])
+        connections = self.pages.get(user_id)
         if not connections:
             return
         item = push.parse_published(data)
@@ -236,6 +238,7 @@ class Hub:
             for listener in _close_listeners:
                 listener(item, closed)
             return
+        tracing.pushed(item.html, "dispatched", user_id)
         for connection in list(connections):
             connection.offer(item)
 
@@ -291,6 +294,7 @@ class Hub:
             while not self.stopping:
                 gevent.sleep(presence.HEARTBEAT)
                 beats += 1
+                started_at, started = time.time(), time.perf_counter()
                 try:
                     swept = presence.heartbeat(self.id)
                     if swept or beats % RECONCILE_EVERY == 0:
@@ -304,6 +308,7 @@ class Hub:
                 except Exception as error:  # the next beat tries again; a bug is logged, not fatal
                     level = logging.WARNING if is_outage(error) else logging.ERROR
                     log.log(level, "presence heartbeat failed: %r", error)
+                tracing.event("heartbeat", started_at, f"{(time.perf_counter() - started) * 1000:.1f}")
 
     def _held(self):
         return {connection.id: connection.user_id for connection in self.connections()}
@@ -313,8 +318,10 @@ class Hub:
         away without a word is noticed (and no longer counts as online)."""
         while not self.stopping:
             gevent.sleep(PING_EVERY)
+            started_at, started = time.time(), time.perf_counter()
             for n, connection in enumerate(self.connections(), start=1):
                 if connection.transport is not None:
                     connection.transport.ping()
                 if n % 100 == 0:
                     gevent.sleep(0)  # their writers run now: a hundred greenlets at a time, not thousands
+            tracing.event("ping", started_at, f"{(time.perf_counter() - started) * 1000:.1f}")
