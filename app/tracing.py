@@ -107,7 +107,7 @@ def watch_event_loop():
     def look():
         sleep = monkey.get_original("time", "sleep")
         while True:
-            sleep(PROBE_EVERY)
+            sleep(BLOCKED_MS / 1000 / 2)  # seldom: each look takes the GIL from the loop
             if state["where"] is None and time.perf_counter() - state["beat"] > BLOCKED_MS / 1000:
                 frame = sys._current_frames().get(hub_thread)
                 state["where"] = _where(frame)

@@ -19,7 +19,7 @@ INTERVALS = (
     ("sent → arrived", "sent", "arrived"),
 )
 STALLS = ("gc", "blocked", "heartbeat", "ping", "batch")
-SLOWEST = 5  # deliveries listed, with what they sat through, per step
+SLOWEST = 5  # deliveries listed, with the longest stalls they sat through, per step
 WORTH_NAMING = 5  # ms: a stall shorter than this explains no tail
 LONG_BATCH = 20  # ms: a batch is the work itself, a stall only when this long
 
@@ -159,7 +159,9 @@ def slowest(timed, stages, stalls):
                 "stages_ms": {
                     stage: round((at - sent) * 1000, 1) for stage, at in sorted(times.items(), key=lambda i: i[1])
                 },
-                "sat_through": [describe(s) for s in overlapping(sent, arrived, stalls)],
+                "sat_through": [
+                    describe(s) for s in sorted(overlapping(sent, arrived, stalls), key=lambda s: -s[4])[:4]
+                ],
             }
         )
     return found
