@@ -14,7 +14,7 @@ from pymongo import UpdateOne
 from pymongo.write_concern import WriteConcern
 
 from app.connections import db
-from app.data import upsert
+from app.data import by_ids, upsert
 
 CHAT_LIST_LIMIT = 100
 JOURNALED = WriteConcern(j=True)
@@ -176,12 +176,12 @@ def record_messages(latest, added, recounted=None):
 
 def latest_messages(chat_ids):
     """{chat_id: its latest_message summary} for the chats that have one."""
-    found = db().chats.find({"_id": {"$in": list(chat_ids)}}, {"latest_message": 1})
+    found = by_ids(db().chats, chat_ids, {"latest_message": 1})
     return {chat["_id"]: chat["latest_message"] for chat in found if chat.get("latest_message")}
 
 
 def get_many(chat_ids):
-    return {chat["_id"]: chat for chat in db().chats.find({"_id": {"$in": list(chat_ids)}})}
+    return {chat["_id"]: chat for chat in by_ids(db().chats, chat_ids)}
 
 
 def unread(chat, member_id):

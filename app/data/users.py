@@ -8,7 +8,7 @@ import time
 
 from app import clock
 from app.connections import db
-from app.data import upsert
+from app.data import by_ids, upsert
 
 MAX_NAME = 50
 DELETED_NAME = "Deleted account"  # what others see of someone whose account is gone
@@ -74,14 +74,13 @@ def set_time_zone(user_id, name):
 def names(user_ids):
     """{user_id: name} for the given ids; DELETED_NAME for an account that is gone."""
     user_ids = list(user_ids)
-    found = {user["_id"]: user["name"] for user in db().users.find({"_id": {"$in": user_ids}}, {"name": 1})}
+    found = {user["_id"]: user["name"] for user in by_ids(db().users, user_ids, {"name": 1})}
     return {user_id: found.get(user_id, DELETED_NAME) for user_id in user_ids}
 
 
 def people(user_ids):
     """{user_id: {_id, name, time_zone}} for the given ids: what pushes to them need."""
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"name": 1, "time_zone": 1})
-    return {user["_id"]: user for user in found}
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1})}
 
 
 class RecentPeople:
@@ -137,7 +136,4 @@ def set_active(user_id):
 
 def presence_details(user_ids):
     """{user_id: {_id, last_seen_at, active_at}} for showing when people were last about."""
-    if not user_ids:
-        return {}
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1, "active_at": 1})
-    return {user["_id"]: user for user in found}
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"last_seen_at": 1, "active_at": 1})}

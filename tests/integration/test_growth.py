@@ -1,0 +1,42 @@
+"""Paths that must cost the same however much data there is: the Chats
+navigation reads a bounded range of a person's chats, a reconnecting page's
+presence covers only the people it shows, and lookups by many ids come back
+whole (in chunks)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bson import ObjectId
+
+from app.data import chats, users
+from tests.support.people import unique_email
+
+# After the chats are made (activity only moves forward), to the millisecond MongoDB keeps.
+START = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+
+
+def active_at(chat_id, minute):
+    """The chat's latest activity moves to `minute` after START."""
+    summary = {"seq": minute, "client_id": f"c{minute}", "sender_id": None, "text": "", "has_image": False}
+    chats.record_messages({chat_id: {**summary, "at": START + timedelta(minutes=minute)}}, {})
+
+
+@pytest.fixture
+def busy(ns_app):
+    """A person with 130 chats, chat n last active at minute n: busy.user_id, busy.chats, busy.others."""
+    with ns_app.app_context():
+        user_id = users.find_or_create(unique_email("busy"))["_id"]
+        others = [users.find_or_create(unique_email(f"friend{n}"))["_id"] for n in range(130)]
+        chat_ids = [chats.open_between(user_id, other)["_id"] for other in others]
+        for minute, chat_id in enumerate(chat_ids, start=1):
+            active_at(chat_id, minute)
+    return type("Busy", (), {"user_id": user_id, "chats": chat_ids, "others": others})
+
+
+def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_app, busy):
+    missing = ObjectId()
+    with ns_app.app_context():
+        names = users.names([*busy.others, missing])
+        assert len(names) == 131 and names[missing] == users.DELETED_NAME
+        assert all(name.startswith("friend") for other, name in names.items() if other != missing)
+        assert set(chats.get_many(busy.chats)) == set(busy.chats)
