@@ -1,8 +1,10 @@
 """users: email (unique, lower-cased), name, search terms (the words of the
 name), created_at, last_seen_at, active_at (their latest page load or send,
-at most a minute old), time_zone (an IANA name, None until known) and
+at most a minute old), time_zone (an IANA name, None until known),
 name_chosen (False until the person has chosen their name, or skipped
-choosing it, on first sign-in)."""
+choosing it, on first sign-in) and chats_shown_since (the latest activity of
+the last chat their Chats navigation showed, when it was last measured:
+see app/chats/present.py)."""
 
 import time
 
@@ -123,6 +125,10 @@ def by_name(prefix, among=None, limit=20):
         query["_id"] = {"$in": list(among)}
     found = db().users.find(query, {"name": 1}).limit(limit * 2)
     return [user for user in found if name_matches(user["name"], prefix)][:limit]
+
+
+def set_chats_shown_since(user_id, at):
+    db().users.update_one({"_id": user_id}, {"$set": {"chats_shown_since": at}})
 
 
 def set_last_seen(user_id):

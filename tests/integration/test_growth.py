@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
+from app.chats import present
 from app.data import chats, users
 from tests.support.people import unique_email
 
@@ -31,6 +32,31 @@ def busy(ns_app):
         for minute, chat_id in enumerate(chat_ids, start=1):
             active_at(chat_id, minute)
     return type("Busy", (), {"user_id": user_id, "chats": chat_ids, "others": others})
+
+
+def shown(user_id):
+    return [chat["_id"] for chat in present.shown_chats(users.get(user_id))]
+
+
+def test_the_chats_navigation_shows_the_100_most_recent_in_order_from_a_bounded_read(ns_app, busy):
+    with ns_app.app_context():
+        assert shown(busy.user_id) == busy.chats[::-1][:100]
+        since = users.get(busy.user_id)["chats_shown_since"]
+        assert since == START + timedelta(minutes=31)  # the hundredth's activity
+        assert len(chats.for_member(busy.user_id, since)) == 100  # what later reads read, not all 130
+
+        active_at(busy.chats[0], 500)  # the oldest chat gets a message
+        assert shown(busy.user_id) == [busy.chats[0], *busy.chats[::-1][:99]]
+
+
+def test_the_chats_navigation_stays_right_when_blocks_empty_its_range(ns_app, busy):
+    with ns_app.app_context():
+        shown(busy.user_id)  # the range is now the 100 newest
+        for chat_id in busy.chats[-10:]:
+            chats.block(chat_id, busy.user_id)
+        assert shown(busy.user_id) == busy.chats[::-1][10:110]
+        chats.unblock(busy.chats[-1], busy.user_id)
+        assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[::-1][10:109]]
 
 
 def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_app, busy):
