@@ -3,13 +3,15 @@ navigation reads a bounded range of a person's chats, a reconnecting page's
 presence covers only the people it shows, and lookups by many ids come back
 whole (in chunks)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from bson import ObjectId
 
-from app.chats import present
+from app.chats import live, present
 from app.data import chats, users
+from app.realtime import presence
 from tests.support.people import unique_email
 
 # After the chats are made (activity only moves forward), to the millisecond MongoDB keeps.
@@ -57,6 +59,19 @@ def test_the_chats_navigation_stays_right_when_blocks_empty_its_range(ns_app, bu
         assert shown(busy.user_id) == busy.chats[::-1][10:110]
         chats.unblock(busy.chats[-1], busy.user_id)
         assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[::-1][10:109]]
+
+
+def test_a_reconnecting_page_hears_of_exactly_the_people_it_shows(ns_app, busy):
+    blocked_other, open_chat_other = busy.others[-1], busy.others[0]  # newest: in Chats; oldest: not
+    with ns_app.test_request_context():
+        chats.block(busy.chats[-1], blocked_other)
+        presence.heartbeat("web-test")
+        presence.connect("web-test", busy.others[-2], "page-1")
+        snapshot = live.presence_snapshot(busy.user_id, busy.chats[0])
+    told = set(ObjectId(found) for found in re.findall(r'id="presence-status-([0-9a-f]{24})"', snapshot))
+    in_chats = set(busy.others[::-1][1:100])  # the newest chat's other member blocked: no presence either way
+    assert told == in_chats | {open_chat_other}
+    assert f'id="presence-entry-{busy.others[-2]}" class="chat-presence online"' in snapshot
 
 
 def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_app, busy):
