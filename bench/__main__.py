@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from bench import report, scenarios
+from bench import growth, report, scenarios
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -23,18 +23,20 @@ FULL = {
     "ladder": dict(pairs=100, idle=800, rates=(25, 50, 100, 200, 300, 400), warmup=3, measure=12),
     "idle": dict(count=5000, messages=50),
     "pages": dict(requests=50),
+    "growth": dict(requests=30),
 }
 SMOKE = {
     "ladder": dict(pairs=4, idle=8, rates=(10, 20), warmup=1, measure=2),
     "idle": dict(count=100, messages=5),
     "pages": dict(requests=3),
+    "growth": dict(messages=(10, 100), people=(10, 100), chats=(3, 10), requests=3),
 }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", default="ladder,idle,pages,scaleout")
+    parser.add_argument("--only", default="ladder,idle,pages,scaleout,growth")
     parser.add_argument("--out", default=None, help="where to write the report (default bench/results)")
     parser.add_argument("--repeat", type=int, default=None, help="ladder runs (default 3, 1 with --smoke)")
     parser.add_argument("--rates", default=None, help="the ladder's offered rates, e.g. 100,200")
@@ -60,6 +62,8 @@ def main(argv=None):
         figures["idle"] = scenarios.idle_sockets(**sizes["idle"])
     if "pages" in wanted:
         figures["pages"] = scenarios.pages(**sizes["pages"])
+    if "growth" in wanted:
+        figures["growth"] = growth.growth(**sizes["growth"])
     figures["minutes"] = round((time.time() - started) / 60, 1)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.json"), "w") as file:

@@ -354,7 +354,58 @@ def write(figures, out):
             parts = ", ".join(f"{part} {size:,}" for part, size in load["parts"].items())
             lines.append(f"| {name} | {load['bytes'] / 1024:.1f} KB | {parts} |")
         lines.append("")
+    lines += growth_section(figures.get("growth"), out)
     lines += ["Targets: " + TARGETS + ".", ""]
     with open(os.path.join(out, "latest.md"), "w") as file:
         file.write("\n".join(lines))
     chart(figures, out)
+
+
+GROWTH_UNITS = {
+    "chat page": "messages in the chat",
+    "Load earlier messages": "messages in the chat",
+    "people search": "people whose name matches",
+    "Chats navigation": "chats of the person",
+    "send": "chats of the sender",
+    "presence told on connect": "contacts (one in ten online)",
+    "presence snapshot on reconnect": "contacts (one in ten online)",
+}
+
+
+def growth_section(growth, out):
+    """One small table per path (median ms by size) and one chart of them all."""
+    if not growth:
+        return []
+    lines = [
+        "## Growth (median ms as the data grows)",
+        "",
+        f"One web worker, {growth['requests']} requests each: server time (Server-Timing) for pages and sends, "
+        "time in process for the presence work of a connect.",
+        "",
+    ]
+    paths = {name: sizes for name, sizes in growth.items() if name in GROWTH_UNITS}
+    for name, sizes in paths.items():
+        lines += [
+            f"| {name}: {GROWTH_UNITS[name]} | " + " | ".join(f"{int(size):,}" for size in sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+            "| median ms | " + " | ".join(ms(value) for value in sizes.values()) + " |",
+            "",
+        ]
+    growth_chart(paths, out)
+    return lines + ["![Median ms against data size](growth.png)", ""]
+
+
+def growth_chart(paths, out):
+    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for name, sizes in paths.items():
+        axis.plot([int(size) for size in sizes], list(sizes.values()), marker="o", label=name)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("data size (messages, people, chats or contacts)")
+    axis.set_ylabel("median ms")
+    axis.set_title("Parley: cost of each path as its data grows")
+    axis.legend(fontsize=8)
+    axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "growth.png"))
+    plt.close(figure)
