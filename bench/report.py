@@ -246,6 +246,36 @@ def chart(figures, out):
     plt.close(figure)
 
 
+def stall_chart(run, out):
+    """The highest step every run of the ladder carried (else the lowest): each
+    traced delivery against time, and under it each stall as a bar as long as it lasted."""
+    steps = [step for step in run["steps"] if step.get("trace")]
+    if not steps:
+        return None
+    carried = [step for step in steps if step["good"]]
+    step = carried[-1] if carried else steps[0]
+    line = step["trace"]["timeline"]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), dpi=110, sharex=True, height_ratios=(3, 2))
+    top.scatter([d[0] for d in line["deliveries"]], [d[1] for d in line["deliveries"]], s=4, color="tab:blue")
+    top.axhline(50, color="grey", linewidth=0.8, linestyle=":")
+    top.set_yscale("log")
+    top.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    top.set_ylabel("send → delivery (ms)")
+    top.set_title(f"Deliveries and stalls at {step['rate']} msg/s (run 1; a quarter of the messages and the slowest)")
+    kinds = sorted({s[2] for s in line["stalls"]})
+    for row, kind in enumerate(kinds):
+        bars = [(s[0], s[1] / 1000) for s in line["stalls"] if s[2] == kind]
+        bottom.broken_barh(bars, (row - 0.4, 0.8), color=plt.cm.tab10(row % 10))
+    bottom.set_yticks(range(len(kinds)), kinds, fontsize=8)
+    bottom.set_xlabel("seconds into the measured window")
+    bottom.grid(True, axis="x", alpha=0.3)
+    top.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "stalls.png"))
+    plt.close(figure)
+    return step["rate"]
+
+
 def write(figures, out):
     machine = figures["machine"]
     packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
@@ -307,6 +337,8 @@ def write(figures, out):
                 stage_table(first),
                 "",
                 "### Stalls against the slowest deliveries (run 1)",
+                "",
+                f"![Deliveries and stalls at {stall_chart(first, out)} msg/s](stalls.png)",
                 "",
                 "Collections (of ≥ 2 ms, or full), the web process's event loop blocked ≥ 15 ms (and the "
                 "frames it was in), the presence heartbeat and the ping round, the chat worker's batches; "

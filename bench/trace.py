@@ -113,9 +113,23 @@ def analyse(folder, names, steps):
                 "stalls": stall_figures(in_step, end - start),
                 "slowest": slowest(step["timed"], stages, stalls),
                 "tail": tail_causes(step["timed"], step["delivery_ms"]["p99"], stalls),
+                "timeline": timeline(step["timed"], in_step, start),
             }
         )
     return figures
+
+
+def timeline(timed, stalls, start):
+    """For the chart: each timed delivery as (seconds into the step, ms), and
+    each stall worth naming as (seconds into the step, ms, process and kind)."""
+    return {
+        "deliveries": [(round(sent - start, 3), round((arrived - sent) * 1000, 1)) for _, sent, arrived in timed],
+        "stalls": [
+            (round(s[0] - start, 3), round(s[4], 1), f"{s[2]} {s[3]}")
+            for s in stalls
+            if s[4] >= (LONG_BATCH if s[3] == "batch" else WORTH_NAMING)
+        ],
+    }
 
 
 def stall_figures(stalls, seconds):
