@@ -59,6 +59,10 @@ def test_the_chats_navigation_stays_right_when_blocks_empty_its_range(ns_app, bu
         assert shown(busy.user_id) == busy.chats[::-1][10:110]
         chats.unblock(busy.chats[-1], busy.user_id)
         assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[::-1][10:109]]
+        for chat_id in busy.chats[:40]:  # fewer than 100 left: all are read, and the mark goes
+            chats.block(chat_id, busy.user_id)
+        assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[119:39:-1]]
+        assert users.get(busy.user_id)["chats_shown_since"] is None
 
 
 def test_a_reconnecting_page_hears_of_exactly_the_people_it_shows(ns_app, busy):
