@@ -85,3 +85,13 @@ def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_a
         assert len(names) == 131 and names[missing] == users.DELETED_NAME
         assert all(name.startswith("friend") for other, name in names.items() if other != missing)
         assert set(chats.get_many(busy.chats)) == set(busy.chats)
+
+
+def test_a_search_among_contacts_reads_them_and_gives_the_first_by_name(ns_app, busy):
+    with ns_app.app_context():
+        for n, other in enumerate(busy.others[:25]):  # made first, named last
+            users.rename({"_id": other}, f"Zed {24 - n:02d}")
+        stranger = users.find_or_create(unique_email("stranger"))
+        users.rename(stranger, "Zed Apart")
+        found = users.by_name("zed", among=chats.contacts(busy.user_id))
+    assert [person["name"] for person in found] == [f"Zed {n:02d}" for n in range(20)]
