@@ -197,13 +197,16 @@ def shown_chats(user):
     some earlier time (kept as the person's chats_shown_since): reading from
     there reads about CHATS_SHOWN chats however many the person has. When
     blocks leave too few there, all are read again; the mark moves up once
-    more than FLOOR_SLACK chats lie above it."""
+    more than FLOOR_SLACK chats lie above it (and stays put when those are
+    ties with the last one shown)."""
     since = user.get("chats_shown_since")
     found = chats.for_member(user["_id"], since)
-    if since is not None and len(found) < CHATS_SHOWN:
-        found, since = chats.for_member(user["_id"]), None
-    if len(found) >= CHATS_SHOWN and (since is None or len(found) > CHATS_SHOWN + FLOOR_SLACK):
-        users.set_chats_shown_since(user["_id"], found[CHATS_SHOWN - 1]["updated_at"])
+    read_all = since is None
+    if not read_all and len(found) < CHATS_SHOWN:
+        found, read_all = chats.for_member(user["_id"]), True
+    last_shown = found[CHATS_SHOWN - 1]["updated_at"] if len(found) >= CHATS_SHOWN else None
+    if last_shown != since and (read_all or len(found) > CHATS_SHOWN + FLOOR_SLACK):
+        users.set_chats_shown_since(user["_id"], last_shown)
     return found[:CHATS_SHOWN]
 
 

@@ -118,13 +118,16 @@ def by_email(email):
 
 def by_name(prefix, among=None, limit=20):
     """People (name only) with a word of their name starting with `prefix`,
-    among the ids `among` if given. Names are checked again here: users saved
-    before names alone were search terms have their email among them."""
-    query = {"terms": {"$gte": prefix, "$lt": prefix + TOP}}
-    if among is not None:
-        query["_id"] = {"$in": list(among)}
-    found = db().users.find(query, {"name": 1}).limit(limit * 2)
-    return [user for user in found if name_matches(user["name"], prefix)][:limit]
+    among the ids `among` if given (then the first `limit` by name). Names
+    are checked again here: users saved before names alone were search terms
+    have their email among them. Among ids, those people are read, not the
+    prefix's range: that range grows with everyone in the directory, and on
+    SecantusDB each of its documents was checked against every id."""
+    if among is None:
+        found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1}).limit(limit * 2)
+        return [user for user in found if name_matches(user["name"], prefix)][:limit]
+    found = [user for user in by_ids(db().users, among, {"name": 1}) if name_matches(user["name"], prefix)]
+    return sorted(found, key=lambda user: (user["name"].lower(), str(user["_id"])))[:limit]
 
 
 def set_chats_shown_since(user_id, at):

@@ -59,6 +59,10 @@ def test_the_chats_navigation_stays_right_when_blocks_empty_its_range(ns_app, bu
         assert shown(busy.user_id) == busy.chats[::-1][10:110]
         chats.unblock(busy.chats[-1], busy.user_id)
         assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[::-1][10:109]]
+        for chat_id in busy.chats[:40]:  # fewer than 100 left: all are read, and the mark goes
+            chats.block(chat_id, busy.user_id)
+        assert shown(busy.user_id) == [busy.chats[-1], *busy.chats[119:39:-1]]
+        assert users.get(busy.user_id)["chats_shown_since"] is None
 
 
 def test_a_reconnecting_page_hears_of_exactly_the_people_it_shows(ns_app, busy):
@@ -81,3 +85,13 @@ def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_a
         assert len(names) == 131 and names[missing] == users.DELETED_NAME
         assert all(name.startswith("friend") for other, name in names.items() if other != missing)
         assert set(chats.get_many(busy.chats)) == set(busy.chats)
+
+
+def test_a_search_among_contacts_reads_them_and_gives_the_first_by_name(ns_app, busy):
+    with ns_app.app_context():
+        for n, other in enumerate(busy.others[:25]):  # made first, named last
+            users.rename({"_id": other}, f"Zed {24 - n:02d}")
+        stranger = users.find_or_create(unique_email("stranger"))
+        users.rename(stranger, "Zed Apart")
+        found = users.by_name("zed", among=chats.contacts(busy.user_id))
+    assert [person["name"] for person in found] == [f"Zed {n:02d}" for n in range(20)]
