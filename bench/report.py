@@ -197,7 +197,8 @@ def stall_lines(run):
         for name, entry in traced["stalls"].items():
             text = f"{name}: {entry['count']} ({entry['per_minute']}/min), longest {entry['max_ms']:.0f} ms"
             if "full" in entry:
-                text += f", {entry['full']} full"
+                longest = ", ".join(f"gen{g} {ms:.0f}" for g, ms in entry["longest_by_generation"].items())
+                text += f", {entry['full']} full (longest: {longest} ms)"
             if "where" in entry:
                 text += ", in " + "; ".join(f"{where} ×{count}" for where, count in entry["where"])
             if "size_p50" in entry:
@@ -342,7 +343,7 @@ def write(figures, out):
                 "",
                 "Collections (of ≥ 2 ms, or full), the web process's event loop blocked ≥ 15 ms (and the "
                 "frames it was in), the presence heartbeat and the ping round, the chat worker's batches; "
-                "\"stages\" are ms from the send.",
+                '"stages" are ms from the send.',
                 "",
                 stall_lines(first),
             ]

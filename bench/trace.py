@@ -143,6 +143,9 @@ def stall_figures(stalls, seconds):
         entry = {"count": len(each), "per_minute": round(len(each) * 60 / seconds, 1), "max_ms": max(ms)}
         if what == "gc":
             entry["full"] = sum(1 for s in each if s[5][0] == "2")
+            entry["longest_by_generation"] = {
+                g: max(s[4] for s in each if s[5][0] == g) for g in sorted({s[5][0] for s in each})
+            }
         if what == "blocked":
             entry["total_ms"] = round(sum(ms))
             entry["where"] = Counter(s[5][1] for s in each).most_common(3)
