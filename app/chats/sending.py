@@ -239,11 +239,21 @@ def parse(delivery):
     return job
 
 
+# The latest message this worker saved in each chat (its latest_message
+# summary): a batch's messages follow on from it without reading the chats
+# back, one MongoDB round trip of a batch's three, unless another worker
+# saved one in between (see latest_before).
+_latest_saved = {}
+
+
 def deliver(jobs):
     """Save, number, update, push and mark seen a batch of parsed jobs."""
     started_at, started = time.time(), time.perf_counter()
-    before = chats.latest_messages({job.chat_id for job in jobs})  # how each pushed message follows on
+    chat_ids = {job.chat_id for job in jobs}
+    unknown = chat_ids - _latest_saved.keys()
+    before = chats.latest_messages(unknown) if unknown else {}  # how each pushed message follows on
     saved, state, looking = save(jobs, clock.now())
+    before.update(latest_before(saved, chat_ids - unknown))
     saved_at = time.perf_counter()
     for doc in saved:
         tracing.stage(doc["client_id"], "saved", user_id=doc["receiver_id"])
@@ -268,6 +278,30 @@ def deliver(jobs):
             request_ids=",".join(job.request_id for job in jobs if job.request_id) or None,
         ),
     )
+
+
+def latest_before(saved, remembered):
+    """{chat_id: the message before the batch's first in that chat} for the
+    `remembered` chats, and remember the batch's latest. What this worker
+    saved last comes just before unless numbers were given in between (by
+    another worker, or skipped): then the message is read."""
+    first, last = {}, {}
+    for doc in saved:  # in each chat's order
+        first.setdefault(doc["chat_id"], doc)
+        last[doc["chat_id"]] = doc
+    before = {}
+    for chat_id in remembered:
+        known = _latest_saved[chat_id]
+        if chat_id in first and known["seq"] != first[chat_id]["seq"] - 1:
+            known = messages.before(chat_id, first[chat_id]["seq"])
+        if known is not None:
+            before[chat_id] = known
+    if len(_latest_saved) > 100_000:
+        _latest_saved.clear()
+    for chat_id, doc in last.items():
+        if chat_id not in _latest_saved or _latest_saved[chat_id]["seq"] < doc["seq"]:
+            _latest_saved[chat_id] = present.latest_message(doc)
+    return before
 
 
 def receiver(job):
