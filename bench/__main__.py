@@ -1,6 +1,6 @@
 """make bench: Parley's speed and memory under load, written to bench/results/.
 
-python -m bench            the full run (about fourteen minutes): the ladder three times, the rest once
+python -m bench            the full run (about fifteen minutes): the ladder three times, the rest once
 python -m bench --smoke    a seconds-long run of every scenario, for the test suite
 python -m bench --only pages,idle
 python -m bench --only ladder --repeat 1 --rates 200   one rate, once: a quick before/after
