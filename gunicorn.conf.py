@@ -43,21 +43,15 @@ def on_starting(server):
 def post_worker_init(worker):
     """On SIGTERM, first close every open page with 1012 ("service restart"),
     so browsers reconnect to a process that stays, then stop as usual."""
-    import gc
-
     import gevent
 
+    from app import memory, tracing
     from app.realtime import hub
     from app.realtime.pagesocket import CLOSE_WAIT
 
-    # What the app loaded is there for good: keep the collector from walking
-    # it again on every full collection (a pause felt by every open page).
-    gc.freeze()
-    # Collect the young generation every 10,000 allocations, not 700: a
-    # request's objects then die young instead of being promoted, and full
-    # collections over every open page's objects (over 100 ms with a thousand
-    # pages) come rarely. Measured: p99 delivery at 200 msg/s 348 -> 61 ms.
-    gc.set_threshold(10_000, 50, 100)
+    memory.settle()  # a collection's pause is felt by every open page
+    tracing.start()
+    tracing.watch_event_loop()
 
     stop = worker.handle_exit
 

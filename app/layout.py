@@ -21,7 +21,7 @@ def render_signed_in(page, fragment=None, status=200, viewer=None, **context):
     viewer = viewer or users.get(g.user_id)
     live.active(g.user_id)
     zone = present.zone_of(viewer)
-    chat_list = present.navigation(g.user_id, zone)
+    chat_list = present.navigation(viewer, zone)
     return render_template(
         page,
         zone=zone,

@@ -1,8 +1,9 @@
 """make bench: Parley's speed and memory under load, written to bench/results/.
 
-python -m bench            the full run (about six minutes)
+python -m bench            the full run (about fifteen minutes): the ladder three times, the rest once
 python -m bench --smoke    a seconds-long run of every scenario, for the test suite
 python -m bench --only pages,idle
+python -m bench --only ladder --repeat 1 --rates 200   one rate, once: a quick before/after
 """
 
 import argparse
@@ -11,29 +12,40 @@ import os
 import sys
 import time
 
-from bench import report, scenarios
+from bench import growth, report, scenarios
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
+# The ladder runs three times, each on a fresh system: its knee is the rate
+# every run carried. Steps are short (3 s warm-up, 12 s measured) to keep that
+# within a few minutes; the stage and stall figures come from a sample of every step.
 FULL = {
-    "ladder": dict(pairs=100, idle=800, rates=(25, 50, 100, 200, 400), warmup=5, measure=20),
+    "ladder": dict(pairs=100, idle=800, rates=(25, 50, 100, 200, 300, 400), warmup=3, measure=12),
     "idle": dict(count=5000, messages=50),
     "pages": dict(requests=50),
+    "growth": dict(requests=30),
 }
 SMOKE = {
     "ladder": dict(pairs=4, idle=8, rates=(10, 20), warmup=1, measure=2),
     "idle": dict(count=100, messages=5),
     "pages": dict(requests=3),
+    "growth": dict(messages=(10, 100), people=(10, 100), chats=(3, 10), requests=3),
 }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", default="ladder,idle,pages,scaleout")
+    parser.add_argument("--only", default="ladder,idle,pages,scaleout,growth")
     parser.add_argument("--out", default=None, help="where to write the report (default bench/results)")
+    parser.add_argument("--repeat", type=int, default=None, help="ladder runs (default 3, 1 with --smoke)")
+    parser.add_argument("--rates", default=None, help="the ladder's offered rates, e.g. 100,200")
     arguments = parser.parse_args(argv)
     sizes = SMOKE if arguments.smoke else FULL
+    repeat = arguments.repeat or (1 if arguments.smoke else 3)
+    ladder = dict(sizes["ladder"])
+    if arguments.rates:
+        ladder["rates"] = tuple(int(rate) for rate in arguments.rates.split(","))
     wanted = set(arguments.only.split(","))
     out = arguments.out or RESULTS
     started = time.time()
@@ -43,13 +55,15 @@ def main(argv=None):
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
     }
     if "ladder" in wanted:
-        figures["ladder"] = scenarios.rate_ladder(**sizes["ladder"])
+        figures["ladder"] = [scenarios.rate_ladder(**ladder) for _ in range(repeat)]
     if "scaleout" in wanted:
-        figures["scaleout"] = scenarios.rate_ladder(web=2, workers=2, label="2+2", **sizes["ladder"])
+        figures["scaleout"] = [scenarios.rate_ladder(web=2, workers=2, label="2+2", **ladder)]
     if "idle" in wanted:
         figures["idle"] = scenarios.idle_sockets(**sizes["idle"])
     if "pages" in wanted:
         figures["pages"] = scenarios.pages(**sizes["pages"])
+    if "growth" in wanted:
+        figures["growth"] = growth.growth(**sizes["growth"])
     figures["minutes"] = round((time.time() - started) / 60, 1)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.json"), "w") as file:

@@ -24,6 +24,8 @@ import uuid
 import aiohttp
 import uvloop
 
+from app import tracing
+
 MESSAGE_ID = re.compile(r'id="m-([0-9a-f]{32})"')
 MESSAGE_VERSION = re.compile(r'id="m-([0-9a-f]{32})"[^>]*data-version="(\d)"')  # 0 Sending, 1 Sent, 2 Seen
 ALERT = re.compile(r'(?:role="alert"|class="(?:form-error|field-error)")[^>]*>\s*(?:<p>)?([^<]+)<')
@@ -184,6 +186,13 @@ class Page:
             sent.setdefault("via", how)
 
 
+def timed(deliveries):
+    """(client_id, started, arrived) in wall time of the traced messages
+    (tracing.sampled) and of the slowest 2 % (at least 10), for bench/trace.py."""
+    slowest = sorted(deliveries, key=lambda d: d[1] - d[2])[: max(10, len(deliveries) // 50)]
+    return sorted(set(slowest) | {d for d in deliveries if tracing.sampled(d[0])}, key=lambda d: d[1])
+
+
 class Load:
     def __init__(self, plan):
         self.plan = plan
@@ -274,11 +283,12 @@ class Load:
 
     def results(self):
         steps = {}
-        for record in self.sent.values():
+        for client_id, record in self.sent.items():
             if not record["measured"]:
                 continue
             step = steps.setdefault(
-                str(record["step"]), {"sent": 0, "errors": 0, "lost": 0, "doubled": 0, "post_ms": [], "delivery_ms": []}
+                str(record["step"]),
+                {"sent": 0, "errors": 0, "lost": 0, "doubled": 0, "post_ms": [], "delivery_ms": [], "timed": []},
             )
             step["sent"] += 1
             if record.get("status") != 200:
@@ -291,6 +301,9 @@ class Load:
             step["delivery_ms"].append((record["arrived"] - record["started"]) * 1000)
             if len(record.get("stream_ids", ())) > 1:
                 step["doubled"] += 1
+            step["timed"].append((client_id, record["started"] + self.wall, record["arrived"] + self.wall))
+        for step in steps.values():
+            step["timed"] = timed(step["timed"])
         return steps
 
     async def run(self):

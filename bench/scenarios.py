@@ -5,15 +5,17 @@ import gzip
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from urllib.parse import urlsplit
 
 import psutil
 
-from bench import seed
+from bench import seed, trace
 from bench.system import ROOT, Sampler, System
 
 
@@ -82,10 +84,13 @@ def rate_ladder(
     load_processes=2,
     label="1+1",
 ):
-    """Offered rates, open loop, on `pairs` talking pairs among `2 * pairs + idle` open pages."""
-    system = System(web_workers=web, chat_workers=workers)
+    """Offered rates, open loop, on `pairs` talking pairs among `2 * pairs + idle` open pages,
+    with the messages' stages and the processes' stalls traced (see bench/trace.py)."""
+    traces = tempfile.mkdtemp(prefix="parley-trace-")
+    system = System(web_workers=web, chat_workers=workers, env={"TRACE_DIR": traces})
     loads = []
     try:
+        names = {process.pid: name for name, process in system.watched().items()}
         app = system.app()
         progress(f"ladder {label}: preparing {2 * pairs + idle} people")
         talkers = seed.people(app, 2 * pairs, "talker")
@@ -122,7 +127,7 @@ def rate_ladder(
                 process.wait()
             for load in loads:
                 load.expect("done", 60)
-            steps.append({"rate": rate, **usage})
+            steps.append({"rate": rate, "window": [start_at + warmup, start_at + warmup + measure], **usage})
         for load in loads:
             load.tell("finish")
         results = [json.loads(load.expect('{"results"', 120))["results"] for load in loads]
@@ -138,14 +143,20 @@ def rate_ladder(
                     "doubled": sum(p.get("doubled", 0) for p in parts),
                     "post_ms": percentiles(post),
                     "delivery_ms": percentiles(delivery),
+                    "timed": [d for p in parts for d in p.get("timed", [])],
                 }
             )
+        for step, traced in zip(steps, trace.analyse(traces, names, steps)):
+            del step["timed"]
+            step["trace"] = traced
         with app.app_context():
             from app.connections import db
 
             saved = db().messages.count_documents({"chat_id": {"$in": chat_ids}})
         accepted = sum(s["sent"] - s["errors"] for s in steps)
-        knee = max((s["rate"] for s in steps if good(s)), default=None)
+        for step in steps:
+            step["good"] = good(step)
+        knee = max((s["rate"] for s in steps if s["good"]), default=None)
         return {
             "config": label,
             "web": web,
@@ -161,6 +172,7 @@ def rate_ladder(
         for load in loads:
             load.stop()
         system.stop()
+        shutil.rmtree(traces, ignore_errors=True)
 
 
 def profile(processes, label, seconds):

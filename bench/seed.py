@@ -15,9 +15,14 @@ TOKEN_LIFE = timedelta(hours=2)  # longer than any run; a browser's would be ren
 
 
 def people(app, count, label):
-    """`count` new users: [{_id, email, name}]."""
+    """`count` new users: [{_id, email, name}], with the time zone their first
+    page sets (parley.js): until it is known, the chat worker asks for it again
+    every few seconds, which no real page keeps it doing."""
     with app.app_context():
-        docs = [users.new_user(f"{label}{n}-{ObjectId()}@bench.example") for n in range(count)]
+        docs = [
+            {**users.new_user(f"{label}{n}-{ObjectId()}@bench.example"), "time_zone": "Europe/London"}
+            for n in range(count)
+        ]
         for start in range(0, count, 1000):
             db().users.insert_many(docs[start : start + 1000])
     return [{"_id": doc["_id"], "email": doc["email"], "name": doc["name"]} for doc in docs]

@@ -1,7 +1,7 @@
 """The chat worker: delivers the messages queued on `chat:messages` (see
 app/chats/sending.py), a batch at a time, acking after the work."""
 
-from app import broker, create_app_or_exit
+from app import broker, create_app_or_exit, memory, tracing
 from app.broker.consumer import Consumer, configure_logging, in_batches
 from app.chats import sending
 
@@ -14,8 +14,10 @@ handle = in_batches(sending.parse, sending.deliver)
 
 def main():
     configure_logging("chat_worker")
+    tracing.start()
     app = create_app_or_exit()
     with app.test_request_context():  # partials use url_for, which needs a request context
+        memory.settle()  # a collection's pause holds up every job in the batch
         Consumer(app, broker.CHAT_MESSAGES, handle, prefetch=PREFETCH).run()
 
 

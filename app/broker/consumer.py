@@ -61,6 +61,7 @@ class Delivery:
         self.tag = method.delivery_tag
         self.properties = properties
         self.body = body
+        self.received_at = time.time()
         headers = (properties and properties.headers) or {}
         self.attempts = int(headers.get("x-parley-attempts", 0))
         self.first_failed = int(headers.get("x-parley-first-failed", 0))

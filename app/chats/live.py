@@ -28,7 +28,7 @@ class ChatHooks(hooks.Hooks):
                 connection.state.update(viewing=True, viewing_at=clock.time())
                 view(chat_id, connection.user_id, connection.page_id, True)
         if not hello.get("fresh"):  # a page that reconnects may have missed who came and went
-            connection.tell(presence_snapshot(connection.user_id))
+            connection.tell(presence_snapshot(connection.user_id, connection.state.get("chat_id")))
 
     def message(self, connection, message):
         chat_id = connection.state.get("chat_id")
@@ -139,12 +139,23 @@ def tell_contacts(user_id, is_online):
     outbox.send()
 
 
-def presence_snapshot(user_id):
-    """The current status of `user_id`'s contacts, for a page that reconnects."""
-    contacts = chats.contacts(user_id)
+def presence_snapshot(user_id, chat_id=None):
+    """The current status of the people a reconnecting page shows: those of
+    its Chats navigation and the other member of its chat (`chat_id`, if it
+    shows one); never of a chat with a block. Only these, as the page has
+    nowhere to show the rest: all of 1,000 contacts took 898 ms (368 KB)."""
+    user = users.get(user_id)
+    if user is None:  # the account went while the page was away
+        return ""
+    shown = [chat for chat in present.shown_chats(user) if not chat.get("blocked_by")]
+    contacts = [chats.other_member(chat["members"], user_id) for chat in shown]
+    members = chat_id and chats.members(chat_id)
+    other = members and chats.other_member(members, user_id)
+    if other and other not in contacts and not chats.blocked_by(chat_id):
+        contacts.append(other)
     live = presence.online(contacts)
     people = users.presence_details([contact for contact in contacts if contact not in live])
-    tz = present.zone_of(users.recent_people([user_id]).get(user_id))
+    tz = present.zone_of(user)
     return "".join(
         render_template(
             "chats/_presence_update.html",

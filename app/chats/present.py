@@ -23,6 +23,8 @@ PREVIEW_LENGTH = 80
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
 AVATAR_COLOURS = 8
+CHATS_SHOWN = 100  # the Chats navigation shows a person's most recent chats, this many
+FLOOR_SLACK = 50  # see shown_chats
 ACTIVE_FOR = timedelta(minutes=15)  # a page load or a send this recent reads "Active N min ago"
 
 
@@ -188,12 +190,33 @@ def chat_entry(chat, viewer_id, names, online, unread=None, tz=None, now=None):
     }
 
 
-def navigation(user_id, tz=None):
-    """The Chats navigation: two queries and one Redis round trip, whatever the number of chats."""
-    member_of = chats.for_member(user_id)
-    others = [chats.other_member(chat["members"], user_id) for chat in member_of]
+def shown_chats(user):
+    """The chats the Chats navigation shows: the person's CHATS_SHOWN most
+    recently active. A chat's activity only ever moves forward, so every
+    chat that can be among them now was active since the last one shown at
+    some earlier time (kept as the person's chats_shown_since): reading from
+    there reads about CHATS_SHOWN chats however many the person has. When
+    blocks leave too few there, all are read again; the mark moves up once
+    more than FLOOR_SLACK chats lie above it (and stays put when those are
+    ties with the last one shown)."""
+    since = user.get("chats_shown_since")
+    found = chats.for_member(user["_id"], since)
+    read_all = since is None
+    if not read_all and len(found) < CHATS_SHOWN:
+        found, read_all = chats.for_member(user["_id"]), True
+    last_shown = found[CHATS_SHOWN - 1]["updated_at"] if len(found) >= CHATS_SHOWN else None
+    if last_shown != since and (read_all or len(found) > CHATS_SHOWN + FLOOR_SLACK):
+        users.set_chats_shown_since(user["_id"], last_shown)
+    return found[:CHATS_SHOWN]
+
+
+def navigation(user, tz=None):
+    """The Chats navigation of `user` (their document): a bounded read of
+    their chats, names by id and one Redis round trip, whatever the number of chats."""
+    shown = shown_chats(user)
+    others = [chats.other_member(chat["members"], user["_id"]) for chat in shown]
     names, online = users.names(others), presence.online(others)
-    return [chat_entry(chat, user_id, names, online, tz=tz) for chat in member_of]
+    return [chat_entry(chat, user["_id"], names, online, tz=tz) for chat in shown]
 
 
 def presence_label(person, online, tz=None, now=None):

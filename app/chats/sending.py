@@ -20,7 +20,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from app import broker, clock, logs
+from app import broker, clock, logs, tracing
 from app.broker.consumer import Reject, json_object
 from app.chats import numbering, present, receipts, viewing
 from app.connections import key, redis_client
@@ -233,18 +233,43 @@ def pending_messages(chat_id, sender_id, receiver_id):
 def parse(delivery):
     """The job a delivery carries, with its sender checked against the chat; Reject if it is bad."""
     job = Job.from_json(delivery.body, delivery.redelivered)
+    tracing.stage(job.client_id, "consumed", at=delivery.received_at)
     if chats.membership(job.chat_id, job.sender_id) is None:
         raise Reject(f"{job.sender_id} is not a member of chat {job.chat_id}, or there is no such chat")
     return job
 
 
+# The latest message this worker saved in each chat (its latest_message
+# summary): a batch's messages follow on from it without reading the chats
+# back, one MongoDB round trip of a batch's three, unless another worker
+# saved one in between (see latest_before).
+_latest_saved = {}
+
+
 def deliver(jobs):
     """Save, number, update, push and mark seen a batch of parsed jobs."""
-    before = chats.latest_messages({job.chat_id for job in jobs})  # how each pushed message follows on
-    started = time.perf_counter()
+    started_at, started = time.time(), time.perf_counter()
+    chat_ids = {job.chat_id for job in jobs}
+    unknown = chat_ids - _latest_saved.keys()
+    before = chats.latest_messages(unknown) if unknown else {}  # how each pushed message follows on
     saved, state, looking = save(jobs, clock.now())
+    before.update(latest_before(saved, chat_ids - unknown))
+    saved_at = time.perf_counter()
+    for doc in saved:
+        tracing.stage(doc["client_id"], "saved", user_id=doc["receiver_id"])
     push(jobs, saved, state, looking, before)
+    pushed_at = time.perf_counter()
+    for job in jobs:
+        tracing.stage(job.client_id, "pushed")
     mark_seen_by_late_viewers(saved, state, looking)
+    tracing.event(
+        "batch",
+        started_at,
+        len(jobs),
+        f"{(time.perf_counter() - started) * 1000:.1f}",
+        f"{(saved_at - started) * 1000:.1f}",
+        f"{(pushed_at - saved_at) * 1000:.1f}",
+    )
     log.info(
         "delivered a batch",
         extra=logs.fields(
@@ -253,6 +278,30 @@ def deliver(jobs):
             request_ids=",".join(job.request_id for job in jobs if job.request_id) or None,
         ),
     )
+
+
+def latest_before(saved, remembered):
+    """{chat_id: the message before the batch's first in that chat} for the
+    `remembered` chats, and remember the batch's latest. What this worker
+    saved last comes just before unless numbers were given in between (by
+    another worker, or skipped): then the message is read."""
+    first, last = {}, {}
+    for doc in saved:  # in each chat's order
+        first.setdefault(doc["chat_id"], doc)
+        last[doc["chat_id"]] = doc
+    before = {}
+    for chat_id in remembered:
+        known = _latest_saved[chat_id]
+        if chat_id in first and known["seq"] != first[chat_id]["seq"] - 1:
+            known = messages.before(chat_id, first[chat_id]["seq"])
+        if known is not None:
+            before[chat_id] = known
+    if len(_latest_saved) > 100_000:
+        _latest_saved.clear()
+    for chat_id, doc in last.items():
+        if chat_id not in _latest_saved or _latest_saved[chat_id]["seq"] < doc["seq"]:
+            _latest_saved[chat_id] = present.latest_message(doc)
+    return before
 
 
 def receiver(job):

@@ -1,4 +1,5 @@
 import os
+import time
 import uuid
 
 from flask import (
@@ -14,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from app import broker, outages
+from app import broker, outages, tracing
 from app.auth.sessions import login_required
 from app.chats import images, live, present, receipts, sending
 from app.chats.forms import MessageForm
@@ -181,6 +182,8 @@ def send(chat_id):
         except images.StorageError:
             return failed("We could not store your image, try again.", 503)
     job = sending.Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
+    if tracing.enabled:
+        tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
         if not sending.accept(job):
             images.discard(image)  # a double submit: the first one is on its way
@@ -188,6 +191,7 @@ def send(chat_id):
         if not error.maybe_queued:  # else the job may still arrive, with its image
             images.discard(image)
         return failed(outages.MESSAGE, 503)
+    tracing.stage(job.client_id, "confirmed")
     live.active(g.user_id)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))

@@ -14,9 +14,8 @@ from pymongo import UpdateOne
 from pymongo.write_concern import WriteConcern
 
 from app.connections import db
-from app.data import upsert
+from app.data import by_ids, upsert
 
-CHAT_LIST_LIMIT = 100
 JOURNALED = WriteConcern(j=True)
 
 
@@ -69,10 +68,18 @@ def every_chat_of(user_id):
     return list(db().chats.find({"members": user_id}).sort("created_at", 1))
 
 
-def for_member(user_id, limit=CHAT_LIST_LIMIT):
-    """A member's chats, most recent activity first, but for those they blocked."""
-    found = db().chats.find({"members": user_id, "blocked_by": {"$ne": user_id}})
-    return list(found.sort("updated_at", -1).limit(limit))
+def for_member(user_id, since=None):
+    """A member's chats, most recent activity first, but for those they
+    blocked; with `since`, only those active since then. SecantusDB reads the
+    whole index range whatever the limit, so `since` is what bounds the read
+    (1,000 chats: 155 ms for the first 100 of all, 19 ms for the 100 since
+    the hundredth's activity). Blocks are left out here, not in the query: a
+    third field took the query off the (members, updated_at) range."""
+    query = {"members": user_id}
+    if since is not None:
+        query["updated_at"] = {"$gte": since}
+    found = db().chats.find(query).sort("updated_at", -1)
+    return [chat for chat in found if user_id not in chat.get("blocked_by", ())]
 
 
 def other_member(members, user_id):
@@ -176,12 +183,12 @@ def record_messages(latest, added, recounted=None):
 
 def latest_messages(chat_ids):
     """{chat_id: its latest_message summary} for the chats that have one."""
-    found = db().chats.find({"_id": {"$in": list(chat_ids)}}, {"latest_message": 1})
+    found = by_ids(db().chats, chat_ids, {"latest_message": 1})
     return {chat["_id"]: chat["latest_message"] for chat in found if chat.get("latest_message")}
 
 
 def get_many(chat_ids):
-    return {chat["_id"]: chat for chat in db().chats.find({"_id": {"$in": list(chat_ids)}})}
+    return {chat["_id"]: chat for chat in by_ids(db().chats, chat_ids)}
 
 
 def unread(chat, member_id):

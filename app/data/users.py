@@ -1,14 +1,16 @@
 """users: email (unique, lower-cased), name, search terms (the words of the
 name), created_at, last_seen_at, active_at (their latest page load or send,
-at most a minute old), time_zone (an IANA name, None until known) and
+at most a minute old), time_zone (an IANA name, None until known),
 name_chosen (False until the person has chosen their name, or skipped
-choosing it, on first sign-in)."""
+choosing it, on first sign-in) and chats_shown_since (the latest activity of
+the last chat their Chats navigation showed, when it was last measured:
+see app/chats/present.py)."""
 
 import time
 
 from app import clock
 from app.connections import db
-from app.data import upsert
+from app.data import by_ids, upsert
 
 MAX_NAME = 50
 DELETED_NAME = "Deleted account"  # what others see of someone whose account is gone
@@ -74,14 +76,13 @@ def set_time_zone(user_id, name):
 def names(user_ids):
     """{user_id: name} for the given ids; DELETED_NAME for an account that is gone."""
     user_ids = list(user_ids)
-    found = {user["_id"]: user["name"] for user in db().users.find({"_id": {"$in": user_ids}}, {"name": 1})}
+    found = {user["_id"]: user["name"] for user in by_ids(db().users, user_ids, {"name": 1})}
     return {user_id: found.get(user_id, DELETED_NAME) for user_id in user_ids}
 
 
 def people(user_ids):
     """{user_id: {_id, name, time_zone}} for the given ids: what pushes to them need."""
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"name": 1, "time_zone": 1})
-    return {user["_id"]: user for user in found}
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1})}
 
 
 class RecentPeople:
@@ -117,13 +118,20 @@ def by_email(email):
 
 def by_name(prefix, among=None, limit=20):
     """People (name only) with a word of their name starting with `prefix`,
-    among the ids `among` if given. Names are checked again here: users saved
-    before names alone were search terms have their email among them."""
-    query = {"terms": {"$gte": prefix, "$lt": prefix + TOP}}
-    if among is not None:
-        query["_id"] = {"$in": list(among)}
-    found = db().users.find(query, {"name": 1}).limit(limit * 2)
-    return [user for user in found if name_matches(user["name"], prefix)][:limit]
+    among the ids `among` if given (then the first `limit` by name). Names
+    are checked again here: users saved before names alone were search terms
+    have their email among them. Among ids, those people are read, not the
+    prefix's range: that range grows with everyone in the directory, and on
+    SecantusDB each of its documents was checked against every id."""
+    if among is None:
+        found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1}).limit(limit * 2)
+        return [user for user in found if name_matches(user["name"], prefix)][:limit]
+    found = [user for user in by_ids(db().users, among, {"name": 1}) if name_matches(user["name"], prefix)]
+    return sorted(found, key=lambda user: (user["name"].lower(), str(user["_id"])))[:limit]
+
+
+def set_chats_shown_since(user_id, at):
+    db().users.update_one({"_id": user_id}, {"$set": {"chats_shown_since": at}})
 
 
 def set_last_seen(user_id):
@@ -137,7 +145,4 @@ def set_active(user_id):
 
 def presence_details(user_ids):
     """{user_id: {_id, last_seen_at, active_at}} for showing when people were last about."""
-    if not user_ids:
-        return {}
-    found = db().users.find({"_id": {"$in": list(user_ids)}}, {"last_seen_at": 1, "active_at": 1})
-    return {user["_id"]: user for user in found}
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"last_seen_at": 1, "active_at": 1})}

@@ -30,6 +30,7 @@ from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import CloseConnection, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError
 
+from app import tracing
 from app.realtime.push import frame
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ class PageSocket:
                     for push in connection.ready():
                         if self.protocol.state is ConnectionState.OPEN:
                             self.sock.sendall(self.protocol.send(TextMessage(frame(push))))
+                            tracing.pushed(push.html, "written", connection.user_id)
                         self._flush()
                     if connection.finished and self.protocol.state is ConnectionState.OPEN:
                         self.sock.sendall(self.protocol.send(CloseConnection(connection.close_code or 1000)))

@@ -1,0 +1,99 @@
+"""Growth: what each path costs as the data behind it grows. A path whose
+cost follows the data where an index range or a bound could keep it flat
+shows here as a column that climbs."""
+
+import statistics
+import time
+from functools import partial
+
+from bench import seed
+from bench.scenarios import get, post_timings, progress
+from bench.system import System
+
+
+def server_ms(url, path, cookie, htmx, requests):
+    """Median server time (Server-Timing) of `requests` GETs, after one to warm."""
+    get(url, path, cookie, htmx)
+    return round(statistics.median(get(url, path, cookie, htmx)[2]["total"] for _ in range(requests)), 2)
+
+
+def in_process_ms(work, requests):
+    """Median time of `work()`, called `requests` times after one to warm."""
+    work()
+    took = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        work()
+        took.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(took), 2)
+
+
+def growth(messages=(1_000, 10_000, 100_000), people=(1_000, 10_000, 100_000), chats=(10, 100, 1_000), requests=30):
+    """Each path at each size, on one web worker."""
+    system = System(web_workers=1, chat_workers=1, server_timing=True)
+    try:
+        app = system.app()
+        figures = {"requests": requests}
+        figures["chat page"], figures["Load earlier messages"] = history_paths(system, app, messages, requests)
+        figures["people search"] = search_path(system, app, people, requests)
+        figures.update(chat_list_paths(system, app, chats, requests))
+        return figures
+    finally:
+        system.stop()
+
+
+def history_paths(system, app, sizes, requests):
+    """The chat page (newest 50) and "Load earlier messages" (50 from the middle), by messages in the chat."""
+    page, earlier = {}, {}
+    for size in sizes:
+        progress(f"growth: a chat of {size:,} messages")
+        reader, writer = seed.people(app, 2, "reader")
+        [chat] = seed.chats_between(app, [(reader, writer)])
+        seed.history(app, chat, reader, writer, size)
+        cookie = seed.credentials(app, reader)["cookie"]
+        page[size] = server_ms(system.url, f"/chats/{chat}", cookie, False, requests)
+        earlier[size] = server_ms(system.url, f"/chats/{chat}/messages?older_than={size // 2}", cookie, True, requests)
+    return page, earlier
+
+
+def search_path(system, app, sizes, requests):
+    """A search whose prefix every one of `size` people's names starts with (the first letters typed)."""
+    searcher = seed.people(app, 1, "searcher")[0]
+    cookie = seed.credentials(app, searcher)["cookie"]
+    figures, made = {}, 0
+    for size in sizes:
+        progress(f"growth: {size:,} people to search")
+        seed.people(app, size - made, "grown")
+        made = size
+        figures[size] = server_ms(system.url, "/people?q=grown", cookie, True, requests)
+    return figures
+
+
+def chat_list_paths(system, app, sizes, requests):
+    """By a person's number of chats: the Chats navigation, a send in one of
+    their chats, and what a connect of theirs costs in presence (their
+    contacts told, and the snapshot a reconnecting page gets), with one in
+    ten of their contacts online."""
+    from app.chats import live
+    from app.realtime import presence
+
+    names = ("Chats navigation", "send", "presence told on connect", "presence snapshot on reconnect")
+    figures = {name: {} for name in names}
+    process_id = "growth-bench"
+    for size in sizes:
+        progress(f"growth: a person with {size:,} chats")
+        person = seed.people(app, 1, "hub")[0]
+        friends = seed.people(app, size, "friend")
+        chat_ids = seed.chats_between(app, [(person, friend) for friend in friends])
+        credentials = seed.credentials(app, person)
+        figures["Chats navigation"][size] = server_ms(system.url, "/", credentials["cookie"], False, requests)
+        figures["send"][size] = post_timings(system.url, chat_ids[0], credentials, requests)["server_ms"]["median"]
+        with app.app_context():
+            presence.heartbeat(process_id)
+            for friend in friends[::10]:
+                presence.connect(process_id, friend["_id"], presence.connection_id())
+            told = partial(live.tell_contacts, person["_id"], True)
+            figures["presence told on connect"][size] = in_process_ms(told, requests)
+            snapshot = partial(live.presence_snapshot, person["_id"])
+            figures["presence snapshot on reconnect"][size] = in_process_ms(snapshot, requests)
+    return figures
