@@ -237,13 +237,25 @@ def chart(figures, out):
     axis.set_xticks([25, 50, 100, 200, 300, 400])
     axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axis.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axis.set_xlabel("offered rate (messages per second)")
-    axis.set_ylabel("send → delivery (ms)")
-    axis.set_title("Parley: delivery latency against offered rate (every run)")
+    save_chart(
+        figure,
+        axis,
+        "Parley: delivery latency against offered rate (every run)",
+        "offered rate (messages per second)",
+        "send → delivery (ms)",
+        os.path.join(out, "latency.png"),
+    )
+
+
+def save_chart(figure, axis, title, x_label, y_label, path):
+    """Labels, legend and grid, written to `path`: what the line charts share."""
+    axis.set_xlabel(x_label)
+    axis.set_ylabel(y_label)
+    axis.set_title(title)
     axis.legend(fontsize=8)
     axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    figure.savefig(os.path.join(out, "latency.png"))
+    figure.savefig(path)
     plt.close(figure)
 
 
@@ -434,11 +446,11 @@ def growth_chart(paths, out):
         axis.plot([int(size) for size in sizes], list(sizes.values()), marker="o", label=name)
     axis.set_xscale("log")
     axis.set_yscale("log")
-    axis.set_xlabel("data size (messages, people, chats or contacts)")
-    axis.set_ylabel("median ms")
-    axis.set_title("Parley: cost of each path as its data grows")
-    axis.legend(fontsize=8)
-    axis.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(out, "growth.png"))
-    plt.close(figure)
+    save_chart(
+        figure,
+        axis,
+        "Parley: cost of each path as its data grows",
+        "data size (messages, people, chats or contacts)",
+        "median ms",
+        os.path.join(out, "growth.png"),
+    )
