@@ -1,6 +1,7 @@
 """`flask release`, the Procfile's release step: checks that Redis, RabbitMQ
-and MongoDB answer, declares the queues (of QUEUE_TYPE) and creates the
-MongoDB indexes. Safe to repeat. A failure stops the deploy with one line
+and MongoDB answer, declares the queues (of QUEUE_TYPE), creates the
+MongoDB indexes and, on a deploy from before there was one, fills the
+people directory. Safe to repeat. A failure stops the deploy with one line
 saying which service, and why."""
 
 import sys
@@ -11,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import broker, health
-from app.data import indexes
+from app.data import directory, indexes
 
 SETTINGS = {"redis": "REDIS_URL, REDIS_TLS_VERIFY", "rabbitmq": "RABBITMQ_URL", "mongodb": "MONGODB_URI"}
 
@@ -36,5 +37,7 @@ def release():
         if connection.is_open:
             connection.close()
     indexes.create_all()
+    listed = directory.build()
+    if listed:
+        click.echo(f"Listed {listed} people in the directory.")
     click.echo(f"Redis, RabbitMQ and MongoDB answer; {app.config['QUEUE_TYPE']} queues and indexes are in place.")
-

@@ -28,16 +28,17 @@ def by_ids(collection, ids, projection=None):
 
 
 def upsert(collection, query, new_document, attempts=5):
-    """The document matching `query` (on a unique index), inserted if there is
-    none. Two requests inserting at once both end up with the one document:
-    the loser of the race sees a duplicate key and reads the winner's."""
+    """(the document matching `query` (on a unique index), whether it was
+    inserted now). Two requests inserting at once both end up with the one
+    document: the loser of the race sees a duplicate key and reads the winner's."""
+    created = False
     for attempt in range(attempts):
         try:
-            collection.update_one(query, {"$setOnInsert": new_document}, upsert=True)
+            created = collection.update_one(query, {"$setOnInsert": new_document}, upsert=True).upserted_id is not None
         except DuplicateKeyError:
             pass
         found = collection.find_one(query)
         if found is not None:
-            return found
+            return found, created
         time.sleep(0.005 * 2**attempt)  # until the winner's insert is visible
     raise DuplicateKeyError(f"could not upsert {query}")

@@ -56,7 +56,7 @@ def new_chat(a, b):
 def open_between(a, b):
     """The one chat between a and b, created if needed; safe when both start it at once."""
     chat = new_chat(a, b)
-    return upsert(db().chats, {"pair": chat.pop("pair")}, chat)
+    return upsert(db().chats, {"pair": chat.pop("pair")}, chat)[0]
 
 
 def get(chat_id):
@@ -78,7 +78,7 @@ def for_member(user_id, since=None):
     query = {"members": user_id}
     if since is not None:
         query["updated_at"] = {"$gte": since}
-    found = db().chats.find(query).sort("updated_at", -1)
+    found = db().chats.find(query).sort("updated_at", -1).batch_size(1000)  # in one reply: a second took 2-3 ms
     return [chat for chat in found if user_id not in chat.get("blocked_by", ())]
 
 

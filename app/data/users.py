@@ -10,21 +10,11 @@ import time
 
 from app import clock
 from app.connections import db
-from app.data import by_ids, upsert
+from app.data import by_ids, directory, upsert
+from app.data.directory import TOP, name_matches, search_terms
 
 MAX_NAME = 50
 DELETED_NAME = "Deleted account"  # what others see of someone whose account is gone
-# The highest code point: `prefix + TOP` sorts after every word starting with prefix.
-TOP = "\U0010ffff"
-
-
-def search_terms(name):
-    """Lower-cased words that people search a name by: never the email, which strangers must not guess at."""
-    return sorted(set(name.lower().split()))
-
-
-def name_matches(name, prefix):
-    return any(word.startswith(prefix) for word in name.lower().split())
 
 
 def get(user_id):
@@ -33,11 +23,23 @@ def get(user_id):
 
 def as_seen_by_others(user_id):
     """The user, or for an account that was deleted a stand-in named DELETED_NAME."""
-    return get(user_id) or {"_id": user_id, "name": DELETED_NAME, "last_seen_at": None}
+    return get(user_id) or _stand_in(user_id)
 
 
-def delete(user_id):
-    db().users.delete_one({"_id": user_id})
+def with_other(user_id, other_id):
+    """(the user, the other as others see them): a chat page's two people, in one read."""
+    found = {user["_id"]: user for user in by_ids(db().users, [user_id, other_id])}
+    return found.get(user_id), found.get(other_id) or _stand_in(other_id)
+
+
+def _stand_in(user_id):
+    return {"_id": user_id, "name": DELETED_NAME, "last_seen_at": None}
+
+
+def delete(user):
+    db().users.delete_one({"_id": user["_id"]})
+    directory.remove(user["_id"], user["name"])
+    recent_people.forget(user["_id"])
 
 
 def new_user(email):
@@ -55,13 +57,20 @@ def new_user(email):
 
 def find_or_create(email):
     """The user with this (lower-cased) email; created on first sign-in."""
-    user = new_user(email)
-    return upsert(db().users, {"email": email}, {key: value for key, value in user.items() if key != "email"})
+    user, created = upsert(db().users, {"email": email}, {k: v for k, v in new_user(email).items() if k != "email"})
+    if created:
+        directory.add([user])
+    return user
 
 
 def rename(user, name):
+    """`user` holds their _id and their name until now."""
     changes = {"name": name, "terms": search_terms(name), "name_chosen": True}
     db().users.update_one({"_id": user["_id"]}, {"$set": changes})
+    recent_people.forget(user["_id"])
+    if name != user["name"]:
+        directory.remove(user["_id"], user["name"])
+        directory.add([{"_id": user["_id"], "name": name}])
 
 
 def keep_name(user_id):
@@ -87,11 +96,15 @@ def people(user_ids):
 
 class RecentPeople:
     """People's names and time zones, kept for a minute: a rename (or a new
-    zone) shows in pushes within that time."""
+    zone, or a deleted account) shows in pushes and in others' Chats
+    navigation within that time, and at once in the process that made it."""
 
     def __init__(self, seconds=60):
         self.seconds = seconds
         self.people = {}
+
+    def forget(self, user_id):
+        self.people.pop(user_id, None)
 
     def __call__(self, user_ids):
         now = time.monotonic()
@@ -109,7 +122,9 @@ recent_people = RecentPeople()
 
 
 def recent_names(user_ids):
-    return {user_id: person["name"] for user_id, person in recent_people(user_ids).items()}
+    """names(), from recent_people: a rename shows within its minute."""
+    found = recent_people(user_ids)
+    return {user_id: found[user_id]["name"] if user_id in found else DELETED_NAME for user_id in user_ids}
 
 
 def by_email(email):
@@ -124,6 +139,9 @@ def by_name(prefix, among=None, limit=20):
     prefix's range: that range grows with everyone in the directory, and on
     SecantusDB each of its documents was checked against every id."""
     if among is None:
+        listed = directory.first(prefix, limit)
+        if listed is not None:
+            return listed
         found = db().users.find({"terms": {"$gte": prefix, "$lt": prefix + TOP}}, {"name": 1}).limit(limit * 2)
         return [user for user in found if name_matches(user["name"], prefix)][:limit]
     found = [user for user in by_ids(db().users, among, {"name": 1}) if name_matches(user["name"], prefix)]

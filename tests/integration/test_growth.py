@@ -90,7 +90,7 @@ def test_names_and_chats_by_id_come_back_whole_past_one_querys_worth_of_ids(ns_a
 def test_a_search_among_contacts_reads_them_and_gives_the_first_by_name(ns_app, busy):
     with ns_app.app_context():
         for n, other in enumerate(busy.others[:25]):  # made first, named last
-            users.rename({"_id": other}, f"Zed {24 - n:02d}")
+            users.rename(users.get(other), f"Zed {24 - n:02d}")
         stranger = users.find_or_create(unique_email("stranger"))
         users.rename(stranger, "Zed Apart")
         found = users.by_name("zed", among=chats.contacts(busy.user_id))
