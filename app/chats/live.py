@@ -3,10 +3,11 @@ seen), and presence told to a person's contacts. Registered with realtime as
 its hooks (see app/realtime/hooks.py); typing and viewing also come as POSTs
 from pages on the event-stream fallback (see views.py)."""
 
+from bson import ObjectId
 from flask import render_template
 
 from app import clock
-from app.chats import present, receipts, viewing
+from app.chats import contacts, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime import hooks, presence
@@ -123,13 +124,15 @@ def view(chat_id, user_id, page_id, visible):
 
 def tell_contacts(user_id, is_online):
     """Push the new status to the people `user_id` chats with, and nobody
-    else, rendered in each one's time zone (one rendering per zone)."""
+    else: those a push reaches (online, or with a page about to connect),
+    rendered in each one's time zone (one rendering per zone). A page that
+    reconnects later gets a snapshot instead (see presence_snapshot)."""
     person = users.get(user_id) if not is_online else {"_id": user_id, "last_seen_at": None}
-    contacts = chats.contacts(user_id)
-    people = users.recent_people(contacts)
+    told = [ObjectId(contact) for contact in presence.reachable(contacts.of(user_id))]
+    people = users.recent_people(told)
     rendered = {}
     outbox = Outbox()
-    for contact in contacts:
+    for contact in told:
         tz = present.zone_of(people.get(contact))
         if tz not in rendered:
             rendered[tz] = render_template("chats/_presence_update.html", person=person, online=is_online, zone=tz)

@@ -17,7 +17,7 @@ from flask import (
 
 from app import broker, outages, tracing
 from app.auth.sessions import login_required
-from app.chats import images, live, present, receipts, sending
+from app.chats import contacts, images, live, present, receipts, sending
 from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
@@ -66,6 +66,7 @@ def start():
     if other_id is None or other_id == g.user_id or users.get(other_id) is None:
         abort(404)
     chat = chats.open_between(g.user_id, other_id)
+    contacts.changed(g.user_id, other_id)
     return go_to(url_for("chats.show", chat_id=chat["_id"]))
 
 
@@ -85,7 +86,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     new = [message for message in history if message["receiver_id"] == g.user_id and message["seen_at"] is None]
     shown = {message["client_id"] for message in history}
     history += [message for message in on_their_way if message["client_id"] not in shown]
-    viewer, other = users.get(g.user_id), users.as_seen_by_others(other_id)
+    viewer, other = users.with_other(g.user_id, other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
     blocked = chat.get("blocked_by") or []
     if blocked:  # neither sees the other's presence
@@ -241,6 +242,7 @@ def block(chat_id):
     if request.method == "GET":
         return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
     chats.block(chat_id, g.user_id)
+    contacts.changed(*members)
     flash(
         f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
         "You can unblock them in Profile."
@@ -254,6 +256,7 @@ def unblock(chat_id):
     """Profile's "Unblock NAME"."""
     chat_id, members = member_chat(chat_id)
     chats.unblock(chat_id, g.user_id)
+    contacts.changed(*members)
     flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
     return go_to(url_for("people.profile"))
 

@@ -9,7 +9,7 @@ finished by running it again.
 
 from app import clock
 from app.auth import session_store
-from app.chats import images, present, sending
+from app.chats import contacts, images, present, sending
 from app.connections import redis_client
 from app.data import chats, messages, users
 from app.realtime import push
@@ -69,8 +69,10 @@ def delete(user):
     messages.delete_sent_by(user_id)
     for chat in chats.every_chat_of(user_id):
         other = chats.other_member(chat["members"], user_id)
+        contacts.changed(other)
         newest = messages.newest(chat["_id"])
         chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))
         redis_client().delete(sending.pending_key(chat["_id"], user_id), sending.unconfirmed_key(chat["_id"], user_id))
     redis_client().delete(push.stream(user_id))
-    users.delete(user_id)
+    users.delete(user)
+    contacts.changed(user_id)

@@ -8,8 +8,10 @@ every user's name and email.)"""
 
 import re
 
+from bson import ObjectId
 from flask import current_app
 
+from app.chats import contacts
 from app.data import chats, users
 
 LIMIT = 20
@@ -26,7 +28,7 @@ def find(text, searcher_id):
     elif current_app.config["DIRECTORY"] == "open":
         found = users.by_name(query, limit=LIMIT + 1)
     else:
-        found = users.by_name(query, among=chats.contacts(searcher_id), limit=LIMIT)
+        found = users.by_name(query, among=[ObjectId(contact) for contact in contacts.of(searcher_id)], limit=LIMIT)
     hidden = chats.blockers_of(searcher_id) | {searcher_id}
     people = [person for person in found if person["_id"] not in hidden][:LIMIT]
     return sorted(people, key=lambda person: (person["name"].lower(), str(person["_id"])))
