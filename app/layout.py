@@ -7,7 +7,7 @@ from flask import g, render_template
 
 from app.chats import live, present
 from app.data import users
-from app.realtime import push
+from app.realtime import presence, push
 from app.web import is_htmx
 
 
@@ -17,9 +17,11 @@ def render_signed_in(page, fragment=None, status=200, viewer=None, **context):
     if fragment and is_htmx():
         return render_template(fragment, **context), status
     # Read before the page's data: a push after this id is replayed, not missed.
-    context.setdefault("stream_id", push.last_id(g.user_id))
+    if "stream_id" not in context:  # (setdefault read it even for pages that had)
+        context["stream_id"] = push.last_id(g.user_id)
     viewer = viewer or users.get(g.user_id)
     live.active(g.user_id)
+    presence.expect(g.user_id)  # its page connects in a moment: changes of presence wait for it
     zone = present.zone_of(viewer)
     chat_list = present.navigation(viewer, zone)
     return render_template(

@@ -50,6 +50,7 @@ def history_paths(system, app, sizes, requests):
         reader, writer = seed.people(app, 2, "reader")
         [chat] = seed.chats_between(app, [(reader, writer)])
         seed.history(app, chat, reader, writer, size)
+        system.settle()
         cookie = seed.credentials(app, reader)["cookie"]
         page[size] = server_ms(system.url, f"/chats/{chat}", cookie, False, requests)
         earlier[size] = server_ms(system.url, f"/chats/{chat}/messages?older_than={size // 2}", cookie, True, requests)
@@ -64,6 +65,8 @@ def search_path(system, app, sizes, requests):
     for size in sizes:
         progress(f"growth: {size:,} people to search")
         seed.people(app, size - made, "grown")
+        seed.people_directory(app)
+        system.settle()
         made = size
         figures[size] = server_ms(system.url, "/people?q=grown", cookie, True, requests)
     return figures
@@ -86,6 +89,7 @@ def chat_list_paths(system, app, sizes, requests):
         friends = seed.people(app, size, "friend")
         chat_ids = seed.chats_between(app, [(person, friend) for friend in friends])
         credentials = seed.credentials(app, person)
+        system.settle()
         figures["Chats navigation"][size] = server_ms(system.url, "/", credentials["cookie"], False, requests)
         figures["send"][size] = post_timings(system.url, chat_ids[0], credentials, requests)["server_ms"]["median"]
         with app.app_context():

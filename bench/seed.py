@@ -9,7 +9,7 @@ from flask_jwt_extended import create_access_token
 
 from app.chats import present
 from app.connections import db
-from app.data import chats, messages, users
+from app.data import chats, directory, messages, users
 
 TOKEN_LIFE = timedelta(hours=2)  # longer than any run; a browser's would be renewed by the server
 
@@ -28,10 +28,23 @@ def people(app, count, label):
     return [{"_id": doc["_id"], "email": doc["email"], "name": doc["name"]} for doc in docs]
 
 
+def people_directory(app):
+    """The people directory made afresh from every user, as `flask release`
+    makes it (people() inserts users as a deploy from before it did)."""
+    with app.app_context():
+        db().directory.drop()
+        directory.build()
+
+
 def chats_between(app, pairs):
-    """One chat per (a, b) pair, as "Chat with NAME" makes it; returns their ids."""
+    """One chat per (a, b) pair, as "Chat with NAME" makes it, each made a
+    second after the one before (made in one go, a hundred would share each
+    millisecond, which a person's chats never do); returns their ids."""
+    start = datetime.now(UTC) - timedelta(seconds=len(pairs))
     with app.app_context():
         docs = [chats.new_chat(a["_id"], b["_id"]) for a, b in pairs]
+        for n, doc in enumerate(docs):
+            doc["created_at"] = doc["updated_at"] = start + timedelta(seconds=n)
         for start in range(0, len(docs), 1000):
             db().chats.insert_many(docs[start : start + 1000])
     return [doc["_id"] for doc in docs]

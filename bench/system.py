@@ -141,9 +141,11 @@ class System:
         return create_app()
 
     def settle(self, seconds=30):
-        """Wait (at most `seconds`) until the web and worker processes are idle,
-        so one scenario's setup does not spill into what the next measures."""
+        """Wait (at most `seconds`) until the web and worker processes and the
+        store are idle, so one scenario's setup does not spill into what the
+        next measures (SecantusDB works on for seconds after a large insert)."""
         busy = [*self.web_workers(), *(psutil.Process(w.pid) for w in self.workers)]
+        busy.append(psutil.Process(self.mongo.process.pid))
         deadline = time.monotonic() + seconds
         for process in busy:
             process.cpu_percent(None)

@@ -24,7 +24,7 @@ GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within 
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
 AVATAR_COLOURS = 8
 CHATS_SHOWN = 100  # the Chats navigation shows a person's most recent chats, this many
-FLOOR_SLACK = 50  # see shown_chats
+FLOOR_SLACK = 20  # see shown_chats: each chat read beyond CHATS_SHOWN cost about 0.14 ms
 ACTIVE_FOR = timedelta(minutes=15)  # a page load or a send this recent reads "Active N min ago"
 
 
@@ -212,10 +212,13 @@ def shown_chats(user):
 
 def navigation(user, tz=None):
     """The Chats navigation of `user` (their document): a bounded read of
-    their chats, names by id and one Redis round trip, whatever the number of chats."""
+    their chats, names and one Redis round trip, whatever the number of
+    chats. Names come from the process's minute-long memory (as the pushed
+    entries' do): reading 100 took 12 ms of a 45 ms page, for renames that
+    show within the minute anyway."""
     shown = shown_chats(user)
     others = [chats.other_member(chat["members"], user["_id"]) for chat in shown]
-    names, online = users.names(others), presence.online(others)
+    names, online = users.recent_names(others), presence.online(others)
     return [chat_entry(chat, user["_id"], names, online, tz=tz) for chat in shown]
 
 
