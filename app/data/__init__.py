@@ -28,9 +28,10 @@ def by_ids(collection, ids, projection=None):
 
 
 def upsert(collection, query, new_document, attempts=5):
-    """(the document matching `query` (on a unique index), whether it was
-    inserted now). Two requests inserting at once both end up with the one
-    document: the loser of the race sees a duplicate key and reads the winner's."""
+    """The document matching `query` (on a unique index), inserted if there is
+    none, and whether this call inserted it. Two requests inserting at once
+    both end up with the one document: the loser of the race sees a
+    duplicate key and reads the winner's."""
     created = False
     for attempt in range(attempts):
         try:

@@ -132,12 +132,13 @@ def by_email(email):
 
 
 def by_name(prefix, among=None, limit=20):
-    """People (name only) with a word of their name starting with `prefix`,
-    among the ids `among` if given (then the first `limit` by name). Names
-    are checked again here: users saved before names alone were search terms
-    have their email among them. Among ids, those people are read, not the
-    prefix's range: that range grows with everyone in the directory, and on
-    SecantusDB each of its documents was checked against every id."""
+    """The first `limit` people (name only) by name with a word of their name
+    starting with `prefix`: from the directory (app/data/directory.py), or
+    among the ids `among` if given. Among ids, those people are read, not the
+    prefix's range: that range grows with everyone, and on SecantusDB each of
+    its documents was checked against every id. Prefixes longer than the
+    directory lists read the users' terms range, checking names again (users
+    saved before names alone were search terms have their email among them)."""
     if among is None:
         listed = directory.first(prefix, limit)
         if listed is not None:
