@@ -7,7 +7,7 @@ from bson import ObjectId
 from flask import render_template
 
 from app import clock
-from app.chats import contacts, present, receipts, viewing
+from app.chats import blocks, contacts, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime import hooks, presence
@@ -102,7 +102,7 @@ def heard_by_post(chat_id, user_id, page_id, message):
 def typing(chat_id, user_id, is_typing):
     """Show (or clear) "NAME is typing…" on the other member's page."""
     members = chats.membership(chat_id, user_id)
-    if not members or chats.blocked_by(chat_id):  # typing would tell the other of their presence
+    if not members or blocks.of(chat_id):  # typing would tell the other of their presence
         return
     name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
     html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)

@@ -17,7 +17,7 @@ from flask import (
 
 from app import broker, outages, tracing
 from app.auth.sessions import login_required
-from app.chats import contacts, images, live, present, receipts, sending
+from app.chats import blocks, contacts, images, live, present, receipts, sending
 from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
@@ -224,7 +224,7 @@ def unsent(chat_id, client_id):
 
 def block_refusal(chat_id, members):
     """Why nothing can be sent in this chat, if one of its members blocked the other."""
-    blocked = chats.blocked_by(chat_id)
+    blocked = blocks.of(chat_id)
     if not blocked:
         return None
     other = users.get(chats.other_member(members, g.user_id))
@@ -241,8 +241,7 @@ def block(chat_id):
     other = users.get(chats.other_member(members, g.user_id))
     if request.method == "GET":
         return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
-    chats.block(chat_id, g.user_id)
-    contacts.changed(*members)
+    blocks.block(chat_id, g.user_id, members)
     flash(
         f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
         "You can unblock them in Profile."
@@ -255,8 +254,7 @@ def block(chat_id):
 def unblock(chat_id):
     """Profile's "Unblock NAME"."""
     chat_id, members = member_chat(chat_id)
-    chats.unblock(chat_id, g.user_id)
-    contacts.changed(*members)
+    blocks.unblock(chat_id, g.user_id, members)
     flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
     return go_to(url_for("people.profile"))
 

@@ -1,0 +1,50 @@
+"""Blocks as sends and typing check them: who blocked whom in a chat, kept
+in Redis for KEEP seconds. Every send read the chat's `blocked_by` from
+MongoDB, 13% of the web process's CPU at 150 msg/s.
+
+MongoDB stays the truth. A block or an unblock writes the chat, then keeps
+its new state at once; a refill from MongoDB keeps what it read only where
+nothing is kept yet, so a refill that read before a block cannot undo it.
+Should Redis lose or roll back a kept state, MongoDB's answer is back within
+KEEP seconds."""
+
+from bson import ObjectId
+
+from app.chats import contacts
+from app.connections import key, redis_client
+from app.data import chats
+
+KEEP = 15
+
+
+def state_key(chat_id):
+    return key("blocks", chat_id)
+
+
+def of(chat_id):
+    """The members of the chat who blocked the other (usually none)."""
+    kept = redis_client().get(state_key(chat_id))
+    if kept is not None:
+        return [ObjectId(blocker) for blocker in kept.split()]
+    blocked = chats.blocked_by(chat_id)
+    redis_client().set(state_key(chat_id), _text(blocked), nx=True, ex=KEEP)
+    return blocked
+
+
+def block(chat_id, blocker_id, members):
+    chats.block(chat_id, blocker_id)
+    _changed(chat_id, members)
+
+
+def unblock(chat_id, blocker_id, members):
+    chats.unblock(chat_id, blocker_id)
+    _changed(chat_id, members)
+
+
+def _changed(chat_id, members):
+    redis_client().set(state_key(chat_id), _text(chats.blocked_by(chat_id)), ex=KEEP)
+    contacts.changed(*members)
+
+
+def _text(blocked):
+    return " ".join(str(blocker) for blocker in blocked)
