@@ -9,6 +9,7 @@ Should Redis lose or roll back a kept state, MongoDB's answer is back within
 KEEP seconds."""
 
 from bson import ObjectId
+from redis.exceptions import RedisError
 
 from app.chats import contacts
 from app.connections import key, redis_client
@@ -27,7 +28,10 @@ def of(chat_id):
     if kept is not None:
         return [ObjectId(blocker) for blocker in kept.split()]
     blocked = chats.blocked_by(chat_id)
-    redis_client().set(state_key(chat_id), _text(blocked), nx=True, ex=KEEP)
+    try:
+        redis_client().set(state_key(chat_id), _text(blocked), nx=True, ex=KEEP)
+    except RedisError:  # out of memory, say: keeping it is only a saving, MongoDB has answered
+        pass
     return blocked
 
 
@@ -42,7 +46,10 @@ def unblock(chat_id, blocker_id, members):
 
 
 def _changed(chat_id, members):
-    redis_client().set(state_key(chat_id), _text(chats.blocked_by(chat_id)), ex=KEEP)
+    try:
+        redis_client().set(state_key(chat_id), _text(chats.blocked_by(chat_id)), ex=KEEP)
+    except RedisError:  # out of memory, say: what was kept must go, then sends read MongoDB
+        redis_client().delete(state_key(chat_id))
     contacts.changed(*members)
 
 

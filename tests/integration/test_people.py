@@ -170,6 +170,17 @@ def test_a_block_counts_at_once_though_sends_no_longer_read_it_from_mongodb(pair
     assert send(pair.bob, "After", headers=HTMX).status_code == 403
 
 
+def test_a_redis_out_of_memory_does_not_stop_the_block_check(pair, namespace, private_redis):
+    """Keeping the state is only a saving: when Redis refuses writes, MongoDB's answer stands."""
+    from app import create_app
+
+    app = create_app({"KEY_PREFIX": namespace["KEY_PREFIX"], "REDIS_URL": private_redis.url})
+    with app.test_request_context():
+        chats.block(pair.id, pair.alice.user["_id"])
+        private_redis.client().config_set("maxmemory", 1)  # every write refused: OOM
+        assert blocks.of(pair.id) == [pair.alice.user["_id"]]
+
+
 def test_blocking_hides_the_chat_from_the_blocker_and_presence_from_both(pair, ns_app, pushes):
     say(pair.bob, "Hello")
     block(pair.alice, pair.bob, pair)
