@@ -52,17 +52,21 @@ return counts
 """
 
 # KEYS: the processes (naming the presence slot); ARGV: the prefixes of
-# users' sets and "expected" keys, then the user ids.
-# Returns the (1-based) places of the users with a connection recorded (a
-# dead process's count until the sweep: a push to them is only wasted) or a
-# page expected: one command each. The keys are made here, as the sweep's
-# are: making 2,000 in Python took 10 ms (all share the presence slot, see TAG).
+# users' sets and "expected" keys, then the user ids. Returns the (1-based)
+# places of the users with a connection recorded (a dead process's count
+# until the sweep: a push to them is only wasted), and of those with a page
+# expected: one command for each user, two for those reached. The keys are
+# made here, as the sweep's are: making 2,000 in Python took 10 ms (all share
+# the presence slot, see TAG).
 REACHABLE_SCRIPT = """
-local reachable = {}
+local reached, expected = {}, {}
 for n = 3, #ARGV do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[n], ARGV[2] .. ARGV[n]) > 0 then reachable[#reachable + 1] = n - 2 end
+  if redis.call('EXISTS', ARGV[1] .. ARGV[n], ARGV[2] .. ARGV[n]) > 0 then
+    reached[#reached + 1] = n - 2
+    if redis.call('EXISTS', ARGV[2] .. ARGV[n]) == 1 then expected[#expected + 1] = n - 2 end
+  end
 end
-return reachable
+return {reached, expected}
 """
 
 # KEYS: processes, user's set, process's set; ARGV: process, connection, user, now, 'add' or 'remove',
@@ -151,14 +155,15 @@ def expect(user_id):
 
 
 def reachable(user_ids):
-    """The subset of `user_ids` (ids or their text) that a push reaches:
-    those online, and those with a page about to connect. One round trip."""
+    """(those of `user_ids` (ids or their text) that a push reaches: online,
+    or with a page about to connect; those of them with a page about to
+    connect, which must find the push kept). One round trip."""
     user_ids = list(user_ids)
     if not user_ids:
-        return set()
+        return set(), set()
     args = [user_key(""), expected_key(""), *map(str, user_ids)]
-    places = redis_client().register_script(REACHABLE_SCRIPT)(keys=[processes_key()], args=args)
-    return {user_ids[place - 1] for place in places}
+    reached, expected = redis_client().register_script(REACHABLE_SCRIPT)(keys=[processes_key()], args=args)
+    return {user_ids[place - 1] for place in reached}, {user_ids[place - 1] for place in expected}
 
 
 def _change(process_id, user_id, connection_id, action):

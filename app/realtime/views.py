@@ -133,7 +133,10 @@ def events():
         "page": request.args.get("page"),
         "chat": request.args.get("chat"),
         "after": request.headers.get("Last-Event-ID") or request.args.get("after"),
-        "fresh": True,
+        # A stream that reconnects cannot say it is not fresh, and presence
+        # changes told to attached pages are not kept: every connect is told
+        # who is online (see chats.live.presence_snapshot).
+        "fresh": False,
     }
     try:
         connection = attach(app, hello)

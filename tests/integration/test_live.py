@@ -103,10 +103,11 @@ def test_presence_goes_to_contacts_only_and_offline_says_when(pair, ns_app, push
     assert f"Last seen today at {clock.at:%H:%M} UTC<" in pushes.kept(pair.alice.user["_id"])  # Alice's zone: unknown
 
 
-def test_presence_reaches_the_contacts_a_push_can_reach_and_is_kept_for_the_rest(pair, ns_app, pushes):
+def test_presence_reaches_the_contacts_a_push_can_reach_and_is_kept_for_pages_about_to_attach(pair, ns_app, pushes):
     """Pushing to every contact cost 118 ms a connect at 1,000 contacts: only
-    those online or with a page about to connect are told; a page that
-    connects later asks (presence_snapshot)."""
+    those online or with a page about to connect are told, and the push is
+    kept only for the latter; a page that connects later asks
+    (presence_snapshot)."""
     bob_id = pair.bob.user["_id"]
     carol, dave = person(ns_app, "carol"), person(ns_app, "dave")
     for other in (carol, dave):
@@ -118,7 +119,8 @@ def test_presence_reaches_the_contacts_a_push_can_reach_and_is_kept_for_the_rest
         # Carol's pages were just rendered: expected. Dave's not: neither.
         hooks.of(ns_app).online(bob_id)
     assert f'id="presence-status-{bob_id}"' in pushes.to(pair.alice.user["_id"])
-    assert f'id="presence-status-{bob_id}"' in pushes.to(carol.user["_id"])
+    assert not pushes.kept(pair.alice.user["_id"])  # attached: were her page to reconnect, it would ask
+    assert f'id="presence-status-{bob_id}"' in pushes.kept(carol.user["_id"])  # kept for her page to replay
     assert not pushes.to(dave.user["_id"])
 
 

@@ -11,6 +11,7 @@ import pytest
 import websocket
 
 from app.connections import redis_client
+from app.data import chats
 from app.realtime import presence
 from app.realtime.push import Outbox, last_id, stream_order
 from tests.support.live import EventPage, SocketPage
@@ -140,6 +141,22 @@ def test_server_sent_events_replay_from_last_event_id(web, ns_app, person):
     again.close()
     signed_out = EventPage(web.url, {})
     assert signed_out.receive()["event"] == "signed-out"
+
+
+def test_an_event_stream_is_told_who_is_online_each_time_it_connects(web, ns_app, person):
+    """A stream cannot tell a reconnect from its page's first connect, and a
+    change of presence pushed to an attached page is not kept: so each
+    connect is told the presence of the people its page shows."""
+    ann, bob = person("ann"), person("bob")
+    with ns_app.app_context():
+        chats.open_between(ann["_id"], bob["_id"])
+        presence.heartbeat("web-elsewhere")
+        presence.connect("web-elsewhere", bob["_id"], presence.connection_id())
+    for _ in range(2):
+        stream = EventPage(web.url, ann["cookies"])
+        told = stream.wait_for_text(f'id="presence-entry-{bob["_id"]}" class="chat-presence online"')
+        assert "Online" in told["data"]
+        stream.close()
 
 
 def test_events_from_another_site_are_refused(web, person):
