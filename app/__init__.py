@@ -48,6 +48,7 @@ def create_app(overrides=None):
     app.add_template_global(sessions.csrf_token)
     app.add_template_filter(formatting.iso_time)
     app.add_template_global(presence_label)
+    register_macros(app)
     cli.init_app(app)
     return app
 
@@ -70,6 +71,16 @@ def register_blueprints(app):
         from app.dev import bp as dev
 
         app.register_blueprint(dev)
+
+
+def register_macros(app):
+    """The shared macros (templates/macros.html) as template globals. An
+    import in each partial cost every render a check of the globals, about
+    25 µs: a Chats navigation renders a hundred entries, the chat worker four
+    partials a message."""
+    macros = app.jinja_env.get_template("macros.html").module
+    for name in ("csrf_field", "field", "timestamp", "presence_dot", "pause"):
+        app.add_template_global(getattr(macros, name), name)
 
 
 def asset_url_for(app):
