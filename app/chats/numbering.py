@@ -32,11 +32,25 @@ return last
 
 def reserve(counts):
     """{chat_id: how many numbers} -> {chat_id: the last number reserved}."""
-    reserved = _run(counts, {})
-    missing = [chat_id for chat_id, last in reserved.items() if last is None]
-    if missing:
-        reserved.update(again({chat_id: counts[chat_id] for chat_id in missing}))
-    return reserved
+    pipe = redis_client().pipeline(transaction=False)
+    return ask_reserve(pipe, counts)(pipe.execute())
+
+
+def ask_reserve(pipe, counts):
+    """reserve, queued on `pipe` with the caller's other commands: returns
+    what reads the answer from the pipeline's replies (and reserves again,
+    above what is stored, for the chats whose counters Redis lost)."""
+    start = len(pipe)
+    _queue(pipe, counts, {})
+
+    def read(replies):
+        reserved = dict(zip(counts, replies[start:]))
+        missing = [chat_id for chat_id, last in reserved.items() if last is None]
+        if missing:
+            reserved.update(again({chat_id: counts[chat_id] for chat_id in missing}))
+        return reserved
+
+    return read
 
 
 def again(counts):
@@ -52,11 +66,15 @@ def _stored_floor(chat):
 
 
 def _run(counts, floors):
+    pipe = redis_client().pipeline(transaction=False)
+    _queue(pipe, counts, floors)
+    return dict(zip(counts, pipe.execute()))
+
+
+def _queue(pipe, counts, floors):
     # EVAL, not a registered Script: in a pipeline a Script costs an extra
     # SCRIPT EXISTS round trip, and Redis caches the compiled script anyway.
     # As a command: a Redis Cluster pipeline has no eval() method, but routes EVAL by its key.
-    pipe = redis_client().pipeline(transaction=False)
     for chat_id, count in counts.items():
         floor = floors.get(chat_id, "")
         pipe.execute_command("EVAL", RESERVE_SCRIPT, 1, key("seq", chat_id), count, floor, COUNTER_TTL)
-    return dict(zip(counts, pipe.execute()))

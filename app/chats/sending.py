@@ -252,16 +252,24 @@ def deliver(jobs):
     chat_ids = {job.chat_id for job in jobs}
     unknown = chat_ids - _latest_saved.keys()
     before = chats.latest_messages(unknown) if unknown else {}  # how each pushed message follows on
-    saved, state, looking = save(jobs, clock.now())
+    saved, state, looking, online = save(jobs, clock.now())
     before.update(latest_before(saved, chat_ids - unknown))
     saved_at = time.perf_counter()
     for doc in saved:
         tracing.stage(doc["client_id"], "saved", user_id=doc["receiver_id"])
-    push(jobs, saved, state, looking, before)
+    pipe = redis_client().pipeline(transaction=False)
+    push(jobs, saved, state, looking, online, before, pipe)
+    # A receiver who opened the chat after `save` looked, and before the
+    # messages were stored, was missed by both `save` and their page's own
+    # receipts (which found nothing yet): look again, now they are stored.
+    unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
+    read_late_viewers = viewing.ask_who_is_viewing(pipe, unseen)
+    late_viewers = read_late_viewers(pipe.execute())
     pushed_at = time.perf_counter()
     for job in jobs:
         tracing.stage(job.client_id, "pushed")
-    mark_seen_by_late_viewers(saved, state, looking)
+    for chat_id, receiver_id in late_viewers:
+        receipts.mark_seen(state.get(chat_id) or chats.get(chat_id), receiver_id)
     tracing.event(
         "batch",
         started_at,
@@ -310,9 +318,9 @@ def receiver(job):
 
 def save(jobs, now):
     """Save the jobs' messages, number them and update their chats. Returns
-    the saved messages, in each chat's order, the chats as they now are, and
-    the (chat, member) pairs where that member is looking. A job seen before
-    (redelivered, or sent twice) keeps its first save."""
+    the saved messages, in each chat's order, the chats as they now are, the
+    (chat, member) pairs where that member is looking, and the members
+    online. A job seen before (redelivered, or sent twice) keeps its first save."""
     saved, redone = {}, []
     for job in jobs:
         if job.redelivered:
@@ -320,14 +328,21 @@ def save(jobs, now):
             if found:  # saved by an earlier try, which may have stopped before updating the chat
                 saved[job.client_id] = found
                 redone.append(found)
-    looking = viewing.who_is_viewing({(job.chat_id, member) for job in jobs for member in chats.members(job.chat_id)})
+    waiting = {job.client_id: job for job in jobs if job.client_id not in saved}
+    # Who is looking, the new messages' numbers and who is online (for the pushes): one round trip.
+    pairs = {(job.chat_id, member) for job in jobs for member in chats.members(job.chat_id)}
+    pipe = redis_client().pipeline(transaction=False)
+    read_looking = viewing.ask_who_is_viewing(pipe, pairs)
+    read_numbers = numbering.ask_reserve(pipe, Counter(job.chat_id for job in waiting.values()))
+    read_online = presence.ask_online(pipe, {member for _, member in pairs})
+    replies = pipe.execute()
+    looking, online = read_looking(replies), read_online(replies)
     new = {}
-    for job in jobs:
-        if job.client_id not in saved:
-            doc = new[job.client_id] = job.message(receiver(job))
-            if (job.chat_id, doc["receiver_id"]) in looking:
-                doc["seen_at"] = now
-    _number_and_insert(list(new.values()), saved)
+    for client_id, job in waiting.items():
+        doc = new[client_id] = job.message(receiver(job))
+        if (job.chat_id, doc["receiver_id"]) in looking:
+            doc["seen_at"] = now
+    _number_and_insert(list(new.values()), saved, read_numbers(replies))
 
     latest, added = {}, {}
     for doc in sorted([saved[cid] for cid in new if saved[cid] is new[cid]] + redone, key=lambda doc: doc["seq"]):
@@ -341,14 +356,14 @@ def save(jobs, now):
         )
     chats.record_messages(latest, added, recounted)
     ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
-    return ordered, chat_state(jobs, latest, looking), looking
+    return ordered, chat_state(jobs, latest, looking), looking, online
 
 
-def _number_and_insert(waiting, saved):
+def _number_and_insert(waiting, saved, last):
     """Number the new messages and insert them, adding each to `saved` (or
-    the copy saved first, for a job sent twice). A number found taken (the
-    counter went back with Redis) is given again, above what is stored."""
-    last = numbering.reserve(Counter(doc["chat_id"] for doc in waiting))
+    the copy saved first, for a job sent twice). `last` is each chat's last
+    number reserved for them. A number found taken (the counter went back
+    with Redis) is given again, above what is stored."""
     while True:
         for doc in reversed(waiting):
             doc["seq"] = last[doc["chat_id"]]
@@ -388,14 +403,13 @@ def chat_state(jobs, latest, looking):
     return state
 
 
-def push(jobs, saved, chat_state, looking, before):
+def push(jobs, saved, chat_state, looking, online, before, pipe):
     """The saved messages to both members (announced to the receiver), each
-    member's Chats entry, and the sent jobs no longer pending: one round trip.
-    `before` is each chat's latest message before the batch."""
+    member's Chats entry, and the sent jobs no longer pending, queued on
+    `pipe`. `before` is each chat's latest message before the batch."""
     member_ids = {member for chat in chat_state.values() for member in chat["members"]}
     people = users.recent_people(member_ids)
     names = {user_id: person["name"] for user_id, person in people.items()}
-    online = presence.online(member_ids)
     outbox = Outbox()
     for user_id, html in present.message_pushes(saved, before, people):
         outbox.add(user_id, html)
@@ -404,19 +418,8 @@ def push(jobs, saved, chat_state, looking, before):
             unread = 0 if (chat_id, member) in looking else None
             tz = present.zone_of(people.get(member))
             outbox.add(member, present.entry_update(present.chat_entry(chat, member, names, online, unread, tz)))
-    pipe = redis_client().pipeline(transaction=False)
     for job in jobs:
         pipe.hdel(pending_key(job.chat_id, job.sender_id), job.client_id)
         pipe.srem(unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
     outbox.send(pipe)
-    pipe.execute()
-
-
-def mark_seen_by_late_viewers(saved, state, looking):
-    """A receiver who opened the chat after `save` looked and before the
-    messages were stored was missed by both: by `save`, and by their page's
-    own receipts, which found nothing yet. Look again, now they are stored."""
-    unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
-    for chat_id, receiver_id in viewing.who_is_viewing(unseen):
-        receipts.mark_seen(state.get(chat_id) or chats.get(chat_id), receiver_id)
 

@@ -27,13 +27,16 @@ def stop(chat_id, user_id, page_id):
     redis_client().zrem(viewing_key(chat_id, user_id), page_id)
 
 
-def who_is_viewing(pairs, pipe=None):
+def who_is_viewing(pairs):
     """The (chat_id, user_id) pairs, of those given, with a page open on that chat."""
-    pairs = list(pairs)
-    if not pairs:
-        return set()
-    pipe = pipe or redis_client().pipeline(transaction=False)
-    now = clock.time()
+    pipe = redis_client().pipeline(transaction=False)
+    return ask_who_is_viewing(pipe, pairs)(pipe.execute())
+
+
+def ask_who_is_viewing(pipe, pairs):
+    """who_is_viewing, queued on `pipe` with the caller's other commands:
+    returns what reads the answer from the pipeline's replies."""
+    pairs, start, now = list(pairs), len(pipe), clock.time()
     for chat_id, user_id in pairs:
         pipe.zcount(viewing_key(chat_id, user_id), now, "+inf")
-    return {pair for pair, count in zip(pairs, pipe.execute()) if count}
+    return lambda replies: {pair for pair, count in zip(pairs, replies[start:]) if count}
