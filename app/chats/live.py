@@ -172,12 +172,24 @@ def presence_snapshot(user_id, chat_id=None):
     )
 
 
+# Until when this process has noted someone about: the Redis key it set
+# lasts as long, so until then asking Redis again (a round trip every send
+# and page load) could only be refused.
+_noted_until = {}
+
+
 def active(user_id):
     """A page load or a send: at most once a minute, note that they are
     about, and tell their contacts if no live connection already does
     ("Active just now", for people without JavaScript)."""
+    now = clock.time()
+    if _noted_until.get(user_id, 0) > now:
+        return
     if not redis_client().set(key("active", user_id), 1, nx=True, ex=ACTIVE_EVERY):
         return
+    if len(_noted_until) > 100_000:
+        _noted_until.clear()
+    _noted_until[user_id] = now + ACTIVE_EVERY
     users.set_active(user_id)
     if user_id not in presence.online([user_id]):
         tell_contacts(user_id, False)
