@@ -12,11 +12,15 @@ def mark_seen(chat, viewer_id):
     count, push the receipts to the sender and the count to the viewer's
     other pages."""
     counted = chats.unread(chat, viewer_id)
-    if counted:  # first, so a message the worker counts after this stays counted
-        chats.mark_read(chat["_id"], viewer_id)
-    unseen = messages.unseen(chat["_id"], viewer_id)
-    if not (counted or unseen):
+    if not counted:
+        # Nothing is unseen: the chat worker counts each message it saves
+        # unseen before it looks for viewers who came late (sending.deliver),
+        # so one saved since `chat` was read is seen by that look, or by the
+        # socket's own look when its page attaches. Every page load and chat
+        # open asked MongoDB for nothing otherwise.
         return
+    chats.mark_read(chat["_id"], viewer_id)  # first, so a message the worker counts after this stays counted
+    unseen = messages.unseen(chat["_id"], viewer_id)
     sender_id = chats.other_member(chat["members"], viewer_id)
     people = users.recent_people([sender_id, viewer_id])
     outbox = Outbox()

@@ -10,7 +10,7 @@ import pytest
 
 from app.chats import contacts, live, viewing
 from app.connections import redis_client
-from app.data import chats, users
+from app.data import chats, messages, users
 from app.realtime import hooks, presence
 from app.realtime.hub import Connection
 from tests.support.people import person, say
@@ -246,6 +246,21 @@ def test_only_a_navigation_from_here_marks_messages_seen(pair, ns_app, pushes, h
     assert ("status-seen" in pushes.to(pair.alice.user["_id"])) is marked
     with ns_app.app_context():
         assert (chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0) is marked
+
+
+def test_opening_a_chat_with_nothing_unread_asks_the_store_for_nothing_unseen(pair, ns_app, monkeypatch):
+    asked = []
+    real_unseen = messages.unseen
+    monkeypatch.setattr(messages, "unseen", lambda *args: asked.append(args) or real_unseen(*args))
+    say(pair.alice, "Read at once")
+    run_chat_worker(ns_app)
+    from_here = {"Sec-Fetch-Site": "same-origin"}
+    assert pair.bob.get(pair.url, headers=from_here).status_code == 200  # one unread: marked seen
+    assert len(asked) == 1
+    assert pair.bob.get(pair.url, headers=from_here).status_code == 200  # nothing unread now
+    assert len(asked) == 1
+    with ns_app.app_context():
+        assert messages.unseen(pair.id, pair.bob.user["_id"]) == []
 
 
 def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair, ns_app, page, pushes, clock):
