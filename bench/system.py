@@ -16,6 +16,7 @@ import pika
 import psutil
 import redis
 
+from app import broker
 from sandbox import BIN, ROOT, Process, SecantusDB, free_port
 
 
@@ -194,9 +195,10 @@ class System:
             client.delete(*keys[start : start + 1000])
         connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
         channel = connection.channel()
-        for queue in ("chat:messages", "send-otp"):
-            for name in (queue, queue + ".dead"):
-                channel.queue_delete(self.env["QUEUE_PREFIX"] + name)
+        for queue in (broker.CHAT_MESSAGES, broker.SEND_OTP):
+            name = self.env["QUEUE_PREFIX"] + queue
+            for each in (name, broker.dead_letter_queue(name), broker.retry_queue(name)):
+                channel.queue_delete(each)
         connection.close()
 
 
