@@ -87,7 +87,7 @@ def watch_event_loop():
     signal, set afresh at each wake, goes off only when the loop has not run
     the greenlet for BLOCKED_MS: its handler runs in whatever holds the loop
     and notes where that is, so each stall names its cause. (A thread that
-    looked at the loop every few ms cost the web process 6-10% of its CPU
+    looked at the loop every few ms cost the web process 5-10% of its CPU
     at 100-200 msg/s, measured back to back: the handoffs of the GIL.)"""
     if not enabled:
         return
@@ -101,7 +101,8 @@ def watch_event_loop():
         state["where"] = _where(frame)
 
     signal.signal(signal.SIGALRM, caught)
-    atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)  # an exit restores the default: death
+    # At exit Python restores SIGALRM's default action, which would kill the process mid-exit.
+    atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
 
     def probe():
         while True:
