@@ -9,7 +9,6 @@ import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import UpdateOne
 from pymongo.write_concern import WriteConcern
 
@@ -24,11 +23,12 @@ def pair_key(a, b):
 
 
 def parse_id(text):
-    """The ObjectId in `text`, or None: a malformed id is treated like an unknown one."""
-    try:
-        return ObjectId(text)
-    except (InvalidId, TypeError):
-        return None
+    """The ObjectId in `text` (or `text` itself, an ObjectId), or None: a
+    missing or malformed id is treated like an unknown one. (ObjectId(None)
+    makes a new id: every page without a chat asked MongoDB for one.)"""
+    if isinstance(text, ObjectId):
+        return text
+    return ObjectId(text) if isinstance(text, str) and ObjectId.is_valid(text) else None
 
 
 def random_id():
