@@ -461,3 +461,16 @@ def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, p
     page = SocketPage(web.url, ann["cookies"])  # room again
     page.wait_until_attached()
     page.close()
+
+
+def test_pages_are_compressed_but_not_a_socket_s_answer_which_is_never_sent(app):
+    from flask import Response, request
+
+    from app import compress_response
+
+    page = app.test_client().get("/signin", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip"
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Accept-Encoding": "gzip"}
+    with app.test_request_context("/ws", headers=upgrade):
+        assert request.endpoint == "realtime.websocket"
+        assert "Content-Encoding" not in compress_response(Response("x" * 2000)).headers
