@@ -167,6 +167,24 @@ def cpu_table(runs):
     return "\n".join(lines)
 
 
+def store_table(runs):
+    """The store's operations a message at each rate, the mean of the runs
+    (serverStatus opcounters: a find is a query; an aggregate, a count or a
+    bulk write's batch is a command)."""
+    kinds = ["insert", "query", "update", "delete", "getmore", "command"]
+    lines = ["| offered msg/s | " + " | ".join(kinds) + " | total |", "|" + "---|" * (len(kinds) + 2)]
+    for rate in [step["rate"] for step in runs[0]["steps"]]:
+        steps = [step for step in steps_at(runs, rate) if "store_per_second" in step]
+        if not steps:
+            return ""
+        mean = {kind: sum(step["store_per_second"].get(kind, 0) for step in steps) / len(steps) for kind in kinds}
+        mean = {kind: per_second / rate for kind, per_second in mean.items()}
+        lines.append(
+            f"| {rate} | " + " | ".join(f"{mean[kind]:.2f}" for kind in kinds) + f" | {sum(mean.values()):.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def stage_table(run):
     steps = [step for step in run["steps"] if step.get("trace")]
     if not steps:
@@ -327,6 +345,10 @@ def write(figures, out):
             "CPU milliseconds per message, per process (the mean of the runs):",
             "",
             cpu_table(runs),
+            "",
+            "MongoDB operations per message (SecantusDB's counters; the mean of the runs):",
+            "",
+            store_table(runs),
             "",
         ]
         for number, run in enumerate(runs, start=1):

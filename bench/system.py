@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pika
 import psutil
 import redis
+from pymongo import MongoClient
 
 from app import broker
 from sandbox import BIN, ROOT, Process, SecantusDB, free_port
@@ -169,6 +170,11 @@ class System:
                 found[name] = psutil.Process(pid)
         return found
 
+    def store_operations(self):
+        """The store's operation counters so far (serverStatus opcounters): {kind: count}."""
+        with MongoClient(self.mongo.url(self.name), serverSelectionTimeoutMS=2000) as client:
+            return dict(client.admin.command("serverStatus")["opcounters"])
+
     def queue_depth(self):
         connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
         try:
@@ -203,11 +209,13 @@ class System:
 
 
 class Sampler:
-    """Samples CPU% and RSS of the watched processes, and the queue depth, once a second."""
+    """Samples CPU% and RSS of the watched processes, and the queue depth, once
+    a second; counts the operations the store served meanwhile."""
 
     def __init__(self, system, extra=None):
         self.system = system
         self.processes = {**system.watched(), **(extra or {})}
+        self.operations, self.started = system.store_operations(), time.monotonic()
         self.samples = {name: [] for name in self.processes}
         self.depths = []
         self._stop = threading.Event()
@@ -238,4 +246,9 @@ class Sampler:
                     "cpu_percent": round(sum(cpu for cpu, _ in samples) / len(samples), 1),
                     "rss_mb": round(max(rss for _, rss in samples) / 1e6, 1),
                 }
-        return {"processes": summary, "queue_depth_max": max(self.depths, default=0)}
+        seconds = time.monotonic() - self.started
+        per_second = {
+            kind: (count - self.operations.get(kind, 0)) / seconds
+            for kind, count in self.system.store_operations().items()
+        }
+        return {"processes": summary, "queue_depth_max": max(self.depths, default=0), "store_per_second": per_second}
