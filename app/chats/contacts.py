@@ -34,21 +34,24 @@ def version_key(user_id):
     return key("{contacts:" + str(user_id) + "}", "version")
 
 
-def of(user_id):
+def of(user_id, pipe=None):
     """The user's contacts' ids, as text (as Redis keeps them: making 1,000
     ObjectIds took 1.5 ms, for the few a caller needs): from their set, or
-    read from MongoDB and kept."""
+    read from MongoDB and kept; with `pipe`, the keeping is queued on it, for
+    the caller to send with its own commands (one round trip less)."""
     client = redis_client()
-    pipe = client.pipeline(transaction=False)
-    pipe.smembers(set_key(user_id))
-    pipe.get(version_key(user_id))
-    members, version = pipe.execute()
+    read = client.pipeline(transaction=False)
+    read.smembers(set_key(user_id))
+    read.get(version_key(user_id))
+    members, version = read.execute()
     if members:
         return [member for member in members if member != EMPTY]
     found = [str(contact) for contact in chats.contacts(user_id)]
-    client.register_script(FILL_SCRIPT)(
-        keys=[set_key(user_id), version_key(user_id)], args=[version or "", KEEP, EMPTY, *found]
-    )
+    keys, args = [set_key(user_id), version_key(user_id)], [version or "", KEEP, EMPTY, *found]
+    if pipe is None:
+        client.register_script(FILL_SCRIPT)(keys=keys, args=args)
+    else:
+        pipe.execute_command("EVAL", FILL_SCRIPT, len(keys), *keys, *args)  # EVAL: no SCRIPT EXISTS first
     return found
 
 

@@ -127,7 +127,9 @@ def tell_contacts(user_id, is_online):
     else: those a push reaches (online, or with a page about to connect),
     rendered in each one's time zone (one rendering per zone)."""
     person = users.get(user_id) if not is_online else {"_id": user_id, "last_seen_at": None}
-    reached, attaching = presence.reachable(contacts.of(user_id))
+    pipe = redis_client().pipeline(transaction=False)
+    read_reachable = presence.ask_reachable(pipe, contacts.of(user_id, pipe))
+    reached, attaching = read_reachable(pipe.execute())
     ids = {contact: ObjectId(contact) for contact in reached}
     people = users.recent_people(ids.values())
     rendered = {}

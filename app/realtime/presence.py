@@ -161,16 +161,22 @@ def expect(user_id):
     redis_client().set(expected_key(user_id), 1, ex=EXPECTED_FOR)
 
 
-def reachable(user_ids):
-    """(those of `user_ids` (ids or their text) that a push reaches: online,
-    or with a page about to connect; those of them with a page about to
-    connect, which must find the push kept). One round trip."""
-    user_ids = list(user_ids)
+def ask_reachable(pipe, user_ids):
+    """Queued on `pipe` with the caller's other commands: what reads, from
+    the pipeline's replies, (those of `user_ids` (ids or their text) that a
+    push reaches: online, or with a page about to connect; those of them with
+    a page about to connect, which must find the push kept)."""
+    user_ids, start = list(user_ids), len(pipe)
     if not user_ids:
-        return set(), set()
+        return lambda replies: (set(), set())
     args = [user_key(""), expected_key(""), *map(str, user_ids)]
-    reached, expected = redis_client().register_script(REACHABLE_SCRIPT)(keys=[processes_key()], args=args)
-    return {user_ids[place - 1] for place in reached}, {user_ids[place - 1] for place in expected}
+    pipe.execute_command("EVAL", REACHABLE_SCRIPT, 1, processes_key(), *args)  # EVAL: as in ask_online
+
+    def read(replies):
+        reached, expected = replies[start]
+        return {user_ids[place - 1] for place in reached}, {user_ids[place - 1] for place in expected}
+
+    return read
 
 
 def _change(process_id, user_id, connection_id, action):

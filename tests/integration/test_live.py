@@ -117,7 +117,10 @@ def test_presence_reaches_the_contacts_a_push_can_reach_and_is_kept_for_pages_ab
         presence.heartbeat("web-test")
         presence.connect("web-test", pair.alice.user["_id"], presence.connection_id())  # online
         # Carol's pages were just rendered: expected. Dave's not: neither.
+        redis_client().delete(contacts.set_key(bob_id))  # not known: read from MongoDB, kept with the pushes
         hooks.of(ns_app).online(bob_id)
+        kept = {contacts.EMPTY, *(str(other.user["_id"]) for other in (pair.alice, carol, dave))}
+        assert redis_client().smembers(contacts.set_key(bob_id)) == kept
     assert f'id="presence-status-{bob_id}"' in pushes.to(pair.alice.user["_id"])
     assert not pushes.kept(pair.alice.user["_id"])  # attached: were her page to reconnect, it would ask
     assert f'id="presence-status-{bob_id}"' in pushes.kept(carol.user["_id"])  # kept for her page to replay
