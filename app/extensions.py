@@ -2,8 +2,9 @@
 
 from flask_compress import Compress
 from flask_jwt_extended import JWTManager
-from flask_mail import Mail
 from flask_sock import Sock
+
+from app.mailing import Mail
 
 compress = Compress()
 jwt = JWTManager()

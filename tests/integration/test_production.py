@@ -113,7 +113,8 @@ def test_production_over_tls_from_release_to_a_sent_message(platform, processes)
     released = release(env)
     assert released.returncode == 0, released.stderr
     assert "quorum queues and indexes are in place" in released.stdout
-    processes.env = env
+    # The mail worker checks the mail server's certificate: it trusts the run's authority, as if a public one.
+    processes.env = {**env, "SSL_CERT_FILE": platform.inbox.certificates.ca}
     web = processes.web()
     processes.worker("mail")
     processes.worker("chat")
@@ -165,3 +166,26 @@ def test_amqps_urls_work_for_release_publishing_and_the_workers(namespace, certi
         assert inbox.wait("amqps@example.com")["Subject"] == "Over AMQPS"
     finally:
         broker.remove()
+
+
+def test_codes_go_over_tls_only_to_a_mail_server_whose_certificate_checks_out(base_env, certificates, monkeypatch):
+    from app import create_app
+    from app.broker.consumer import Retry
+    from workers import mail as mail_worker
+
+    def job(to):
+        return SimpleNamespace(body=json.dumps({"to": to, "subject": "Your code", "body": "It is 123456."}).encode())
+
+    inbox = Inbox(certificates=certificates)
+    try:
+        app = create_app({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": inbox.port, "MAIL_USE_TLS": True})
+        with app.app_context():
+            monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+            with pytest.raises(Retry, match="CERTIFICATE_VERIFY_FAILED"):  # an authority the system does not trust
+                mail_worker.send(job("eve@example.com"))
+            monkeypatch.setenv("SSL_CERT_FILE", certificates.ca)
+            mail_worker.send(job("ada@example.com"))
+        assert inbox.wait("ada@example.com")["Subject"] == "Your code"
+        assert not inbox.to("eve@example.com")
+    finally:
+        inbox.stop()
