@@ -76,6 +76,20 @@ function learnTimeZone() {
   });
 }
 
+// A page left open past midnight would still say "Today" of yesterday's
+// messages: it shows itself again once the reader's day has changed.
+let shownDay = dayFormat.format(new Date());
+function refreshOnANewDay() {
+  const today = dayFormat.format(new Date());
+  if (today === shownDay) return;
+  shownDay = today;
+  refreshRegions();
+}
+if (live) {
+  setInterval(refreshOnANewDay, 60_000);
+  document.addEventListener("visibilitychange", refreshOnANewDay);
+}
+
 // ---------------------------------------------------------------------------
 // The log: it opens at its newest message (or at the first unread one). A new
 // message keeps the log at the bottom if the reader was there; if they had

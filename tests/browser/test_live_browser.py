@@ -1,6 +1,8 @@
 """Live, in two browsers: messages, unread counts, receipts, typing, presence."""
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -161,3 +163,25 @@ def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(
     processes.web(port=web.port)
     expect(page).to_have_url(re.compile("/signin$"), timeout=20_000)
     context.close()
+
+
+def test_a_page_left_open_past_midnight_shows_itself_again(new_page, inbox):
+    """Its "Today" and "Yesterday" would be a day out: once the reader's day
+    changes, the page fetches its regions afresh (as after a long absence)."""
+    page = new_page()
+    sign_in(page, inbox, unique_email("owl"))
+    zone = page.evaluate("document.documentElement.dataset.timeZone") or "UTC"
+    page.clock.install(time=datetime.now(ZoneInfo(zone)).replace(hour=23, minute=57))
+    page.reload()
+    connected(page)
+    refreshes = []  # htmx's GETs of the page itself
+    page.on("request", lambda asked: asked.url == page.url and "hx-request" in asked.headers and refreshes.append(1))
+    page.clock.fast_forward("01:30")  # 23:58:30, the same day
+    page.wait_for_timeout(500)
+    assert not refreshes
+    page.clock.fast_forward("02:00")  # 00:00:30, the next
+    for _ in range(50):
+        if refreshes:
+            break
+        page.wait_for_timeout(100)
+    assert refreshes
