@@ -169,8 +169,8 @@ def cpu_table(runs):
 
 def store_table(runs):
     """The store's operations a message at each rate, the mean of the runs
-    (serverStatus opcounters: a find is a query; an aggregate, a count or a
-    bulk write's batch is a command)."""
+    (serverStatus opcounters as the store keeps them: SecantusDB counts an
+    insert or update command once, however many documents it carries)."""
     kinds = ["insert", "query", "update", "delete", "getmore", "command"]
     lines = ["| offered msg/s | " + " | ".join(kinds) + " | total |", "|" + "---|" * (len(kinds) + 2)]
     for rate in [step["rate"] for step in runs[0]["steps"]]:

@@ -47,11 +47,12 @@ def of(user_id, pipe=None):
     if members:
         return [member for member in members if member != EMPTY]
     found = [str(contact) for contact in chats.contacts(user_id)]
-    keys, args = [set_key(user_id), version_key(user_id)], [version or "", KEEP, EMPTY, *found]
+    keep = pipe if pipe is not None else client.pipeline(transaction=False)
+    # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
+    keys = [set_key(user_id), version_key(user_id)]
+    keep.execute_command("EVAL", FILL_SCRIPT, len(keys), *keys, version or "", KEEP, EMPTY, *found)
     if pipe is None:
-        client.register_script(FILL_SCRIPT)(keys=keys, args=args)
-    else:
-        pipe.execute_command("EVAL", FILL_SCRIPT, len(keys), *keys, *args)  # EVAL: no SCRIPT EXISTS first
+        keep.execute()
     return found
 
 
