@@ -51,10 +51,14 @@ document.addEventListener("htmx:after:swap", () => {
 // ---------------------------------------------------------------------------
 // Times: the server writes them in the reader's time zone (UTC until it knows
 // it). The first time the script runs for someone, it tells the server the
-// browser's zone and then shows the page again in it.
-const zone = root.dataset.timeZone || "UTC";
-const clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
-const dayFormat = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone });
+// browser's zone, then shows the page again in it and keeps its own times
+// (a Sending message's, the day it checks for) in it too.
+let clockFormat, dayFormat;
+function useTimeZone(zone) {
+  clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone || "UTC" });
+  dayFormat = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone || "UTC" });
+}
+useTimeZone(root.dataset.timeZone);
 const clockLabel = (date) => clockFormat.format(date) + (root.dataset.timeZone ? "" : " UTC");
 const sameDay = (a, b) => dayFormat.format(a) === dayFormat.format(b);
 
@@ -72,6 +76,8 @@ function learnTimeZone() {
   }).then((response) => {
     if (!response.headers.get("HX-Trigger")?.includes("time-zone-set")) return;
     root.dataset.timeZone = browserZone;
+    useTimeZone(browserZone);
+    shownDay = dayFormat.format(new Date());
     refreshRegions();
   });
 }

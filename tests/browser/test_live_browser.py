@@ -165,6 +165,27 @@ def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(
     context.close()
 
 
+def refreshes_of(page):
+    """A list that grows by one each time the page fetches itself again (htmx's GETs of its own address)."""
+    refreshes = []
+
+    def seen(asked):
+        if asked.method == "GET" and asked.url == page.url and "hx-request" in asked.headers:
+            refreshes.append(asked)
+
+    page.on("request", seen)
+    return refreshes
+
+
+def assert_refreshed(page, refreshes, times):
+    """The page has fetched itself `times` times (waiting up to 5 s for the last)."""
+    for _ in range(50):
+        if len(refreshes) >= times:
+            break
+        page.wait_for_timeout(100)
+    assert len(refreshes) == times
+
+
 def test_a_page_left_open_past_midnight_shows_itself_again(new_page, inbox):
     """Its "Today" and "Yesterday" would be a day out: once the reader's day
     changes, the page fetches its regions afresh (as after a long absence)."""
@@ -174,14 +195,29 @@ def test_a_page_left_open_past_midnight_shows_itself_again(new_page, inbox):
     page.clock.install(time=datetime.now(ZoneInfo(zone)).replace(hour=23, minute=57))
     page.reload()
     connected(page)
-    refreshes = []  # htmx's GETs of the page itself
-    page.on("request", lambda asked: asked.url == page.url and "hx-request" in asked.headers and refreshes.append(1))
+    refreshes = refreshes_of(page)
     page.clock.fast_forward("01:30")  # 23:58:30, the same day
     page.wait_for_timeout(500)
     assert not refreshes
     page.clock.fast_forward("02:00")  # 00:00:30, the next
-    for _ in range(50):
-        if refreshes:
-            break
-        page.wait_for_timeout(100)
-    assert refreshes
+    assert_refreshed(page, refreshes, 1)
+
+
+def test_the_first_page_keeps_its_day_in_the_zone_it_learns(new_page, inbox):
+    """A new person's first page is written in UTC until the script tells the
+    server the browser's zone; from then on the page's own times follow that
+    zone too, so its day ends at the reader's midnight, not at UTC's."""
+    new_york = ZoneInfo("America/New_York")
+    page = new_page(timezone_id="America/New_York")
+    page.clock.install(time=datetime(2027, 1, 14, 23, 50, tzinfo=new_york))
+    refreshes = refreshes_of(page)
+    sign_in(page, inbox, unique_email("lark"))
+    wait_until(page, "document.documentElement.dataset.timeZone === 'America/New_York'")
+    assert_refreshed(page, refreshes, 1)  # shown again in the zone it learned
+    now = datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, new_york)
+    to_midnight = datetime(2027, 1, 15, tzinfo=new_york) - now
+    page.clock.fast_forward(int(to_midnight.total_seconds() * 1000) - 60_000)  # 23:59 in New York, 04:59 UTC
+    page.wait_for_timeout(500)
+    assert len(refreshes) == 1
+    page.clock.fast_forward(90_000)  # 00:00:30 in New York; still the 15th in UTC
+    assert_refreshed(page, refreshes, 2)
