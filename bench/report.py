@@ -167,6 +167,24 @@ def cpu_table(runs):
     return "\n".join(lines)
 
 
+def at_rest_line(runs):
+    """What the open pages cost with no messages (measured before each run's
+    first step), and the share of each message's CPU that makes at 200 msg/s."""
+    measured = [run["at_rest"] for run in runs if run.get("at_rest")]
+    if not measured:
+        return ""
+    names = sorted({name for usage in measured for name in usage})
+    mean = {name: sum(usage.get(name, {}).get("cpu_percent", 0) for usage in measured) for name in names}
+    mean = {name: cpu / len(measured) for name, cpu in mean.items()}
+    total = sum(mean.values())
+    share = f"; {total * 10 / 200:.2f} ms of each message at 200 msg/s" if steps_at(runs, 200) else ""
+    each = ", ".join(f"{name} {mean[name]:.1f}%" for name in names)
+    return (
+        "With the pages open and no messages (before each run's first step, the mean of the runs): "
+        f"{total:.1f}% of a core ({each}){share}."
+    )
+
+
 def store_table(runs):
     """The store's operations a message at each rate, the mean of the runs
     (serverStatus opcounters as the store keeps them: SecantusDB counts an
@@ -345,6 +363,8 @@ def write(figures, out):
             "CPU milliseconds per message, per process (the mean of the runs):",
             "",
             cpu_table(runs),
+            "",
+            at_rest_line(runs),
             "",
             "MongoDB operations per message (SecantusDB's counters; the mean of the runs):",
             "",

@@ -111,6 +111,10 @@ def rate_ladder(
         ready = [json.loads(load.expect("{", 120)) for load in loads]
         system.settle()
         progress(f"ladder {label}: {sum(r['sockets'] for r in ready)} sockets open")
+        progress(f"ladder {label}: measuring the open pages with no messages")
+        sampler = Sampler(system)
+        time.sleep(measure)
+        at_rest = sampler.stop()["processes"]
         steps = []
         for number, rate in enumerate(rates):
             start_at = time.time() + 1.0
@@ -163,6 +167,7 @@ def rate_ladder(
             "chat_workers": workers,
             "pairs": pairs,
             "idle": idle,
+            "at_rest": at_rest,
             "steps": steps,
             "knee": knee,
             "saved_messages": saved,

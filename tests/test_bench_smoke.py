@@ -19,6 +19,7 @@ def test_the_benchmark_runs_every_scenario_and_writes_its_report(tmp_path):
     figures = json.loads((tmp_path / "latest.json").read_text())
     for config in ("ladder", "scaleout"):
         for run in figures[config]:
+            assert run["at_rest"]["web1"]["cpu_percent"] >= 0  # the open pages with no messages
             for step in run["steps"]:
                 assert step["sent"] > 0 and step["delivery_ms"]["n"] == step["sent"]
                 assert step["errors"] == step["lost"] == step["doubled"] == 0
