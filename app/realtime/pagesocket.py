@@ -167,9 +167,10 @@ class PageSocket:
                     pass  # woken with nothing to read after all
                 except OSError:
                     self._take_in(b"")
-            with self.app.test_request_context():
-                while self.received and not self.over:
-                    self.on_message(self.connection, self.received.pop(0))
+            if self.received:  # most reads are pongs: they need no request context
+                with self.app.test_request_context():
+                    while self.received and not self.over:
+                        self.on_message(self.connection, self.received.pop(0))
         except Exception:
             log.exception("reading a page's message failed")
             self.connection.close(1011)
