@@ -153,7 +153,8 @@ def check_csrf():
         return
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token", "")
     if g.user_id:
-        if not (sent and g.csrf and hmac.compare_digest(sent, g.csrf)):
+        # Compared as bytes: compare_digest raises on a str with non-ASCII characters.
+        if not (sent and g.csrf and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), g.csrf.encode())):
             raise CSRFError("The CSRF token is missing or does not match this session.")
         return
     try:
