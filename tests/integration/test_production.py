@@ -56,6 +56,7 @@ def platform(namespace, certificates):
         "MAIL_PORT": str(inbox.port),
         "MAIL_USE_TLS": "true",
         "CLOUDINARY_URL": cloudinary.url,
+        "TRUSTED_PROXIES": "1",  # app.json's: the router
     }
     yield SimpleNamespace(env=env, redis=redis_tls, mongo=mongo, inbox=inbox)
     for service in (redis_tls, mongo, inbox, cloudinary):

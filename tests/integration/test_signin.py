@@ -211,6 +211,29 @@ def test_limits_per_address_and_browser_and_per_ip(ns_app, ns_client, clock):
     assert request_code(ns_client, email, token).status_code == 303  # a moving window
 
 
+@pytest.mark.parametrize("trusted_proxies", [None, 1], ids=["reached-directly", "behind-a-named-proxy"])
+def test_forwarded_for_counts_only_behind_a_proxy_the_settings_name(namespace, trusted_proxies):
+    """Issue 30, finding 10: production trusted one X-Forwarded-For hop, so a
+    client reaching the app directly chose its address (40 of 40 codes asked for)."""
+    from app import create_app
+
+    overrides = {name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX")}
+    overrides |= {"APP_ENV": "production", "SIGNIN_LIMIT_PER_IP": "2 per hour"}
+    if trusted_proxies:
+        overrides["TRUSTED_PROXIES"] = trusted_proxies
+    client = create_app(overrides).test_client()
+    token = csrf_token(client)
+    statuses = [
+        client.post(
+            "/signin",
+            data={"email": unique_email(), "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == ([303] * 3 if trusted_proxies else [303, 303, 429])
+
+
 def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, clock):
     """Finding 1: five requests for the victim's address, 31 s apart, used to
     refuse the victim's own for an hour."""

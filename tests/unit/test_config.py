@@ -88,6 +88,7 @@ MALFORMED = {
     "DIRECTORY": "public",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
+    "TRUSTED_PROXIES": "all",
 }
 
 
