@@ -82,7 +82,7 @@ def credentials(app, user):
 
     csrf = secrets.token_urlsafe(24)
     with app.app_context():
-        session_id = session_store.begin(user["_id"], secrets.token_urlsafe(18))  # access tokens need a live session
+        session_id = session_store.begin(user["_id"], secrets.token_urlsafe(18), secrets.token_urlsafe(12))  # access tokens need a live session
         token = create_access_token(
             identity=str(user["_id"]), expires_delta=TOKEN_LIFE, additional_claims={"csrf": csrf, "sid": session_id}
         )

@@ -499,7 +499,27 @@ def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, clock):
 def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
     user, cookies = session_cookies(app, unique_email())
     for _ in range(3):
-        assert signed_in_client(app, only(cookies, "refresh_token_cookie")).get("/profile").status_code == 200
+        tab = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+        assert tab.get("/profile").status_code == 200
+
+
+def test_a_refresh_token_replayed_from_another_browser_within_the_grace_ends_the_session(app, clock):
+    """Issue 30, finding 9: within 20 s of a rotation, anyone holding the old
+    refresh token got a working access token."""
+    user, cookies = session_cookies(app, unique_email())
+    owner = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+    response = owner.get("/profile")  # rotates it
+    assert response.status_code == 200
+    rotated = renewed_cookies(response)
+    clock.advance(seconds=1)
+    thief = signed_in_client(app, {})
+    thief.get("/signin")  # a browser cookie of its own
+    thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    response = thief.get("/profile")
+    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert not renewed_cookies(response).get("access_token_cookie")
+    for name in ("refresh_token_cookie", "access_token_cookie"):  # the session is over
+        assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
 def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
