@@ -90,11 +90,12 @@ def in_words(seconds):
     return f"{minutes} minutes" if minutes <= 90 else f"{math.ceil(minutes / 60)} hours"
 
 
-def take(*groups):
+def take(*groups, member=None):
     """Count the request in every limit of every group (a list of Limits
     whose keys share a hash tag), or in none: Refused names the first that
-    refuses. Returns what to `give_back`."""
-    member = secrets.token_hex(8)
+    refuses. A request named by `member` counts once however often it comes
+    within the window. Returns what to `give_back`."""
+    member = member or secrets.token_hex(8)
     taken = []
     script = redis_client().register_script(TAKE_SCRIPT)
     for group in groups:

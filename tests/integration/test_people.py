@@ -9,7 +9,7 @@ import pytest
 from app.chats import blocks, live
 from app.connections import db, redis_client
 from app.data import chats, directory, users
-from app.people import accounts
+from app.people import accounts, search
 from app.realtime import hooks
 from tests.support.people import FROM_HERE, HTMX, errors_in, person, say, send, unique_email
 from tests.support.queues import queued_jobs
@@ -55,6 +55,23 @@ def test_private_directory_a_stranger_by_full_address_names_by_your_contacts(pai
     fragment = alice.get("/people?q=qui", headers=HTMX).get_data(as_text=True)
     assert fragment.lstrip().startswith('<div id="people-results"') and "<nav" not in fragment
     assert "1 person found for “qui”." in fragment
+
+
+def test_whole_address_lookups_are_limited_per_person(ns_app, clock, monkeypatch):
+    """Issue 30, finding 5: 300 full-address lookups in 2.5 s confirmed 180 accounts."""
+    monkeypatch.setattr(search, "ADDRESS_LOOKUPS", "3 per hour", raising=False)
+    zelda, prober = named(ns_app, "Zelda Quill"), person(ns_app, "prober")
+    addresses = [unique_email("probe") for _ in range(3)]
+    for address in addresses + addresses[:1]:  # the same address twice counts once
+        assert found(prober, address)[0] == []
+    response = prober.get("/people", query_string={"q": zelda.user["email"]}, headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429 and "Chat with" not in html
+    assert "You have looked up many email addresses in a short time. Try again in 60 minutes." in html
+    assert found(prober, "zel")[0] == []  # a name search is not a lookup: it still answers
+    assert found(person(ns_app, "someone"), zelda.user["email"])[0] == ["Zelda Quill"]  # per person
+    clock.advance(hours=1)
+    assert found(prober, zelda.user["email"])[0] == ["Zelda Quill"]
 
 
 def test_open_directory_lists_everyone_by_name_but_never_by_email(ns_app):
