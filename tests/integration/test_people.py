@@ -3,6 +3,7 @@ services, pushes captured in this process."""
 
 import re
 import uuid
+from html.parser import HTMLParser
 
 import pytest
 
@@ -12,7 +13,7 @@ from app.data import chats, directory, users
 from app.people import accounts, search
 from app.realtime import hooks
 from tests.support.people import FROM_HERE, HTMX, errors_in, person, say, send, unique_email
-from tests.support.queues import queued_jobs
+from tests.support.queues import queued_jobs, run_chat_worker
 
 
 def found(client, query, headers=None):
@@ -72,6 +73,34 @@ def test_whole_address_lookups_are_limited_per_person(ns_app, clock, monkeypatch
     assert found(person(ns_app, "someone"), zelda.user["email"])[0] == ["Zelda Quill"]  # per person
     clock.advance(hours=1)
     assert found(prober, zelda.user["email"])[0] == ["Zelda Quill"]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Ada\u202eecalevoL", "Your name cannot contain control, formatting or line-break characters."),
+        ("\u200b\u200c\u200d", "Your name cannot contain control, formatting or line-break characters."),
+        ("Ada\x1b[2J\x07", "Your name cannot contain control, formatting or line-break characters."),
+        ("Ada\u2028Lovelace", "Your name cannot contain control, formatting or line-break characters."),
+        ("\u3164\u3164", "Your name needs at least one visible letter, digit or symbol."),
+    ],
+    ids=["rlo", "zero-width", "escapes", "line-separator", "hangul-fillers"],
+)
+def test_names_that_hide_or_scramble_are_refused_with_a_reason(ns_app, name, message):
+    """Issue 30, finding 7: an RLO, zero-width-only names, NUL/BEL/ESC and line separators were accepted."""
+    client = person(ns_app, "named")
+    for path in ("/profile", "/welcome"):
+        response = client.post(path, data={"name": name, "csrf_token": client.token})
+        assert response.status_code == 422 and errors_in(response.get_data(as_text=True)) == [message]
+    with ns_app.app_context():
+        assert users.get(client.user["_id"])["name"] == client.user["name"]
+
+
+def test_a_name_is_kept_in_one_form(ns_app):
+    client = person(ns_app, "zoe")
+    client.post("/profile", data={"name": " Zoe\u0308 ", "csrf_token": client.token})
+    with ns_app.app_context():
+        assert users.get(client.user["_id"])["name"] == "Zo\u00eb"
 
 
 def test_open_directory_lists_everyone_by_name_but_never_by_email(ns_app):
@@ -235,3 +264,62 @@ def test_profile_lists_blocked_people_and_unblocks_them(pair, ns_app):
     eve = person(ns_app, "eve")
     assert eve.post(f"{pair.url}/unblock", data={"csrf_token": eve.token}).status_code == 404
     assert eve.post(f"{pair.url}/block", data={"csrf_token": eve.token}).status_code == 404
+
+
+class Isolation(HTMLParser):
+    """Where `name` shows in a page, whether it is isolated from the text
+    around it: inside a <bdi> or an element with dir=auto, or (in a title or
+    an attribute, which hold no elements) between FSI and PDI."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name, self.stack, self.bare = name, [], []
+
+    def handle_starttag(self, tag, attrs):
+        for attribute, value in attrs:
+            if value and self.name in value and f"\u2068{self.name}\u2069" not in value:
+                self.bare.append(f"<{tag} {attribute}>")
+        if tag not in ("br", "img", "input", "meta", "link", "hr", "source"):
+            self.stack.append((tag, tag == "bdi" or dict(attrs).get("dir") == "auto"))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        if self.name not in data or f"\u2068{self.name}\u2069" in data:
+            return
+        if not any(isolated for _, isolated in self.stack):
+            self.bare.append(f"<{self.stack[-1][0] if self.stack else ''}> {data.strip()[:60]!r}")
+
+
+def bare_names(html, name):
+    parser = Isolation(name)
+    parser.feed(html)
+    return parser.bare
+
+
+@pytest.mark.xfail(strict=True, reason="names are isolated by issue 26 (newcomer, item 9), not landed yet")
+def test_a_name_is_isolated_wherever_the_other_person_sees_it(pair, ns_app, pushes):
+    """Issue 30, finding 7: a right-to-left override in an old account's name
+    (new ones are refused) turned the text after it around in 9 places."""
+    name = "Ada\u202eevoL"
+    with ns_app.app_context():
+        users.rename(users.get(pair.alice.user["_id"]), name)
+    bob = pair.bob
+    say(pair.alice, "Hello")
+    run_chat_worker(ns_app)
+    assert pair.alice.post(f"{pair.url}/typing", data={"typing": "1"}, headers={"X-CSRFToken": pair.alice.token})
+    pages = {
+        "home": bob.get("/"),
+        "chat": bob.get(pair.url, headers=FROM_HERE),
+        "block": bob.get(f"{pair.url}/block"),
+        "people": bob.get("/people", query_string={"q": pair.alice.user["email"]}),
+    }
+    seen = {where: page.get_data(as_text=True) for where, page in pages.items()}
+    seen["pushes"] = pushes.to(bob.user["_id"])
+    assert name in seen["chat"] and "is typing" in seen["pushes"] and "Block" in seen["chat"]
+    bob.post(f"{pair.url}/block", data={"csrf_token": bob.token})
+    seen["profile"] = bob.get("/profile").get_data(as_text=True)
+    bare = {where: found for where, html in seen.items() if (found := bare_names(html, name))}
+    assert bare == {}, "\n".join(f"{where}: {found}" for where, found in bare.items())
