@@ -17,6 +17,12 @@ from tests.support.queues import code_in, queued_jobs
 from tests.support.services import wait_for
 
 
+def browser_at(app, ip):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
 def request_code(client, email, token, **extra):
     return client.post("/signin", data={"email": email, "csrf_token": token, **extra})
 
@@ -245,8 +251,58 @@ def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, cl
         statuses.append(request_code(attacker, victim, token).status_code)
         clock.advance(seconds=31)
     assert statuses == [303] * 5 + [429]  # the attacker's browser is stopped...
-    owner = ns_app.test_client()
+    owner = browser_at(ns_app, "198.51.100.7")
     assert request_code(owner, victim, csrf_token(owner)).status_code == 303  # ...its owner is not
+
+
+def fresh_browser_asks(app, email, ip):
+    """A browser that keeps no cookie: the sign-in page, then its form, from `ip`."""
+    client = browser_at(app, ip)
+    return request_code(client, email, csrf_token(client)).status_code
+
+
+def test_a_cookieless_attacker_on_two_networks_cannot_keep_the_owner_from_a_code(ns_app, clock):
+    """Issue 30, finding 4: a fresh browser for every request (20 in 0.3 s,
+    then one every 0.05 s) from two addresses took every code the address
+    had, and its owner got none in 250 s."""
+    victim = unique_email("victim")
+    attackers = ("203.0.113.1", "203.0.113.2")
+    for n in range(20):
+        fresh_browser_asks(ns_app, victim, attackers[n % 2])
+        clock.advance(seconds=0.015)
+    owner = browser_at(ns_app, "198.51.100.7")
+    token = csrf_token(owner)
+    got_code_at = None
+    for tick in range(1, 1201):  # a minute of polling, every 0.05 s
+        clock.advance(seconds=0.05)
+        fresh_browser_asks(ns_app, victim, attackers[tick % 2])
+        if got_code_at is None and tick % 200 == 0:  # the owner asks, then again every 10 s
+            if request_code(owner, victim, token).status_code == 303:
+                got_code_at = tick * 0.05
+    assert got_code_at is not None and got_code_at <= 60
+    mails = [job for job in queued_jobs(ns_app, "send-otp") if job["to"] == victim]
+    per_network = throttle.rate(throttle.PER_NETWORK)[0]
+    assert len(mails) == 2 * per_network + 1  # the inbox got what two networks may send, and the owner's
+
+
+def test_a_browser_that_signed_in_before_gets_its_code_whatever_strangers_ask(ns_app, clock):
+    """The owner's own browser, even on the attacker's network with the address's every shared code taken."""
+    ns_app.config.update(SIGNIN_LIMIT_PER_IP="5 per hour")
+    victim = unique_email("victim")
+    owner = browser_at(ns_app, "203.0.113.1")
+    token = csrf_token(owner)
+    assert request_code(owner, victim, token).status_code == 303
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    assert owner.post("/verify", data={"code": code, "csrf_token": token}).status_code == 303
+    for n in range(100):  # many networks: every shared code of the hour is taken, then slowly, every slot
+        fresh_browser_asks(ns_app, victim, f"203.0.113.{n % 50 + 1}")
+        clock.advance(seconds=1)
+    assert fresh_browser_asks(ns_app, victim, "198.51.100.7") == 429
+    same_browser = browser_at(ns_app, "203.0.113.1")
+    same_browser.set_cookie(browser.COOKIE, owner.get_cookie(browser.COOKIE).value)
+    assert request_code(same_browser, victim, csrf_token(same_browser)).status_code == 303
+    mails = [job for job in queued_jobs(ns_app, "send-otp") if job["to"] == victim]
+    assert len(mails) <= 20 + 100 // (throttle.SLOW_EVERY) + 1  # the cap, a slow code a while, the owner's
 
 
 def test_many_browsers_at_one_address_only_slow_it_down(ns_app, clock):
