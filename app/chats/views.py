@@ -177,7 +177,10 @@ def send(chat_id):
     image = None
     if form.image.data:
         try:
+            images.count_upload(g.user_id)
             image = images.store(chat_id, form.image.data, form.alt.data)
+        except images.UploadRefused as refusal:
+            return failed(str(refusal), 429)
         except images.ImageError as error:
             return failed(str(error), 422)
         except images.StorageError:
