@@ -76,7 +76,8 @@ def uploads(parallel=12):
         bomb = png_bomb()
         started = time.monotonic()
         with ThreadPoolExecutor(parallel) as pool:
-            statuses = list(pool.map(lambda _: _post_image(system.url, chat, credentials, bomb, "bomb.png"), range(parallel)))
+            sends = [pool.submit(_post_image, system.url, chat, credentials, bomb, "bomb.png") for _ in range(parallel)]
+            statuses = [send.result() for send in sends]
         took = time.monotonic() - started
         peak = _memory(web, "VmHWM")
         cpu = psutil.Process(web.pid).cpu_times()
@@ -92,6 +93,116 @@ def uploads(parallel=12):
             "added_mb": round(peak - before),
             "frames_gif_status": frames_status,
             "frames_gif_cpu_s": round(after.user + after.system - cpu.user - cpu.system, 2),
+        }
+    finally:
+        system.stop()
+
+
+FLOOD = """
+import asyncio, sys, time
+host, port, cookie, count, seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+opened = closed = 0
+answered = set()
+
+async def stream(n, until):
+    # One page's event stream, opened again whenever it ends, as EventSource does (after `retry`).
+    global opened, closed
+    while time.monotonic() < until:
+        retry = 1.0
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write((f"GET /events?page=flood{n} HTTP/1.1\\r\\nHost: {host}:{port}\\r\\nCookie: {cookie}\\r\\n"
+                          f"Accept: text/event-stream\\r\\nSec-Fetch-Site: same-origin\\r\\n\\r\\n").encode())
+            await writer.drain()
+            opened += 1
+            while time.monotonic() < until:
+                line = await asyncio.wait_for(reader.readline(), until - time.monotonic())
+                if not line:
+                    break
+                answered.add(n)
+                if line.startswith(b"retry: "):
+                    retry = int(line[7:]) / 1000
+            writer.close()
+        except (OSError, asyncio.TimeoutError):
+            pass
+        closed += 1
+        await asyncio.sleep(retry)
+
+async def main():
+    until = time.monotonic() + seconds
+    tasks = []
+    for n in range(count):
+        tasks.append(asyncio.create_task(stream(n, until)))
+        if n % 100 == 99:
+            await asyncio.sleep(0.05)
+    settled = time.monotonic() + 30
+    while len(answered) < count and time.monotonic() < settled:
+        await asyncio.sleep(0.1)
+    print("ready", len(answered), flush=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(opened, closed, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def streams(count=2500, seconds=60, every=0.1):
+    """Another person's chat page, asked for every `every` seconds for
+    `seconds` while one account holds `count` event streams open (each
+    opened again when it ends, after the `retry` it was told, as a
+    browser's EventSource does), once each has had its first answer (or
+    30 s have passed): its latency and its answers."""
+    import subprocess
+    import sys
+
+    from bench.scenarios import get
+
+    system = System(web_workers=1, chat_workers=0)
+    try:
+        app = system.app()
+        flooder, reader, writer = seed.people(app, 3, "flood")
+        [chat] = seed.chats_between(app, [(reader, writer)])
+        seed.history(app, chat, reader, writer, 50)
+        flood_cookie = seed.credentials(app, flooder)["cookie"]
+        reader_cookie = seed.credentials(app, reader)["cookie"]
+        quiet = [get(system.url, f"/chats/{chat}", reader_cookie)[1] for _ in range(20)]
+        parts = urlsplit(system.url)
+        flood = subprocess.Popen(
+            [sys.executable, "-c", FLOOD, parts.hostname, str(parts.port), flood_cookie, str(count), str(seconds + 40)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started = time.monotonic()
+        answered = int(flood.stdout.readline().split()[1])
+        settled_after = time.monotonic() - started
+        took, statuses = [], {}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                get(system.url, f"/chats/{chat}", reader_cookie)
+                status = 200
+            except RuntimeError as error:
+                status = str(error).rsplit(" ", 1)[1]
+            except OSError:
+                status = "timeout"
+            took.append((time.perf_counter() - started) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+            time.sleep(every)
+        opened, closed = (int(n) for n in flood.communicate(timeout=seconds + 120)[0].split())
+        took.sort()
+        return {
+            "streams": count,
+            "streams_answered_s": round(settled_after, 1),
+            "streams_answered": answered,
+            "streams_opened": opened,
+            "streams_ended": closed,
+            "quiet_median_ms": round(statistics.median(quiet), 1),
+            "tries": len(took),
+            "statuses": statuses,
+            "median_ms": round(statistics.median(took), 1),
+            "p99_ms": round(took[int(0.99 * (len(took) - 1))], 1),
+            "max_ms": round(took[-1], 1),
         }
     finally:
         system.stop()
