@@ -412,8 +412,6 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
     Now a person holds at most 20 pages and streams at most half the slots."""
     import statistics
 
-    from app.realtime import presence
-
     from app.realtime import limits
 
     processes.env.update(namespace)
