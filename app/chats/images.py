@@ -5,7 +5,9 @@ CLOUDINARY_URL is set) or under UPLOAD_DIR and served to members only, each
 with a thumbnail for the chat log."""
 
 import io
+import logging
 import os
+import re
 import secrets
 import struct
 import threading
@@ -24,9 +26,16 @@ from app.auth import throttle
 from app.connections import key
 from config import rate
 
+log = logging.getLogger(__name__)
+
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 THUMB_SIDE = 640  # px, the longest side: a bubble is at most 320 CSS px wide, at 2x
 THUMB_SUFFIX = ".thumb.webp"
+MAX_SIDE = 1_000_000  # px: what a stored image's width or height may say
+# What store() names a file (token_urlsafe(18)), and a Cloudinary upload.
+STORED_NAME = r"[A-Za-z0-9_-]{24}"
+LOCAL_NAME = re.compile(rf"^{STORED_NAME}(?:\.jpg|\.png|\.gif|\.webp)(?:{re.escape(THUMB_SUFFIX)})?$")
+CLOUDINARY_HOST = "res.cloudinary.com"
 # What survives re-encoding: how to show the picture, nothing about where or by what it was taken.
 KEPT_INFO = ("transparency", "duration", "loop", "background")
 DECODE_ERRORS = (
@@ -122,9 +131,14 @@ def inspect(data, max_pixels):
         with warnings.catch_warnings():  # Pillow's warning of a bomb: refused below, at our own limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if image.format not in EXTENSIONS:
-                raise ImageError("Attach a JPEG, PNG, GIF or WebP image.")
-            frames = _frames(image, data)
+    except DECODE_ERRORS:
+        raise ImageError(UNREADABLE) from None
+    if image.format not in EXTENSIONS:
+        raise ImageError("Attach a JPEG, PNG, GIF or WebP image.")
+    try:
+        frames = _frames(image, data)
+    except ImageError:
+        raise
     except DECODE_ERRORS:
         raise ImageError(UNREADABLE) from None
     if frames > MAX_FRAMES:
@@ -294,16 +308,62 @@ def store(chat_id, upload, alt):
     }
 
 
+def our_url(url, chat_id):
+    """`url` is where store() puts an image of this chat: our own image
+    route, or an https URL of the chat's folder on Cloudinary."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not (parts.scheme or parts.netloc):
+        folder, _, name = parts.path.rpartition("/")
+        return folder == f"/chats/{chat_id}/images" and bool(LOCAL_NAME.match(name)) and not parts.query
+    hosts = {CLOUDINARY_HOST}
+    if current_app.config["CLOUDINARY_URL"]:
+        hosts.add(cloudinary_options(current_app.config["CLOUDINARY_URL"]).get("secure_distribution"))
+    return (
+        parts.scheme == "https"
+        and parts.hostname in hosts
+        and parts.username is None
+        and f"/parley/{chat_id}/" in parts.path
+    )
+
+
+def our_ref(ref, chat_id):
+    """`ref` names an image store() kept for this chat."""
+    if not isinstance(ref, str):
+        return False
+    return bool(
+        re.fullmatch(rf"file:{chat_id}/{STORED_NAME}(?:\.jpg|\.png|\.gif|\.webp)", ref)
+        or re.fullmatch(rf"cloudinary:parley/{chat_id}/{STORED_NAME}", ref)
+    )
+
+
+def _in_upload_dir(where):
+    """The path of `where` under UPLOAD_DIR, links resolved; None if it would be anywhere else."""
+    root = os.path.realpath(current_app.config["UPLOAD_DIR"])
+    path = os.path.realpath(os.path.join(root, where))
+    return path if os.path.commonpath([root, path]) == root and path != root else None
+
+
 def discard(image):
-    """Remove a stored image (and its thumbnail) whose message was never queued."""
+    """Remove a stored image (and its thumbnail): one whose message was
+    never queued, or of a deleted account. Only what store() could have
+    made: a file under UPLOAD_DIR or an upload in Cloudinary's parley/
+    folder (a forged job's `file:../canary.txt` deleted a file outside it)."""
     if not image:
         return
-    kind, _, where = image["ref"].partition(":")
-    if kind == "cloudinary":
+    ref = image.get("ref") if isinstance(image, dict) else None
+    kind, _, where = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+    if kind == "cloudinary" and re.fullmatch(rf"parley/[0-9a-f]{{24}}/{STORED_NAME}", where):
         cloudinary.uploader.destroy(where, **cloudinary_options(current_app.config["CLOUDINARY_URL"]))
         return
-    for path in (where, where + THUMB_SUFFIX):
+    paths = [_in_upload_dir(path) for path in (where, where + THUMB_SUFFIX)] if kind == "file" else [None]
+    if None in paths:
+        log.warning("not removing an image that is none of ours: %r", ref)
+        return
+    for path in paths:
         try:
-            os.remove(os.path.join(current_app.config["UPLOAD_DIR"], path))
+            os.remove(path)
         except FileNotFoundError:
             pass

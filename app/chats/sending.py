@@ -22,7 +22,7 @@ from bson import ObjectId
 
 from app import broker, clock, logs, tracing
 from app.broker.consumer import Reject, json_object
-from app.chats import numbering, present, receipts, viewing
+from app.chats import blocks, images, numbering, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, messages, users
 from app.realtime import presence
@@ -82,13 +82,20 @@ class Job:
     @classmethod
     def from_json(cls, body, redelivered=False):
         """The job in a queued body; Reject if it is not a well-formed job."""
-        fields = json_object(body)
+        return cls.from_fields(json_object(body), redelivered)
+
+    @classmethod
+    def from_fields(cls, fields, redelivered=False):
+        """The job these JSON fields describe; Reject if they are not a
+        well-formed job. The one definition of a job: the worker checks what
+        it consumes with it, and the send view what it is about to accept."""
         if not isinstance(fields.get("client_id"), str) or not CLIENT_ID.match(fields["client_id"]):
             raise Reject("client_id is not 32 hex digits")
         text, image = fields.get("text"), fields.get("image")
-        if not isinstance(text, str):
+        if not (isinstance(text, str) and _encodable(text)):
             raise Reject("text is not a string")
-        _check_image(image)
+        chat_id = _object_id(fields, "chat_id")
+        _check_image(image, chat_id)
         problem = text_problem(text, bool(image))
         if problem:
             raise Reject(problem)
@@ -99,7 +106,7 @@ class Job:
         request_id = fields.get("request_id")
         return cls(
             fields["client_id"],
-            _object_id(fields, "chat_id"),
+            chat_id,
             _object_id(fields, "sender_id"),
             text,
             image,
@@ -107,6 +114,10 @@ class Job:
             redelivered,
             request_id if isinstance(request_id, str) and logs.REQUEST_ID.match(request_id) else None,
         )
+
+    def checked(self):
+        """This job as the worker will read it; Reject if it would not (then it must not be accepted)."""
+        return Job.from_fields(json.loads(json.dumps(self.fields())), self.redelivered)
 
     def message(self, receiver_id):
         """The message document for this job, not yet numbered or saved."""
@@ -128,22 +139,40 @@ def _object_id(fields, name):
     return ObjectId(fields[name])
 
 
-def _picture(fields):
+def _encodable(text):
+    """Text MongoDB can store (a lone surrogate cannot be)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _picture(fields, chat_id):
     return (
         isinstance(fields, dict)
         and isinstance(fields.get("url"), str)
-        and isinstance(fields.get("width"), int)
-        and isinstance(fields.get("height"), int)
+        and images.our_url(fields["url"], chat_id)
+        and type(fields.get("width")) is int
+        and type(fields.get("height")) is int
+        and 0 < fields["width"] <= images.MAX_SIDE
+        and 0 < fields["height"] <= images.MAX_SIDE
     )
 
 
-def _check_image(image):
+def _check_image(image, chat_id):
+    """An image as images.store makes it, in this chat: our storage's
+    reference, and an https URL of ours or our own image route. A forged job
+    could point a page at a tracker or a javascript: link, and a deletion at
+    any file."""
     if image is None:
         return
-    if not (_picture(image) and isinstance(image.get("alt", ""), str)):
-        raise Reject("image is not {url, width, height, alt}")
-    if "thumb" in image and not _picture(image["thumb"]):
-        raise Reject("image thumb is not {url, width, height}")
+    if not (_picture(image, chat_id) and isinstance(image.get("alt", ""), str) and _encodable(image.get("alt", ""))):
+        raise Reject("image is not {url, width, height, alt} of this chat's")
+    if not images.our_ref(image.get("ref"), chat_id):
+        raise Reject("image ref is not one of this chat's stored images")
+    if "thumb" in image and not _picture(image["thumb"], chat_id):
+        raise Reject("image thumb is not {url, width, height} of this chat's")
 
 
 # 1. Accepting a send (the web process)
@@ -157,18 +186,46 @@ def unconfirmed_key(chat_id, sender_id):
     return key("unconfirmed", chat_id, sender_id)
 
 
+class Refused(Exception):
+    """The send cannot be accepted as it is; the message says why, to its sender."""
+
+    def __init__(self, message, status=422):
+        super().__init__(message)
+        self.status = status
+
+
+def client_key(sender_id, client_id):
+    """Which chat a sender's client_id is for: one, as the worker stores it once per sender."""
+    return key("client", sender_id, client_id)
+
+
 def accept(job):
     """Keep the job as pending and queue it. False if this client_id is
-    already on its way (a double submit). PublishError if the broker does
-    not confirm it: then nothing of it is kept, unless the broker may have
-    it after all (`maybe_queued`), when it stays pending, marked unconfirmed,
-    and a second try queues it again (the worker saves a client_id once)."""
+    already on its way (a double submit). Refused if the worker would not
+    take the job (checked with its own definition), or the client_id is one
+    the sender used in another chat (it would never be stored: acknowledged,
+    then lost). PublishError if the broker does not confirm it: then nothing
+    of it is kept, unless the broker may have it after all (`maybe_queued`),
+    when it stays pending, marked unconfirmed, and a second try queues it
+    again (the worker saves a client_id once)."""
+    try:
+        job.checked()
+    except Reject as problem:
+        log.warning("refused a send the worker would reject: %s", problem)
+        raise Refused("This message could not be sent as it is. Reload the page and try again.") from None
     name, unconfirmed = pending_key(job.chat_id, job.sender_id), unconfirmed_key(job.chat_id, job.sender_id)
+    claim = client_key(job.sender_id, job.client_id)
     pipe = redis_client().pipeline(transaction=False)
+    pipe.set(claim, str(job.chat_id), nx=True, ex=PENDING_TTL)
+    pipe.get(claim)
     pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
     pipe.expire(name, PENDING_TTL)
     pipe.sismember(unconfirmed, job.client_id)
-    added, _, retried = pipe.execute()
+    _, claimed_for, added, _, retried = pipe.execute()
+    if claimed_for != str(job.chat_id):
+        if added:
+            redis_client().hdel(name, job.client_id)
+        raise Refused("This form was used for another chat. Reload the page and send it again.", 409)
     if not (added or retried):
         return False
     try:
@@ -247,12 +304,20 @@ _latest_saved = {}
 
 
 def deliver(jobs):
-    """Save, number, update, push and mark seen a batch of parsed jobs."""
+    """Save, number, update, push and mark seen a batch of parsed jobs; a job
+    in a chat with a block is not delivered, and its sender is told why."""
     started_at, started = time.time(), time.perf_counter()
+    blocked = blocks.of_many({job.chat_id for job in jobs})
+    refuse([job for job in jobs if blocked[job.chat_id]], blocked)
+    jobs = [job for job in jobs if not blocked[job.chat_id]]
+    if not jobs:
+        return
     chat_ids = {job.chat_id for job in jobs}
     unknown = chat_ids - _latest_saved.keys()
     before = chats.latest_messages(unknown) if unknown else {}  # how each pushed message follows on
-    saved, state, looking, online = save(jobs, clock.now())
+    saved, state, looking, online, taken = save(jobs, clock.now())
+    refuse(taken, blocked)
+    jobs = [job for job in jobs if job not in taken]
     before.update(latest_before(saved, chat_ids - unknown))
     saved_at = time.perf_counter()
     for doc in saved:
@@ -288,6 +353,33 @@ def deliver(jobs):
     )
 
 
+TAKEN = "Parley could not send this message. Copy it and send it again."
+
+
+def refuse(jobs, blocked):
+    """Jobs that will not be delivered (a block in their chat, or a client_id
+    their sender used in another chat): they are no longer pending, and each
+    sender's "Sending" bubble becomes "Not delivered", with why. (Stored and
+    pushed regardless, a message left "Not sent" before a block reached the
+    blocker's page when its sender pressed Retry after it.)"""
+    if not jobs:
+        return
+    receivers = {job.client_id: receiver(job) for job in jobs}
+    people = users.recent_people({job.sender_id for job in jobs} | set(receivers.values()))
+    outbox, pipe = Outbox(), redis_client().pipeline(transaction=False)
+    for job in jobs:
+        other = people.get(receivers[job.client_id], {}).get("name", "Someone")
+        reason = blocks.refusal(blocked.get(job.chat_id), job.sender_id, other) or TAKEN
+        doc = job.message(receivers[job.client_id])
+        view = present.refused(doc, reason, present.zone_of(people.get(job.sender_id)))
+        outbox.add(job.sender_id, present.message_update(view))
+        pipe.hdel(pending_key(job.chat_id, job.sender_id), job.client_id)
+        pipe.srem(unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+    outbox.send(pipe)
+    pipe.execute()
+    log.info("refused jobs", extra=logs.fields(jobs=len(jobs)))
+
+
 def latest_before(saved, remembered):
     """{chat_id: the message before the batch's first in that chat} for the
     `remembered` chats, and remember the batch's latest. What this worker
@@ -319,13 +411,15 @@ def receiver(job):
 def save(jobs, now):
     """Save the jobs' messages, number them and update their chats. Returns
     the saved messages, in each chat's order, the chats as they now are, the
-    (chat, member) pairs where that member is looking, and the members
-    online. A job seen before (redelivered, or sent twice) keeps its first save."""
+    (chat, member) pairs where that member is looking, the members online,
+    and the jobs not saved because their sender used the client_id in
+    another chat. A job seen before (redelivered, or sent twice) keeps its first save."""
     saved, redone = {}, []
     for job in jobs:
         if job.redelivered:
             found = messages.by_client_ids(job.sender_id, [job.client_id]).get(job.client_id)
-            if found:  # saved by an earlier try, which may have stopped before updating the chat
+            # Saved by an earlier try, which may have stopped before updating the chat.
+            if found and found["chat_id"] == job.chat_id:
                 saved[job.client_id] = found
                 redone.append(found)
     waiting = {job.client_id: job for job in jobs if job.client_id not in saved}
@@ -343,6 +437,9 @@ def save(jobs, now):
         if (job.chat_id, doc["receiver_id"]) in looking:
             doc["seen_at"] = now
     _number_and_insert(list(new.values()), saved, read_numbers(replies))
+    taken = [waiting[cid] for cid in new if saved[cid]["chat_id"] != waiting[cid].chat_id]
+    for job in taken:
+        del saved[job.client_id], new[job.client_id]
 
     latest, added = {}, {}
     for doc in sorted([saved[cid] for cid in new if saved[cid] is new[cid]] + redone, key=lambda doc: doc["seq"]):
@@ -356,7 +453,8 @@ def save(jobs, now):
         )
     chats.record_messages(latest, added, recounted)
     ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
-    return ordered, chat_state(jobs, latest, looking), looking, online
+    jobs = [job for job in jobs if job not in taken]
+    return ordered, chat_state(jobs, latest, looking), looking, online, taken
 
 
 def _number_and_insert(waiting, saved, last):

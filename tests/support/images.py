@@ -40,3 +40,18 @@ def lying_apng(frames=50, says=1):
     at = data.find(b"acTL")
     data[at - 4 : at + 16] = _chunk(b"acTL", struct.pack(">II", says, 0))
     return bytes(data)
+
+
+def stored_image(chat_id, width=640, height=480, alt="", thumb=None):
+    """An image as images.store keeps one of this chat's, stored locally (the file need not exist)."""
+    name = "A" * 23 + str(width % 10)
+    image = {
+        "url": f"/chats/{chat_id}/images/{name}.png",
+        "width": width,
+        "height": height,
+        "alt": alt,
+        "ref": f"file:{chat_id}/{name}.png",
+    }
+    if thumb:
+        image["thumb"] = {"url": f"/chats/{chat_id}/images/{name}.png.thumb.webp", "width": thumb[0], "height": thumb[1]}
+    return image
