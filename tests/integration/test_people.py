@@ -201,6 +201,61 @@ def test_someone_you_blocked_cannot_message_you_and_keeps_their_draft(pair, ns_a
     assert queued_jobs(ns_app, "chat:messages") == []
 
 
+def test_a_message_on_its_way_when_a_block_comes_is_not_delivered_and_its_sender_is_told(pair, ns_app, pushes):
+    """Issue 30, finding 3: the chat worker checked membership, not blocks: a
+    message left "Not sent" before Ada blocked Bob reached Ada's open page
+    when Bob pressed Retry after the block."""
+    from app import broker
+    from app.chats import sending
+
+    ada, bob = pair.alice, pair.bob
+
+    def lost_on_the_way(name, payload):
+        raise broker.PublishError("connection lost", maybe_queued=True)
+
+    original = sending.broker.publish
+    sending.broker.publish = lost_on_the_way
+    try:
+        assert send(bob, "Left not sent", headers=HTMX).status_code == 503
+    finally:
+        sending.broker.publish = original
+    say(bob, "On its way")  # queued, not yet delivered
+    page = bob.get(pair.url).get_data(as_text=True)
+    retry = re.search(r'action="(/chats/[0-9a-f]{24}/unsent/[0-9a-f]{32})"', page).group(1)
+    block(ada, bob, pair)
+    response = bob.post(retry, data={"action": "retry", "csrf_token": bob.token})
+    assert response.status_code == 303
+    with ns_app.app_context():  # the page says why; a script could queue it all the same
+        job = sending.unconfirmed(pair.id, bob.user["_id"], retry.rsplit("/", 1)[1])
+        if job is not None:
+            sending.accept(job)
+    run_chat_worker(ns_app)
+    with ns_app.app_context():
+        assert db().messages.count_documents({"chat_id": pair.id}) == 0
+        assert sending.pending(pair.id, bob.user["_id"]) == []
+    assert "Left not sent" not in pushes.to(ada.user["_id"]) and "On its way" not in pushes.to(ada.user["_id"])
+    told = pushes.to(bob.user["_id"])
+    assert told.count(">Not delivered</p>") == 2
+    assert f"{ada.user['name']} is not taking messages from you." in told
+
+
+def test_no_seen_crosses_a_block_either_way(pair, ns_app, pushes):
+    """Issue 30, finding 3: opening the chat sent a "Seen" to the other person
+    in both directions, though the block page promises the blocked person
+    sees nothing of the blocker."""
+    ada, bob = pair.alice, pair.bob
+    say(ada, "From Ada")
+    say(bob, "From Bob")
+    run_chat_worker(ns_app)
+    block(ada, bob, pair)
+    pushes.clear()
+    for reader in (ada, bob):
+        reader.get(pair.url, headers=FROM_HERE)
+    assert "status-seen" not in pushes.to(ada.user["_id"]) + pushes.to(bob.user["_id"])
+    with ns_app.app_context():
+        assert db().messages.count_documents({"chat_id": pair.id, "seen_at": {"$ne": None}}) == 0
+
+
 def test_a_block_counts_at_once_though_sends_no_longer_read_it_from_mongodb(pair, ns_app):
     """Sends check blocks kept in Redis (reading MongoDB each time cost 13% of
     the web process's CPU): a block replaces what was kept, and a refill that

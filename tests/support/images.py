@@ -53,5 +53,6 @@ def stored_image(chat_id, width=640, height=480, alt="", thumb=None):
         "ref": f"file:{chat_id}/{name}.png",
     }
     if thumb:
-        image["thumb"] = {"url": f"/chats/{chat_id}/images/{name}.png.thumb.webp", "width": thumb[0], "height": thumb[1]}
+        url = f"/chats/{chat_id}/images/{name}.png.thumb.webp"
+        image["thumb"] = {"url": url, "width": thumb[0], "height": thumb[1]}
     return image

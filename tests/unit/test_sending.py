@@ -95,7 +95,7 @@ def forged(job, **changes):
         ({"url": "javascript:alert(document.cookie)"}, "image is not"),
         ({"url": "http://res.cloudinary.com/demo/image/upload/parley/CHAT/x"}, "image is not"),  # not https
         ({"url": "https://tracker.example/parley/CHAT/x.png"}, "image is not"),
-        ({"url": "/chats/000000000000000000000000/images/AAAAAAAAAAAAAAAAAAAAAAA0.png"}, "image is not"),  # another chat
+        ({"url": f"/chats/{'0' * 24}/images/{'A' * 23}0.png"}, "image is not"),  # another chat's
         ({"url": "//tracker.example/x.png"}, "image is not"),
         ({"width": True}, "image is not"),
         ({"height": -1}, "image is not"),
