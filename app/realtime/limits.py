@@ -11,8 +11,8 @@ to 16 in 40 s; 2,100 sockets that never said hello slowed every request):
   and normal requests always have the other half. A stream past that is told
   to come back in STREAM_RETRY seconds.
 - Open pages per person, across processes: presence.PAGES_PER_PERSON.
-- Pages a person opens, per process: OPENS_AT_ONCE (every tab after a
-  restart), then OPENS_PER_SECOND. A page past that is refused before it
+- Pages a person opens, per process: OPENS_AT_ONCE at once, then
+  OPENS_PER_SECOND. A page past that is refused before it
   costs a Redis round trip (a stream told to come back in OPENS_RETRY
   seconds, a socket closed with 1013, after which it tries again later):
   one account's 2,500 event streams, opening again as each was closed for
@@ -30,7 +30,7 @@ from flask import current_app, g, request
 
 STREAM_RETRY = 10  # seconds
 OPENS_RETRY = 60  # seconds on average, for a stream of a person who opened too many: each try costs a request
-OPENS_AT_ONCE = 20
+OPENS_AT_ONCE = 40  # twice the pages a person may hold (presence.PAGES_PER_PERSON): a restart's tabs, and more
 OPENS_PER_SECOND = 1
 
 _handshakes = Counter()  # IP address -> sockets of it still in their handshake

@@ -104,7 +104,7 @@ def test_an_animated_png_that_lies_about_its_frames_is_refused(pair, ns_app):
 def test_parallel_uploads_decode_within_the_process_budget(pair, ns_app, monkeypatch):
     """Issue 30, finding 6: twelve parallel uploads of a 5 KB PNG that decodes
     to 40 megapixels took a web process from 367 MB to 2.74 GB. They now
-    decode one at a time (the memory figure is in the README)."""
+    decode one at a time (the memory figure is in docs/security.md)."""
     bomb = png_bomb()
     assert len(bomb) < 6000
     busy, most, lock = 0, 0, threading.Lock()
