@@ -146,6 +146,27 @@ asyncio.run(main())
 """
 
 
+def _asked(url, path, cookie, seconds, every):
+    """([ms], {status: count}) of GET `path` every `every` seconds for `seconds`."""
+    from bench.scenarios import get
+
+    took, statuses = [], {}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        try:
+            get(url, path, cookie)
+            status = 200
+        except RuntimeError as error:
+            status = str(error).rsplit(" ", 1)[1]
+        except OSError:
+            status = "timeout"
+        took.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+        time.sleep(every)
+    return took, statuses
+
+
 def streams(count=2500, seconds=60, every=0.1):
     """Another person's chat page, asked for every `every` seconds for
     `seconds` while one account holds `count` event streams open (each
@@ -155,8 +176,6 @@ def streams(count=2500, seconds=60, every=0.1):
     import subprocess
     import sys
 
-    from bench.scenarios import get
-
     system = System(web_workers=1, chat_workers=0)
     try:
         app = system.app()
@@ -165,7 +184,7 @@ def streams(count=2500, seconds=60, every=0.1):
         seed.history(app, chat, reader, writer, 50)
         flood_cookie = seed.credentials(app, flooder)["cookie"]
         reader_cookie = seed.credentials(app, reader)["cookie"]
-        quiet = [get(system.url, f"/chats/{chat}", reader_cookie)[1] for _ in range(20)]
+        quiet = _asked(system.url, f"/chats/{chat}", reader_cookie, seconds / 2, every)[0]  # no flood, same machine
         parts = urlsplit(system.url)
         flood = subprocess.Popen(
             [sys.executable, "-c", FLOOD, parts.hostname, str(parts.port), flood_cookie, str(count), str(seconds + 40)],
@@ -175,22 +194,14 @@ def streams(count=2500, seconds=60, every=0.1):
         started = time.monotonic()
         answered = int(flood.stdout.readline().split()[1])
         settled_after = time.monotonic() - started
-        took, statuses = [], {}
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                get(system.url, f"/chats/{chat}", reader_cookie)
-                status = 200
-            except RuntimeError as error:
-                status = str(error).rsplit(" ", 1)[1]
-            except OSError:
-                status = "timeout"
-            took.append((time.perf_counter() - started) * 1000)
-            statuses[status] = statuses.get(status, 0) + 1
-            time.sleep(every)
+        [web] = system.web_workers()
+        cpu = web.cpu_times()
+        took, statuses = _asked(system.url, f"/chats/{chat}", reader_cookie, seconds, every)
+        used = web.cpu_times()
+        web_cpu = (used.user + used.system - cpu.user - cpu.system) / seconds
         opened, closed = (int(n) for n in flood.communicate(timeout=seconds + 120)[0].split())
         took.sort()
+        quiet.sort()
         return {
             "streams": count,
             "streams_answered_s": round(settled_after, 1),
@@ -198,11 +209,14 @@ def streams(count=2500, seconds=60, every=0.1):
             "streams_opened": opened,
             "streams_ended": closed,
             "quiet_median_ms": round(statistics.median(quiet), 1),
+            "quiet_p99_ms": round(quiet[int(0.99 * (len(quiet) - 1))], 1),
             "tries": len(took),
             "statuses": statuses,
             "median_ms": round(statistics.median(took), 1),
             "p99_ms": round(took[int(0.99 * (len(took) - 1))], 1),
             "max_ms": round(took[-1], 1),
+            "web_cpu_percent": round(100 * web_cpu, 1),
+            "load_average": round(psutil.getloadavg()[0], 1),
         }
     finally:
         system.stop()
