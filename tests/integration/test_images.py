@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from app.chats import images
+from app.chats import decoding, images
 from tests.support.images import lying_apng, many_frames_gif, png_bomb
 from tests.support.people import HTMX, errors_in, image_bytes, send
 from tests.support.queues import queued_jobs
@@ -108,7 +108,7 @@ def test_parallel_uploads_decode_within_the_process_budget(pair, ns_app, monkeyp
     bomb = png_bomb()
     assert len(bomb) < 6000
     busy, most, lock = 0, 0, threading.Lock()
-    prepare = images._prepare
+    prepare = decoding.prepare
 
     def counted(image):
         nonlocal busy, most
@@ -121,7 +121,7 @@ def test_parallel_uploads_decode_within_the_process_budget(pair, ns_app, monkeyp
             with lock:
                 busy -= 1
 
-    monkeypatch.setattr(images, "_prepare", counted)
+    monkeypatch.setattr(decoding, "prepare", counted)
 
     def upload(n):
         tab = ns_app.test_client()
