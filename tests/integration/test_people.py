@@ -324,7 +324,9 @@ def test_profile_lists_blocked_people_and_unblocks_them(pair, ns_app):
 class Isolation(HTMLParser):
     """Where `name` shows in a page, whether it is isolated from the text
     around it: inside a <bdi> or an element with dir=auto, or (in a title or
-    an attribute, which hold no elements) between FSI and PDI."""
+    an attribute that is shown, which hold no elements) between FSI and PDI."""
+
+    SHOWN = ("title", "alt", "placeholder", "value")
 
     def __init__(self, name):
         super().__init__()
@@ -332,7 +334,7 @@ class Isolation(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for attribute, value in attrs:
-            if value and self.name in value and f"\u2068{self.name}\u2069" not in value:
+            if attribute in self.SHOWN and value and self.name in value and f"\u2068{self.name}\u2069" not in value:
                 self.bare.append(f"<{tag} {attribute}>")
         if tag not in ("br", "img", "input", "meta", "link", "hr", "source"):
             self.stack.append((tag, tag == "bdi" or dict(attrs).get("dir") == "auto"))
