@@ -19,8 +19,8 @@ from app import broker, outages, tracing
 from app.auth.sessions import login_required
 from app.chats import blocks, contacts, images, live, present, receipts, sending
 from app.chats.forms import MessageForm
+from app.chats.layout import render_signed_in
 from app.data import chats, messages, users
-from app.layout import render_signed_in
 from app.realtime import presence, push
 from app.web import go_to, is_htmx, same_site_navigation
 
