@@ -68,6 +68,11 @@ def every_chat_of(user_id):
     return list(db().chats.find({"members": user_id}).sort("created_at", 1))
 
 
+def ids_of(user_id):
+    """The ids of all of a member's chats, those they blocked too."""
+    return [chat["_id"] for chat in db().chats.find({"members": user_id}, {"_id": 1})]
+
+
 def for_member(user_id, since=None):
     """A member's chats, most recent activity first, but for those they
     blocked; with `since`, only those active since then. SecantusDB reads the

@@ -9,7 +9,8 @@ finished by running it again.
 
 from app import clock
 from app.auth import session_store
-from app.chats import contacts, images, present, sending
+from app.chats import contacts, images, present
+from app.chats.sending import pending
 from app.connections import redis_client
 from app.data import chats, messages, users
 from app.realtime import push
@@ -72,7 +73,7 @@ def delete(user):
         contacts.changed(other)
         newest = messages.newest(chat["_id"])
         chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))
-        redis_client().delete(sending.pending_key(chat["_id"], user_id), sending.unconfirmed_key(chat["_id"], user_id))
+        redis_client().delete(pending.pending_key(chat["_id"], user_id), pending.unconfirmed_key(chat["_id"], user_id))
     redis_client().delete(push.stream(user_id))
     users.delete(user)
     contacts.changed(user_id)

@@ -266,13 +266,13 @@ def save_history(chat_id, alice_id, bob_id, count):
 
 def test_a_message_shown_not_sent_offers_retry_and_delete_that_work_without_javascript(pair, ns_app, monkeypatch):
     from app import broker
-    from app.chats import sending
+    from app.chats.sending import pending
 
     def lost_on_the_way(name, payload):
         raise broker.PublishError("connection lost", maybe_queued=True)
 
     alice = pair.alice
-    monkeypatch.setattr(sending.broker, "publish", lost_on_the_way)
+    monkeypatch.setattr(pending.broker, "publish", lost_on_the_way)
     for text in ("Try me again", "Forget me"):
         assert send(alice, text, headers=HTMX).status_code == 503
     page = alice.get(alice.chat_url).get_data(as_text=True)
