@@ -112,7 +112,7 @@ def end(user_id, session_id):
     if session_id:
         sessions.end(session_id, clock.now())
         redis_client().set(state_key(user_id, session_id), "0", ex=STATE_FOR)
-    forget(session_id)
+    _forget_seen(session_id)
     push.close_pages(user_id, 4401, session=session_id)
 
 
@@ -122,12 +122,21 @@ def end_all(user_id):
     pipe = redis_client().pipeline(transaction=False)
     for session_id in ended:
         pipe.set(state_key(user_id, session_id), "0", ex=STATE_FOR)
-        forget(session_id)
+        _forget_seen(session_id)
     pipe.execute()
     push.close_pages(user_id, 4401)
 
 
-def forget(session_id):
+def forget(user_id):
+    """The account is going: its sessions (ended first, see end_all) are
+    removed, with their state in Redis. A token that still names one finds
+    no session, which counts as ended."""
+    removed = sessions.delete_all(user_id)
+    if removed:
+        redis_client().delete(*(state_key(user_id, session_id) for session_id in removed))
+
+
+def _forget_seen(session_id):
     """This process no longer trusts `session_id` to be alive."""
     _seen_alive.pop(session_id, None)
 
@@ -137,7 +146,7 @@ def _forget_closed(order, closed):
     surely just seen alive, forgets it at once rather than in ALIVE_FOR."""
     if order.code == 4401:
         for session_id in {order.session, *(page.session_id for page in closed)}:
-            forget(session_id)
+            _forget_seen(session_id)
 
 
 hub.on_close_order(_forget_closed)

@@ -180,6 +180,12 @@ def presence_snapshot(user_id, chat_id=None):
 _noted_until = {}
 
 
+def forget(user_id):
+    """The account is going: it is about no more."""
+    _noted_until.pop(user_id, None)
+    redis_client().delete(key("active", user_id))
+
+
 def active(user_id):
     """A page load or a send: at most once a minute, note that they are
     about, and tell their contacts if no live connection already does
