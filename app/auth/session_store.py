@@ -14,9 +14,9 @@ keys live on one node of a Redis Cluster.
 """
 
 import secrets
-import time
 from datetime import timedelta
 
+from cachetools import TTLCache
 from flask import current_app
 
 from app import clock
@@ -28,7 +28,9 @@ ALIVE_FOR = 1.0  # seconds this process trusts that a session it saw alive still
 STATE_FOR = 15 * 60  # seconds Redis keeps a session's state ("1" alive, "0" ended) before asking MongoDB again
 ROTATION_GRACE = 20  # seconds a rotated refresh token still counts, for parallel requests
 
-_seen_alive = {}  # session id -> until when (monotonic) it counts as alive here
+# Session ids seen alive lately, each trusted for ALIVE_FOR seconds (see
+# alive); bounded, the least recently used going first.
+_seen_alive = TTLCache(maxsize=100_000, ttl=ALIVE_FOR)
 
 
 def state_key(user_id, session_id):
@@ -56,8 +58,7 @@ def alive(user_id, session_id):
     processes within ALIVE_FOR, or at once if they hold its pages."""
     if not session_id:
         return False  # a token from before sessions had ids
-    now = time.monotonic()
-    if _seen_alive.get(session_id, 0) > now:
+    if _seen_alive.get(session_id):
         return True
     state = redis_client().get(state_key(user_id, session_id))
     if state is None:  # not asked lately, or Redis lost it: MongoDB knows
@@ -65,9 +66,7 @@ def alive(user_id, session_id):
         redis_client().set(state_key(user_id, session_id), state, ex=STATE_FOR)
     if state != "1":
         return False
-    if len(_seen_alive) > 100_000:
-        _seen_alive.clear()
-    _seen_alive[session_id] = now + ALIVE_FOR
+    _seen_alive[session_id] = True
     return True
 
 

@@ -7,6 +7,8 @@ import logging
 import time
 from collections import Counter
 
+from cachetools import LRUCache
+
 from app import clock, logs, tracing
 from app.broker.consumer import Reject
 from app.chats import numbering, present, receipts, viewing
@@ -37,8 +39,8 @@ def check(job):
 # The latest message this worker saved in each chat (its latest_message
 # summary): a batch's messages follow on from it without reading the chats
 # back, one MongoDB round trip of a batch's three, unless another worker
-# saved one in between (see latest_before).
-_latest_saved = {}
+# saved one in between (see latest_before). The busiest chats stay.
+_latest_saved = LRUCache(maxsize=100_000)
 
 
 def deliver(jobs):
@@ -101,8 +103,6 @@ def latest_before(saved, remembered):
             known = messages.before(chat_id, first[chat_id]["seq"])
         if known is not None:
             before[chat_id] = known
-    if len(_latest_saved) > 100_000:
-        _latest_saved.clear()
     for chat_id, doc in last.items():
         if chat_id not in _latest_saved or _latest_saved[chat_id]["seq"] < doc["seq"]:
             _latest_saved[chat_id] = present.latest_message(doc)
