@@ -333,3 +333,15 @@ def start_chat_with(app, client):
     other = signed_in_person(app, "other")
     response = client.post("/chats", data={"user_id": str(other.user["_id"]), "csrf_token": client.token})
     return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_each_page_loads_only_the_scripts_it_needs_each_named_by_its_content(pair, ns_app):
+    def scripts(html):
+        found = re.findall(r'<script src="/static/js/(\w+)\.js\?v=([0-9a-f]{12})"', html)
+        return [name for name, _ in found]
+
+    signed_in_pages = ["parley", "upsert", "times", "drafts", "navigation", "live"]
+    assert scripts(ns_app.test_client().get("/signin").get_data(as_text=True)) == ["parley"]
+    assert scripts(pair.alice.get("/profile").get_data(as_text=True)) == signed_in_pages
+    assert scripts(pair.alice.get("/").get_data(as_text=True)) == signed_in_pages
+    assert scripts(pair.alice.get(pair.alice.chat_url).get_data(as_text=True)) == signed_in_pages + ["log", "composer"]
