@@ -162,11 +162,6 @@ def rate(text):
     return int(count), int(every or 1) * UNITS[unit]
 
 
-def rate_limit(raw):
-    rate(raw)
-    return raw
-
-
 def sender(raw):
     name, address = parseaddr(raw)
     if "@" not in address:
@@ -299,11 +294,12 @@ def load(environ=None):
         "MAX_IMAGE_BYTES": setting("MAX_IMAGE_BYTES", 5 * 1024 * 1024, parse=whole_number(1024)),
         # Decoded, over every frame.
         "MAX_IMAGE_PIXELS": setting("MAX_IMAGE_PIXELS", 40_000_000, parse=whole_number(1)),
-        # Sign-in limits, written "5 per hour" (see app/auth/throttle.py): per
-        # address and browser, per address from everyone (then it slows), per IP.
-        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour", parse=rate_limit),
-        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", "20 per hour", parse=rate_limit),
-        "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour", parse=rate_limit),
+        # Sign-in limits, written "5 per hour" and kept as (count, seconds) (see
+        # app/auth/throttle.py): per address and browser, per address from
+        # everyone (then it slows), per IP.
+        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", rate("5 per hour"), parse=rate),
+        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", rate("20 per hour"), parse=rate),
+        "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", rate("30 per hour"), parse=rate),
         "SIGNIN_RESEND_COOLDOWN": setting("SIGNIN_RESEND_COOLDOWN", 30, parse=whole_number(1, 3600)),
         # JWT in cookies. CSRF: see app/auth/sessions.py.
         "JWT_SECRET_KEY": jwt_secret_key,

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
+from cachetools import LRUCache
 from pymongo import UpdateOne
 from pymongo.write_concern import WriteConcern
 
@@ -68,6 +69,11 @@ def every_chat_of(user_id):
     return list(db().chats.find({"members": user_id}).sort("created_at", 1))
 
 
+def ids_of(user_id):
+    """The ids of all of a member's chats, those they blocked too."""
+    return [chat["_id"] for chat in db().chats.find({"members": user_id}, {"_id": 1})]
+
+
 def for_member(user_id, since=None):
     """A member's chats, most recent activity first, but for those they
     blocked; with `since`, only those active since then. SecantusDB reads the
@@ -88,7 +94,9 @@ def other_member(members, user_id):
     return second if first == user_id else first
 
 
-_members = {}  # chat id -> its two members; members never change
+# chat id -> its two members, which never change: read on every send,
+# signal and page of a chat; the chats least lately used go first.
+_members = LRUCache(maxsize=20_000)
 
 
 def members(chat_id):
@@ -100,8 +108,6 @@ def members(chat_id):
         chat = db().chats.find_one({"_id": chat_id}, {"members": 1})
         if chat is None:
             return None
-        if len(_members) >= 20_000:
-            _members.clear()
         found = _members[chat_id] = tuple(chat["members"])
     return found
 

@@ -6,7 +6,7 @@ choosing it, on first sign-in) and chats_shown_since (the latest activity of
 the last chat their Chats navigation showed, when it was last measured:
 see app/chats/present.py)."""
 
-import time
+from cachetools import TLRUCache
 
 from app import clock
 from app.connections import db
@@ -101,21 +101,24 @@ class RecentPeople:
 
     def __init__(self, seconds=60):
         self.seconds = seconds
-        self.people = {}
+        # Bounded: the people least lately asked for go first.
+        self.people = TLRUCache(maxsize=100_000, ttu=self.kept_until)
+
+    def kept_until(self, user_id, person, now):
+        # A zone not yet known is asked again soon: the page sets it when it first runs.
+        return now + (self.seconds if person.get("time_zone") else 5)
 
     def forget(self, user_id):
         self.people.pop(user_id, None)
 
     def __call__(self, user_ids):
-        now = time.monotonic()
-        missing = [user_id for user_id in user_ids if self.people.get(user_id, (None, 0))[1] < now]
+        user_ids = list(user_ids)
+        found = {user_id: self.people.get(user_id) for user_id in user_ids}
+        missing = [user_id for user_id, person in found.items() if person is None]
         if missing:
-            if len(self.people) > 100_000:
-                self.people.clear()
             for user_id, person in people(missing).items():
-                # A zone not yet known is asked again soon: the page sets it when it first runs.
-                self.people[user_id] = (person, now + (self.seconds if person.get("time_zone") else 5))
-        return {user_id: self.people[user_id][0] for user_id in user_ids if user_id in self.people}
+                self.people[user_id] = found[user_id] = person
+        return {user_id: found[user_id] for user_id in user_ids if found[user_id] is not None}
 
 
 recent_people = RecentPeople()

@@ -2,8 +2,8 @@ from flask import Blueprint, current_app, flash, g, render_template, request, ur
 
 from app import formatting
 from app.auth.sessions import login_required
+from app.chats.layout import render_signed_in
 from app.data import chats, users
-from app.layout import render_signed_in
 from app.people import search
 from app.people.forms import NameForm, ProfileForm
 from app.web import go_to, is_htmx

@@ -189,7 +189,7 @@ def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client, clock):
 
 
 def test_limits_per_address_and_browser_and_per_ip(ns_app, ns_client, clock):
-    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL="3 per hour", SIGNIN_LIMIT_PER_IP="5 per hour")
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL=(3, 3600), SIGNIN_LIMIT_PER_IP=(5, 3600))
     email = unique_email()
     token = csrf_token(ns_client)
     for _ in range(3):
@@ -227,7 +227,7 @@ def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, cl
 
 
 def test_many_browsers_at_one_address_only_slow_it_down(ns_app, clock):
-    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL_ALL="4 per hour")
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL_ALL=(4, 3600))
     victim = unique_email("victim")
     for _ in range(4):  # a fresh browser each time, as an attacker may have
         stranger = ns_app.test_client()
@@ -269,8 +269,8 @@ def test_verify_is_limited_per_browser_and_per_ip(ns_app, clock, monkeypatch):
         token[client] = csrf_token(client)
         request_code(client, unique_email(), token[client])
         browsers.append(client)
-    monkeypatch.setattr(throttle, "VERIFY_PER_BROWSER", "4 per 5 minutes")
-    monkeypatch.setattr(throttle, "VERIFY_PER_IP", "6 per 5 minutes")
+    monkeypatch.setattr(throttle, "VERIFY_PER_BROWSER", (4, 300))
+    monkeypatch.setattr(throttle, "VERIFY_PER_IP", (6, 300))
     first, second, third = browsers
     tries = [first.post("/verify", data={"code": "000000", "csrf_token": token[first]}) for _ in range(5)]
     assert [r.status_code for r in tries] == [422] * 4 + [429]
@@ -296,8 +296,8 @@ def test_parallel_requests_cannot_pass_a_limit_together(ns_app):
     assert sorted(statuses) == [303] + [429] * 24
     assert len(queued_jobs(ns_app, "send-otp")) == 1
 
-    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "30 per hour"
-    ns_app.config["SIGNIN_LIMIT_PER_EMAIL_ALL"] = "100 per hour"
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = (30, 3600)
+    ns_app.config["SIGNIN_LIMIT_PER_EMAIL_ALL"] = (100, 3600)
     clients = [ns_app.test_client() for _ in range(60)]
     tokens = {client: csrf_token(client) for client in clients}
     with ThreadPoolExecutor(60) as pool:
@@ -326,7 +326,7 @@ def test_the_keys_each_script_touches_share_a_hash_slot(ns_app, ns_client, monke
 
 
 def test_typos_do_not_count_against_the_limits(ns_app, ns_client):
-    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "2 per hour"
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = (2, 3600)
     token = csrf_token(ns_client)
     for _ in range(5):
         assert request_code(ns_client, "typo@", token).status_code == 422

@@ -142,6 +142,14 @@ def test_both_smtp_encryptions_at_once_are_refused():
         config.load(PRODUCTION | {"MAIL_USE_TLS": "1", "MAIL_USE_SSL": "1"})
 
 
+def test_sign_in_limits_are_parsed_once_at_start_up(secrets_dir):
+    limits = {"SIGNIN_LIMIT_PER_IP": "50 per 10 minutes", "SIGNIN_LIMIT_PER_EMAIL": "3/day"}
+    settings = config.load(DEVELOPMENT | limits)
+    assert settings["SIGNIN_LIMIT_PER_IP"] == (50, 600)
+    assert settings["SIGNIN_LIMIT_PER_EMAIL"] == (3, 24 * 3600)
+    assert settings["SIGNIN_LIMIT_PER_EMAIL_ALL"] == (20, 3600)  # the default, parsed too
+
+
 def test_production_defaults_for_managed_services():
     settings = config.load(PRODUCTION)
     assert settings["QUEUE_TYPE"] == "quorum"
