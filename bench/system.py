@@ -201,7 +201,7 @@ class System:
             client.delete(*keys[start : start + 1000])
         connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
         channel = connection.channel()
-        for queue in (broker.CHAT_MESSAGES, broker.SEND_OTP):
+        for queue in broker.QUEUES:
             name = self.env["QUEUE_PREFIX"] + queue
             for each in (name, broker.dead_letter_queue(name), broker.retry_queue(name)):
                 channel.queue_delete(each)

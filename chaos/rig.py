@@ -74,7 +74,7 @@ class Rig:
         channel = connection.channel()
         found = {}
         try:
-            for queue in ("chat:messages", "send-otp"):
+            for queue in ("chat:messages", "send-otp", "send-mail"):
                 name = self.system.env["QUEUE_PREFIX"] + queue
                 waiting = channel.queue_declare(name, durable=True).method.message_count
                 channel.queue_declare(name + ".dead", durable=True)

@@ -25,6 +25,7 @@ from app.broker.consumer import Reject, json_object
 from app.chats import numbering, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, messages, users
+from app.notifications import ask_after_delivery
 from app.realtime import presence
 from app.realtime.push import Outbox
 
@@ -263,6 +264,7 @@ def deliver(jobs):
     # messages were stored, was missed by both `save` and their page's own
     # receipts (which found nothing yet): look again, now they are stored.
     unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
+    ask_after_delivery(pipe, {receiver for _, receiver in unseen})  # an email, if they do not come to see
     read_late_viewers = viewing.ask_who_is_viewing(pipe, unseen)
     late_viewers = read_late_viewers(pipe.execute())
     pushed_at = time.perf_counter()

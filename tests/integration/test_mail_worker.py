@@ -12,7 +12,7 @@ from app.broker import PublishError, declare, retry_queue
 from app.broker.consumer import RETRY_FOR, Consumer, Delivery, Retry
 from app.broker.publisher import Publisher
 from tests.support.people import csrf_token, unique_email
-from tests.support.queues import dead_letters, name_of, publish, queue_depth
+from tests.support.queues import code_job, dead_letters, name_of, publish, queue_depth
 from tests.support.services import Inbox, free_port, wait_for
 from tests.support.settings import PRODUCTION
 
@@ -41,8 +41,26 @@ def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, 
     [
         (b"{not json", "not JSON"),
         (b'["a", "list"]', "not a JSON object"),
-        (json.dumps({"to": "x@example.com", "subject": "Hi"}).encode(), "missing or empty 'body'"),
-        (json.dumps({"to": "nobody", "subject": "Hi", "body": "Hello"}).encode(), "bad address 'nobody'"),
+        (json.dumps({"to": "x@example.com", "template": "signin_code"}).encode(), "values is not an object"),
+        (json.dumps(code_job("nobody")).encode(), "bad address 'nobody'"),
+        # Issue 30: a forged job once mailed the HTML it carried. Only a template and its values are taken.
+        (
+            json.dumps({**code_job("x@example.com"), "html": "<a href=//evil.example>Sign in</a>"}).encode(),
+            "unknown field 'html'",
+        ),
+        (
+            json.dumps({"to": "x@example.com", "subject": "Hi", "body": "Hello"}).encode(),
+            "unknown field 'body', 'subject'",
+        ),
+        (json.dumps({**code_job("x@example.com"), "template": "anything"}).encode(), "no template 'anything'"),
+        (
+            json.dumps({**code_job("x@example.com"), "template": "missed_messages"}).encode(),
+            "no template 'missed_messages' on send-otp",
+        ),
+        (
+            json.dumps({**code_job("x@example.com"), "values": {"code": "<b>1</b>", "minutes": 5}}).encode(),
+            "signin_code: code is not six digits",
+        ),
     ],
 )
 def test_a_malformed_job_is_dead_lettered_with_its_reason_and_the_queue_keeps_flowing(
@@ -50,13 +68,14 @@ def test_a_malformed_job_is_dead_lettered_with_its_reason_and_the_queue_keeps_fl
 ):
     processes.env.update(namespace)
     email = unique_email()
-    publish(ns_app, "send-otp", body, {"to": email, "subject": "After", "body": "Still flowing"})
+    publish(ns_app, "send-otp", body, code_job(email))
     processes.worker("mail")
-    assert inbox.wait(email)["Subject"] == "After"
+    assert inbox.wait(email)["Subject"] == "Your Parley sign-in code"
     [(headers, parked)] = wait_for(lambda: dead_letters(ns_app, "send-otp"), 10, what="the dead letter")
     assert parked == body
     assert headers["x-parley-reason"].startswith(reason)
     assert queue_depth(ns_app, "send-otp") == 0
+    assert [message["To"] for message in inbox.messages if message["To"] in (email, "x@example.com")] == [email]
 
 
 def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
@@ -64,11 +83,11 @@ def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):
     processes.env.update(namespace, MAIL_PORT=str(port))
     worker = processes.worker("mail")
     email = unique_email()
-    publish(ns_app, "send-otp", {"to": email, "subject": "Later", "body": "b"})
+    publish(ns_app, "send-otp", code_job(email, "111111"))
     wait_for(lambda: "trying it again in 2s" in worker.output(), 10, what="a retry")
     late_inbox = Inbox(port)
     try:
-        assert late_inbox.wait(email, timeout=30)["Subject"] == "Later"
+        assert late_inbox.code(email, timeout=30) == "111111"
     finally:
         late_inbox.stop()
     assert dead_letters(ns_app, "send-otp") == []
@@ -79,13 +98,12 @@ def test_an_address_the_server_cannot_take_now_does_not_hold_up_the_codes_behind
     inbox = Inbox(not_now={later})
     try:
         processes.env.update(namespace, MAIL_PORT=str(inbox.port))
-        first, second = ({"to": to, "subject": subject, "body": "b"} for to, subject in [(later, "A"), (now, "B")])
-        publish(ns_app, "send-otp", first, second)
+        publish(ns_app, "send-otp", code_job(later, "111111"), code_job(now, "222222"))
         worker = processes.worker("mail")
-        assert inbox.wait(now, timeout=3)["Subject"] == "B"  # not after the first one's retry
+        assert inbox.code(now, timeout=3) == "222222"  # not after the first one's retry
         wait_for(lambda: "trying it again in 2s" in worker.output(), 5, what="the retry of the first")
         inbox.not_now.clear()
-        assert inbox.wait(later, timeout=15)["Subject"] == "A"
+        assert inbox.code(later, timeout=15) == "111111"
     finally:
         inbox.stop()
 
@@ -129,7 +147,7 @@ def test_a_broker_restart_midway_loses_no_email(namespace, processes, inbox, pri
         """What a person does when told "try again": try again until it is confirmed."""
         for _ in range(100):
             try:
-                publisher.publish(queue, {"to": address, "subject": "Code", "body": "Your code is 123456."})
+                publisher.publish(queue, code_job(address))
                 return
             except PublishError:
                 time.sleep(0.2)

@@ -29,7 +29,7 @@ def test_sign_in_with_an_emailed_code(ns_app, ns_client):
 
     [job] = queued_jobs(ns_app, "send-otp")
     assert job["to"] == email  # lower-cased
-    assert job["subject"] == "Your Parley sign-in code"
+    assert job["template"] == "signin_code" and set(job) == {"to", "template", "values"}
     page = ns_client.get("/verify").get_data(as_text=True)
     assert f"We sent a code to {email}" in page and 'autocomplete="one-time-code"' in page
 

@@ -88,6 +88,11 @@ MALFORMED = {
     "DIRECTORY": "public",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
+    "PUBLIC_URL": "https://parley.example/app",
+    "MISSED_MESSAGE_DELAY": "10 minutes",
+    "MISSED_MESSAGE_TEXT": "sometimes",
+    "VAPID_PRIVATE_KEY": "not-a-key",
+    "VAPID_SUBJECT": "admin@example.com",
 }
 
 
@@ -164,6 +169,7 @@ ENTRY_POINTS = {
     "web": [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
     "chat_worker": [sys.executable, "-m", "workers.chat"],
     "mail_worker": [sys.executable, "-m", "workers.mail"],
+    "notify_worker": [sys.executable, "-m", "workers.notify"],
     "release": [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "wsgi", "release"],
 }
 
