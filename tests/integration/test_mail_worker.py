@@ -1,5 +1,6 @@
 """The mail worker as its own process, against real RabbitMQ and a real SMTP server."""
 
+import asyncio
 import json
 import mailbox
 import time
@@ -12,7 +13,7 @@ from app.broker import PublishError, declare, retry_queue
 from app.broker.consumer import RETRY_FOR, Consumer, Delivery, Retry
 from app.broker.publisher import Publisher
 from tests.support.people import csrf_token, unique_email
-from tests.support.queues import code_job, dead_letters, name_of, publish, queue_depth
+from tests.support.queues import code_job, dead_letters, missed_job, name_of, publish, queue_depth
 from tests.support.services import Inbox, free_port, wait_for
 from tests.support.settings import PRODUCTION
 
@@ -76,6 +77,66 @@ def test_a_malformed_job_is_dead_lettered_with_its_reason_and_the_queue_keeps_fl
     assert headers["x-parley-reason"].startswith(reason)
     assert queue_depth(ns_app, "send-otp") == 0
     assert [message["To"] for message in inbox.messages if message["To"] in (email, "x@example.com")] == [email]
+
+
+class SlowInbox(Inbox):
+    """An SMTP server that takes `seconds` over each email to a slow address."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        super().__init__()
+
+    async def handle_DATA(self, server, session, envelope):
+        if any(address.startswith("slow-") for address in envelope.rcpt_tos):
+            await asyncio.sleep(self.seconds)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_code_never_waits_behind_missed_message_emails(ns_app, namespace, processes):
+    """50 missed-message emails, each taking the mail server 0.2 s, are 10 s of
+    work for the mail worker; a code asked for behind them comes at once."""
+    inbox = SlowInbox(0.2)
+    try:
+        backlog = [missed_job(unique_email("slow"), f"backlog-{n}") for n in range(50)]
+        publish(ns_app, "send-mail", *backlog)
+        processes.env.update(namespace, MAIL_PORT=str(inbox.port))
+        processes.worker("mail")
+        wait_for(lambda: inbox.messages, 10, what="the backlog to start")
+        email = unique_email("code")
+        asked_at = time.time()
+        publish(ns_app, "send-otp", code_job(email))
+        inbox.wait(email, timeout=10)
+        arrived_at = inbox.arrived_at[[m["To"] for m in inbox.messages].index(email)]
+        assert arrived_at - asked_at < 2
+        assert queue_depth(ns_app, "send-mail") > 0  # the backlog was still there
+    finally:
+        inbox.stop()
+
+
+def test_an_email_queued_twice_is_sent_once(ns_app, namespace, processes, inbox):
+    email = unique_email("bob")
+    publish(ns_app, "send-mail", missed_job(email, "key-1", "First"), missed_job(email, "key-1", "First"))
+    publish(ns_app, "send-mail", missed_job(email, "key-2", "Second"))
+    processes.env.update(namespace)
+    processes.worker("mail")
+    inbox.wait(email, count=2)
+    wait_for(lambda: queue_depth(ns_app, "send-mail") == 0, 10, what="the queue to empty")
+    time.sleep(0.5)  # what a third email would take to arrive
+    assert len(inbox.to(email)) == 2
+
+
+def test_a_mail_worker_killed_before_the_server_has_the_email_sends_it_when_started_again(
+    ns_app, namespace, processes, inbox
+):
+    email = unique_email("bob")
+    publish(ns_app, "send-mail", missed_job(email, "key-killed"))
+    processes.env.update(namespace)
+    dying = processes.worker("mail", env={"PARLEY_KILL_AT": "mailer:sending"})
+    wait_for(lambda: not dying.alive(), 10, what="the worker to die at the step")
+    processes.worker("mail")
+    inbox.wait(email)
+    time.sleep(0.5)
+    assert len(inbox.to(email)) == 1 and dead_letters(ns_app, "send-mail") == []
 
 
 def test_an_smtp_outage_is_retried_not_dropped(ns_app, namespace, processes):

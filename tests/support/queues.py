@@ -121,3 +121,24 @@ def run_mail_worker(app, queue="send-mail"):
     deliveries = [delivery(body, tag=n) for n, body in enumerate(take_jobs(app, queue), start=1)]
     with letters.for_public_url(app):
         return mail.sender_for(queue)(deliveries) if deliveries else {}
+
+
+def missed_job(to, key, text="Are you there?", user_id="0" * 24):
+    """A missed-message email's job, as the notify worker queues it on send-mail."""
+    values = {
+        "name": "Bob",
+        "user_id": user_id,
+        "time_zone": None,
+        "text": True,
+        "chats": [
+            {
+                "chat_id": "1" * 24,
+                "from": "Ada Lovelace",
+                "count": 1,
+                "messages": [{"at": "2026-12-01T10:00:00+00:00", "text": text, "image": None}],
+            }
+        ],
+        "more_chats": 0,
+        "more_messages": 0,
+    }
+    return {"to": to, "template": "missed_messages", "values": values, "key": key}
