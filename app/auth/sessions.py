@@ -188,8 +188,8 @@ def login_required(view):
     @wraps(view)
     def signed_in_view(*args, **kwargs):
         if g.user_id is None:
-            back = request.full_path.rstrip("?") if request.method == "GET" and not is_htmx() else None
-            return go_to(url_for("auth.signin", next=back))
+            back = request.full_path.rstrip("?") if request.method == "GET" and not is_htmx() else "/"
+            return go_to(url_for("auth.signin", next=None if back == "/" else back))
         return view(*args, **kwargs)
 
     return signed_in_view

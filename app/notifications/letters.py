@@ -83,12 +83,24 @@ def plural(count, word):
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def subject(values):
-    """ "2 new messages from Ada Lovelace"; "5 new messages from Ada Lovelace and 2 others"."""
+def counted(values):
+    """(how many messages, from whom): ("5 new messages", "Ada Lovelace and 2 others")."""
     total = sum(chat["count"] for chat in values["chats"]) + values["more_messages"]
     others = len(values["chats"]) - 1 + values["more_chats"]
     who = values["chats"][0]["from"] + (f" and {plural(others, 'other')}" if others else "")
-    return f"{plural(total, 'new message')} from {who}"
+    return plural(total, "new message"), who
+
+
+def subject(values):
+    """ "2 new messages from Ada Lovelace"; "5 new messages from Ada Lovelace and 2 others"."""
+    return "{} from {}".format(*counted(values))
+
+
+def when(at, tz):
+    """A message's time as the email gives it: "10:02" today, else "Tuesday 10:02" or "1 Dec 10:02"."""
+    day = formatting.short_label(at, tz)
+    time = formatting.clock_time(at, tz)
+    return day if day == time else f"{day} {time}"
 
 
 def headers(values):
@@ -113,7 +125,7 @@ def context(values):
             image = message["image"]
             shown.append(
                 {
-                    "time": formatting.short_label(at, tz),
+                    "time": when(at, tz),
                     "when": formatting.full_label(at, tz),
                     "text": message["text"],
                     "image": None if image is None else (f"an image: {image}" if image else "an image"),
@@ -134,6 +146,7 @@ def context(values):
     )
     return {
         "name": values["name"],
+        "summary": "{} in Parley, from {}".format(*counted(values)),
         "text": values["text"],
         "chats": chats,
         "more": more,
