@@ -3,8 +3,10 @@
 browsers (browsers.py); when, per person, in settings.py; when each is
 due, in schedule.py, run by the notify worker (scheduler.py)."""
 
+from urllib.parse import urlsplit
+
 from app import clock
-from app.data import users
+from app.data import subscriptions, users
 from app.notifications import schedule, settings
 
 
@@ -24,3 +26,24 @@ def ask_after_delivery(pipe, receivers):
         if settings.browsers(person):
             due[schedule.check("push", user_id)] = now + settings.PUSH_AFTER
     schedule.ask(pipe, due)
+
+
+def forget(user_id):
+    """A deleted account: its browsers and its checks go (its settings go with the user)."""
+    subscriptions.remove_all(user_id)
+    schedule.forget(user_id)
+
+
+def export(user):
+    """The person's notification settings and browsers, for their data's export."""
+    return {
+        "email": dict(settings.email_choices())[settings.email_choice(user)],
+        "include_message_text": bool(settings.quotes_text(user)),
+        "browsers": [
+            {
+                "push_service": urlsplit(found["endpoint"]).hostname,
+                "since": found["created_at"].isoformat(timespec="seconds"),
+            }
+            for found in subscriptions.of(user["_id"])
+        ],
+    }

@@ -7,7 +7,7 @@ again, and the user document goes last, so a delete that stopped halfway is
 finished by running it again.
 """
 
-from app import clock
+from app import clock, notifications
 from app.auth import session_store
 from app.chats import contacts, images, present, sending
 from app.connections import redis_client
@@ -39,6 +39,7 @@ def export(user):
             "created_at": _time(user.get("created_at")),
             "last_seen_at": _time(user.get("last_seen_at")),
         },
+        "notifications": notifications.export(user),
         "chats": [
             {
                 "id": str(chat["_id"]),
@@ -74,5 +75,6 @@ def delete(user):
         chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))
         redis_client().delete(sending.pending_key(chat["_id"], user_id), sending.unconfirmed_key(chat["_id"], user_id))
     redis_client().delete(push.stream(user_id))
+    notifications.forget(user_id)
     users.delete(user)
     contacts.changed(user_id)

@@ -5,9 +5,14 @@ import re
 
 import pytest
 
-from app.data import users
+import config
+from app.connections import db, redis_client
+from app.data import subscriptions, users
+from app.notifications import schedule
 from app.notifications.letters import unsubscribe_token
-from tests.support.people import HTMX, person
+from app.people import accounts
+from tests.support.people import HTMX, person, say
+from tests.support.queues import run_chat_worker
 
 
 def notify_of(app, client):
@@ -111,3 +116,34 @@ def test_a_token_made_with_another_secret_is_refused(ns_app):
     ns_app.config["SECRET_KEY"] = "another-secret-key-of-a-sensible-length"
     assert ns_app.test_client().post(url).status_code == 404
     assert notify_of(ns_app, bob) == {}
+
+
+def test_export_and_deletion_include_the_settings_browsers_and_checks(pair, ns_app, clock):
+    bob = pair.bob
+    ns_app.config["VAPID_PRIVATE_KEY"] = config.new_vapid_key()
+    bob.post("/profile/notifications", data={"email": "1h", "hide_text": "1", "csrf_token": bob.token})
+    endpoint = "https://updates.push.services.mozilla.com/wpush/v2/gAAAA"
+    bob.post(
+        "/profile/notifications/browsers",
+        json={"endpoint": endpoint, "keys": {"p256dh": "BPub", "auth": "c2VjcmV0"}},
+        headers={**HTMX, "X-CSRFToken": bob.token},
+    )
+    say(pair.alice, "Hello")
+    run_chat_worker(ns_app)
+    with ns_app.app_context():
+        user = users.get(bob.user["_id"])
+        exported = accounts.export(user)
+        assert exported["notifications"] == {
+            "email": "Within an hour",
+            "include_message_text": False,
+            "browsers": [{"push_service": "updates.push.services.mozilla.com", "since": clock.at.isoformat()}],
+        }
+        assert redis_client().zscore(schedule.due_key(), f"mail:{user['_id']}") is not None
+        accounts.delete(user)
+        assert subscriptions.of(user["_id"]) == []
+        assert redis_client().zscore(schedule.due_key(), f"mail:{user['_id']}") is None
+        assert chats_waiting_for(user["_id"]) == []
+
+
+def chats_waiting_for(user_id):
+    return list(db().chats.find({"unmailed": user_id}))
