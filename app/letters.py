@@ -10,7 +10,9 @@ missed messages) and `init_app` gathers them.
 """
 
 from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 
 from flask import current_app, render_template
 from flask_mail import Message
@@ -85,10 +87,16 @@ def parts(letter, values):
     return subject, text, html
 
 
-def message(to, letter, values):
-    """The Flask-Mail message for a checked letter."""
+def message(to, letter, values, key=None):
+    """The Flask-Mail message for a checked letter. A keyed one has a
+    Message-ID made from its key: sent twice (a worker stopped between the
+    server taking it and noting it), many mailboxes show it once."""
     subject, text, html = parts(letter, values)
-    return Message(subject=subject, recipients=[to], body=text, html=html, extra_headers=letter.headers(values))
+    found = Message(subject=subject, recipients=[to], body=text, html=html, extra_headers=letter.headers(values))
+    if key:
+        domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+        found.msgId = f"<{re.sub(r'[^A-Za-z0-9.-]', '.', key)}@{domain}>"
+    return found
 
 
 # An email's HTML part shown inside one of our pages (the dev mailbox, the

@@ -42,7 +42,7 @@ def send(delivery, queue):
         return  # queued twice: sent already
     step("mailer:sending")
     try:
-        mail.send(letters.message(to, letter, values))
+        mail.send(letters.message(to, letter, values, key))
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if all(code >= 500 for code in codes):  # for good: a 4xx is "not now"

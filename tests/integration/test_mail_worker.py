@@ -123,6 +123,7 @@ def test_an_email_queued_twice_is_sent_once(ns_app, namespace, processes, inbox)
     wait_for(lambda: queue_depth(ns_app, "send-mail") == 0, 10, what="the queue to empty")
     time.sleep(0.5)  # what a third email would take to arrive
     assert len(inbox.to(email)) == 2
+    assert [message["Message-ID"] for message in inbox.to(email)] == ["<key-1@parley.test>", "<key-2@parley.test>"]
 
 
 def test_a_mail_worker_killed_before_the_server_has_the_email_sends_it_when_started_again(
