@@ -9,8 +9,8 @@ Each feature declares its letters (auth: the sign-in code; notifications:
 missed messages) and `init_app` gathers them.
 """
 
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 

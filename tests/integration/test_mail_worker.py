@@ -3,6 +3,7 @@
 import asyncio
 import json
 import mailbox
+import re
 import time
 from email.message import EmailMessage
 
@@ -257,3 +258,31 @@ def test_dev_mailbox_is_not_found_in_production(base_env, monkeypatch):
     assert create_app().test_client().get("/dev/mailbox").status_code == 404
     monkeypatch.setenv("APP_ENV", "test")
     assert create_app().test_client().get("/dev/mailbox").status_code == 404
+
+
+def test_dev_mailbox_shows_an_email_as_a_mail_client_would(base_env, tmp_path, monkeypatch):
+    """The HTML part in a sandboxed frame of its own (no script, framed only
+    here), the plain part, and the unsubscribe header."""
+    from app import create_app, letters
+
+    monkeypatch.setenv("APP_ENV", "development")
+    app = create_app({"DEV_MAILBOX": str(tmp_path / "mail")})
+    job = missed_job("bob@example.com", "k1", text="<script>alert(1)</script> Lunch?")
+    with letters.for_public_url(app):
+        letter = letters.letter_of(job, "send-mail")
+        message = letters.message(job["to"], letter, job["values"], job["key"]).as_bytes()
+    mailbox.Maildir(tmp_path / "mail", create=True).add(message)
+    client = app.test_client()
+    page = client.get("/dev/mailbox").get_data(as_text=True)
+    assert '<h2 id="mail-1">1 new message from Ada Lovelace</h2>' in page
+    assert "Unsubscribe: <code>&lt;http://127.0.0.1:5000/unsubscribe/" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Lunch?" in page  # the plain part, escaped
+    frame = re.search(r'<iframe class="letter-frame" src="([^"]+)"[^>]*sandbox="[^"]*"', page).group(1)
+    html = client.get(frame)
+    assert (
+        "sandbox" in html.headers["Content-Security-Policy"]
+        and "script-src" not in html.headers["Content-Security-Policy"]
+    )
+    assert html.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Lunch?" in html.get_data(as_text=True)
+    assert client.get("/dev/mailbox/no-such-key/html").status_code == 404
