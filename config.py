@@ -289,12 +289,15 @@ def load(environ=None):
     if bool(mail_username) != bool(mail_password):
         given, missing = ("MAIL_USERNAME", "MAIL_PASSWORD") if mail_username else ("MAIL_PASSWORD", "MAIL_USERNAME")
         raise ConfigError(f"{given} is set but {missing} is not; expected both or neither")
+    public = setting("PUBLIC_URL", f"http://127.0.0.1:{port_number}", parse=public_url)
+    if production and not public.startswith("https://"):
+        raise ConfigError(f"PUBLIC_URL is {public!r}; expected an https:// address in production (links in emails)")
     return {
         "APP_ENV": env,
         "TESTING": env == "test",
         "PORT": port_number,
         # Where people open Parley: the links in emails (a worker has no request to take it from).
-        "PUBLIC_URL": setting("PUBLIC_URL", f"http://127.0.0.1:{port_number}", parse=public_url),
+        "PUBLIC_URL": public,
         "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 2, parse=whole_number(1, 64)),
         "SECRET_KEY": secret_key,
         "MONGODB_URI": setting(

@@ -42,6 +42,12 @@ def test_production_names_the_missing_variable(name):
         config.load(environ)
 
 
+def test_production_links_in_emails_are_https():
+    with pytest.raises(config.ConfigError, match="PUBLIC_URL is 'http://parley.example'; expected an https://"):
+        config.load({**PRODUCTION, "PUBLIC_URL": "http://parley.example"})
+    assert config.load({**PRODUCTION, "PUBLIC_URL": "https://parley.example/"})["PUBLIC_URL"] == "https://parley.example"
+
+
 def test_cloudamqp_url_is_accepted():
     environ = {key: value for key, value in PRODUCTION.items() if key != "RABBITMQ_URL"}
     environ["CLOUDAMQP_URL"] = "amqps://cloudamqp.example/vhost"
