@@ -6,13 +6,16 @@ RabbitMQ, SecantusDB and SMTP."""
 import re
 
 import pytest
+from pymongo import monitoring
+from redis.client import Pipeline
 
 from app import clock as app_clock
-from app import letters
+from app import create_app, letters
+from app.chats import sending
 from app.connections import redis_client
 from app.data import users
 from app.notifications import mail, schedule, scheduler
-from tests.support.people import FROM_HERE, say
+from tests.support.people import FROM_HERE, say, two_people_with_a_chat
 from tests.support.queues import (
     publish,
     queued_jobs,
@@ -207,3 +210,53 @@ def test_checks_lost_with_redis_are_found_again_in_mongodb(pair, ns_app, clock, 
         assert f"mail:{pair.bob.user['_id']}" in worker.round()  # (with others' of this run's database)
     run_mail_worker(ns_app)
     assert inbox.wait(pair.bob.user["email"])["Subject"] == f"1 new message from {pair.alice.user['name']}"
+
+
+class Commands(monitoring.CommandListener):
+    """MongoDB commands sent while counting (a global listener: clients made after it see it)."""
+
+    def __init__(self):
+        self.counting, self.names = False, []
+
+    def started(self, event):
+        if self.counting and event.command_name not in ("hello", "ismaster", "endSessions"):
+            self.names.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_scheduling_costs_no_mongodb_command_and_one_redis_command_in_a_round_trip(namespace, monkeypatch):
+    """The chat worker's delivery to someone away, with and without scheduling their check."""
+    mongo = Commands()
+    monitoring.register(mongo)
+    app = create_app({name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX", "QUEUE_TYPE")})
+    pair = two_people_with_a_chat(app)
+    redis_calls = []
+    execute = Pipeline.execute
+
+    def counted(pipe, *args, **kwargs):
+        redis_calls.append([command[0][0] for command in pipe.command_stack])
+        return execute(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+
+    def deliver(text):
+        say(pair.alice, text)
+        mongo.names, redis_calls[:] = [], []
+        mongo.counting = True
+        run_chat_worker(app)
+        mongo.counting = False
+        return list(mongo.names), [list(calls) for calls in redis_calls]
+
+    deliver("warm up")  # caches: the chat's members, the people
+    with_check = deliver("Scheduled")
+    monkeypatch.setattr(sending, "ask_after_delivery", lambda pipe, receivers: None)
+    without = deliver("Not scheduled")
+    assert with_check[0] == without[0]  # the same MongoDB commands
+    assert len(with_check[1]) == len(without[1])  # the same Redis round trips
+    added = [call for calls in with_check[1] for call in calls if call not in [c for cs in without[1] for c in cs]]
+    assert added == ["ZADD"]
