@@ -8,6 +8,7 @@ import re
 import pytest
 from pymongo import monitoring
 from redis.client import Pipeline
+from redis.cluster import ClusterPipeline
 
 from app import clock as app_clock
 from app import create_app, letters
@@ -236,13 +237,18 @@ def test_scheduling_costs_no_mongodb_command_and_one_redis_command_in_a_round_tr
     app = create_app({name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX", "QUEUE_TYPE")})
     pair = two_people_with_a_chat(app)
     redis_calls = []
-    execute = Pipeline.execute
 
-    def counted(pipe, *args, **kwargs):
-        redis_calls.append([command[0][0] for command in pipe.command_stack])
-        return execute(pipe, *args, **kwargs)
+    def counting(kind, queued):
+        execute = kind.execute
 
-    monkeypatch.setattr(Pipeline, "execute", counted)
+        def counted(pipe, *args, **kwargs):
+            redis_calls.append([str(name).upper() for name in queued(pipe)])
+            return execute(pipe, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "execute", counted)
+
+    counting(Pipeline, lambda pipe: [command[0][0] for command in pipe.command_stack])
+    counting(ClusterPipeline, lambda pipe: [command.args[0] for command in pipe._execution_strategy.command_queue])
 
     def deliver(text):
         say(pair.alice, text)
