@@ -25,7 +25,10 @@ def save():
     choice = request.form.get("email", "")
     if choice not in settings.DELAYS:
         abort(400)
-    users.set_notify(g.user_id, email=choice, text=request.form.get("hide_text") != "1")
+    if current_app.config["MISSED_MESSAGE_TEXT"]:
+        users.set_notify(g.user_id, email=choice, text=request.form.get("hide_text") != "1")
+    else:  # the box is greyed out, and sends nothing: the person's own choice stays as it was
+        users.set_notify(g.user_id, email=choice)
     saved = "Your notification settings are saved."
     if not is_htmx():
         flash(saved)

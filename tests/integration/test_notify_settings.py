@@ -80,6 +80,8 @@ def test_the_operator_can_turn_text_off_for_everyone(ns_app):
     html = bob.get("/profile").get_data(as_text=True)
     assert re.search(r'id="hide-text"[^>]*checked disabled', html)
     assert "This Parley never puts message text in emails." in html
+    bob.post("/profile/notifications", data={"email": "1h", "csrf_token": bob.token})  # the box sends nothing
+    assert notify_of(ns_app, bob) == {"email": "1h"}  # their own text choice is not changed
 
 
 def unsubscribe_url(app, client):
