@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+import config
 from tests.support.browser import RESULTS, assert_accessible, connected, send_message, sign_in, start_chat
 from tests.support.people import unique_email
 from tests.support.services import Processes, free_port, redis_at, wait_for
@@ -35,6 +36,7 @@ def away(base_env):
         "MISSED_MESSAGE_DELAY": str(DELAY),
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SIGNIN_RESEND_COOLDOWN": "1",
+        "VAPID_PRIVATE_KEY": config.new_vapid_key(),  # Web Push on: the button shows
     }
     processes = Processes(env)
     web = processes.web(port=port)
@@ -211,6 +213,33 @@ def test_the_notifications_settings_read_well_at_320_and_1280_and_are_accessible
         expect(page.get_by_role("status").filter(has_text="saved")).to_be_visible()
         expect(frame.get_by_text("I have the numbers")).to_have_count(0)  # the preview follows the choice
         page.context.close()
+
+
+def test_notify_me_in_this_browser_shows_with_javascript_and_its_worker_runs_under_the_csp(open_page, inbox):
+    """Headless Chromium reaches no push service here, so subscribing fails,
+    and the page says so; the button, the service worker and the message are
+    what a person sees."""
+    page = open_page(permissions=["notifications"])
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    sign_in(page, inbox, unique_email("nia"))
+    page.goto("/profile")
+    button = page.get_by_role("button", name="Notify me in this browser")
+    expect(button).to_be_visible()
+    button.click()
+    expect(page.locator("#browser-status")).not_to_be_empty()
+    registered = "navigator.serviceWorker.getRegistration().then((found) => Boolean(found))"
+    assert page.evaluate(registered)
+    print("\nthis browser:", page.locator("#browser-status").text_content())
+    assert not [error for error in errors if "Content Security Policy" in error]
+
+
+def test_without_javascript_there_is_no_browser_button(open_page, inbox):
+    page = open_page(java_script_enabled=False)
+    sign_in(page, inbox, unique_email("noah"))
+    page.goto("/profile")
+    expect(page.get_by_role("radio", name="Never")).to_be_visible()
+    expect(page.get_by_role("button", name="Notify me in this browser")).to_be_hidden()
 
 
 def screenshot(name):
