@@ -5,6 +5,7 @@ import json
 import mailbox
 import re
 import time
+import uuid
 from email.message import EmailMessage
 
 import pika
@@ -98,7 +99,7 @@ def test_a_code_never_waits_behind_missed_message_emails(ns_app, namespace, proc
     work for the mail worker; a code asked for behind them comes at once."""
     inbox = SlowInbox(0.2)
     try:
-        backlog = [missed_job(unique_email("slow"), f"backlog-{n}") for n in range(50)]
+        backlog = [missed_job(unique_email("slow"), f"backlog-{uuid.uuid4().hex}") for _ in range(50)]
         publish(ns_app, "send-mail", *backlog)
         processes.env.update(namespace, MAIL_PORT=str(inbox.port))
         processes.worker("mail")
@@ -115,23 +116,27 @@ def test_a_code_never_waits_behind_missed_message_emails(ns_app, namespace, proc
 
 
 def test_an_email_queued_twice_is_sent_once(ns_app, namespace, processes, inbox):
-    email = unique_email("bob")
-    publish(ns_app, "send-mail", missed_job(email, "key-1", "First"), missed_job(email, "key-1", "First"))
-    publish(ns_app, "send-mail", missed_job(email, "key-2", "Second"))
+    email = unique_email("bob")  # keys of the test's own: the run's database keeps what was sent
+    first, second = f"first-{uuid.uuid4().hex}", f"second-{uuid.uuid4().hex}"
+    publish(ns_app, "send-mail", missed_job(email, first, "First"), missed_job(email, first, "First"))
+    publish(ns_app, "send-mail", missed_job(email, second, "Second"))
     processes.env.update(namespace)
     processes.worker("mail")
     inbox.wait(email, count=2)
     wait_for(lambda: queue_depth(ns_app, "send-mail") == 0, 10, what="the queue to empty")
     time.sleep(0.5)  # what a third email would take to arrive
     assert len(inbox.to(email)) == 2
-    assert [message["Message-ID"] for message in inbox.to(email)] == ["<key-1@parley.test>", "<key-2@parley.test>"]
+    assert [message["Message-ID"] for message in inbox.to(email)] == [
+        f"<{first}@parley.test>",
+        f"<{second}@parley.test>",
+    ]
 
 
 def test_a_mail_worker_killed_before_the_server_has_the_email_sends_it_when_started_again(
     ns_app, namespace, processes, inbox
 ):
     email = unique_email("bob")
-    publish(ns_app, "send-mail", missed_job(email, "key-killed"))
+    publish(ns_app, "send-mail", missed_job(email, f"killed-{uuid.uuid4().hex}"))
     processes.env.update(namespace)
     dying = processes.worker("mail", env={"PARLEY_KILL_AT": "mailer:sending"})
     wait_for(lambda: not dying.alive(), 10, what="the worker to die at the step")
