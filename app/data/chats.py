@@ -2,8 +2,12 @@
 updated_at, last_seq (the sequence number of the chat's newest message),
 unread ({member id: messages waiting for them}), kept by the chat worker and
 zeroed when the member looks at the chat, so the Chats list needs no count,
-and blocked_by (the members who blocked the other: then neither can send,
-neither sees the other's presence, and the chat leaves the blocker's Chats)."""
+blocked_by (the members who blocked the other: then neither can send,
+neither sees the other's presence, and the chat leaves the blocker's Chats),
+and unmailed (the members with messages here that they have not seen and no
+email has told them of yet: added to with their unread count, emptied as
+they read or are mailed; indexed, so the checks that Redis may lose are
+found again here, see app/notifications/schedule.py)."""
 
 import secrets
 from datetime import UTC, datetime
@@ -17,6 +21,7 @@ from app.connections import db
 from app.data import by_ids, upsert
 
 JOURNALED = WriteConcern(j=True)
+LOWEST_ID = ObjectId(b"\x00" * 12)
 
 
 def pair_key(a, b):
@@ -175,6 +180,8 @@ def record_messages(latest, added, recounted=None):
         }
         if increments:
             update["$inc"] = increments
+            waiting = [member for member, n in added.get(chat_id, {}).items() if n]
+            update["$addToSet"] = {"unmailed": {"$each": waiting}}
         if exact:
             update["$set"] = {f"unread.{member}": n for member, n in exact.items()}
         operations.append(UpdateOne({"_id": chat_id}, update))
@@ -202,7 +209,25 @@ def unread(chat, member_id):
 
 
 def mark_read(chat_id, member_id):
-    db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}})
+    db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}, "$pull": {"unmailed": member_id}})
+
+
+def mailed(member_id, up_to):
+    """The member was mailed about their unseen messages in these chats ({chat_id:
+    the highest seq the email covered}): they wait no more, unless a later
+    message has come meanwhile."""
+    operations = [
+        UpdateOne({"_id": chat_id, "last_seq": {"$lte": seq}}, {"$pull": {"unmailed": member_id}})
+        for chat_id, seq in up_to.items()
+    ]
+    if operations:
+        db().chats.bulk_write(operations, ordered=False)
+
+
+def waiting_for_mail():
+    """Everyone with unseen messages that no email has told them of yet."""
+    found = db().chats.find({"unmailed": {"$gt": LOWEST_ID}}, {"unmailed": 1})
+    return {member for chat in found for member in chat["unmailed"]}
 
 
 def forget_member_messages(chat_id, member_id, other_id, latest):
@@ -211,5 +236,9 @@ def forget_member_messages(chat_id, member_id, other_id, latest):
     (all that waited for the other was the deleted member's)."""
     db().chats.update_one(
         {"_id": chat_id},
-        {"$set": {"latest_message": latest, f"unread.{other_id}": 0}, "$unset": {f"unread.{member_id}": ""}},
+        {
+            "$set": {"latest_message": latest, f"unread.{other_id}": 0},
+            "$unset": {f"unread.{member_id}": ""},
+            "$pull": {"unmailed": {"$in": [member_id, other_id]}},
+        },
     )

@@ -4,7 +4,12 @@ at most a minute old), time_zone (an IANA name, None until known),
 name_chosen (False until the person has chosen their name, or skipped
 choosing it, on first sign-in) and chats_shown_since (the latest activity of
 the last chat their Chats navigation showed, when it was last measured:
-see app/chats/present.py)."""
+see app/chats/present.py); notify (how Parley reaches them when they are
+away: `email`, a timing of app/notifications/settings.py, `text`, False
+when emails leave message text out, `browsers`, how many browsers take
+Web Push; none of them set until chosen) and missed_mail (the missed-message
+email under way, `pending`, and when the last one went, `sent_at`: see
+app/notifications/mail.py)."""
 
 from cachetools import TLRUCache
 
@@ -90,8 +95,9 @@ def names(user_ids):
 
 
 def people(user_ids):
-    """{user_id: {_id, name, time_zone}} for the given ids: what pushes to them need."""
-    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1})}
+    """{user_id: {_id, name, time_zone, notify}} for the given ids: what pushes
+    to them need, and how to reach them when they are away."""
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1, "notify": 1})}
 
 
 class RecentPeople:
@@ -150,6 +156,36 @@ def by_name(prefix, among=None, limit=20):
         return [user for user in found if name_matches(user["name"], prefix)][:limit]
     found = [user for user in by_ids(db().users, among, {"name": 1}) if name_matches(user["name"], prefix)]
     return sorted(found, key=lambda user: (user["name"].lower(), str(user["_id"])))[:limit]
+
+
+def set_notify(user_id, **settings):
+    """Change some of the person's notify settings (email, text, browsers)."""
+    db().users.update_one({"_id": user_id}, {"$set": {f"notify.{name}": value for name, value in settings.items()}})
+    recent_people.forget(user_id)
+
+
+def to_reach(user_id):
+    """What reaching the person when they are away needs: their address,
+    name, zone, notify settings and the missed-message email under way."""
+    fields = ("email", "name", "time_zone", "notify", "missed_mail")
+    return db().users.find_one({"_id": user_id}, dict.fromkeys(fields, 1))
+
+
+def begin_missed_mail(user_id, pending):
+    """Keep `pending` as the person's missed-message email under way, unless
+    one already is (then False: another check got there first)."""
+    changed = db().users.update_one(
+        {"_id": user_id, "missed_mail.pending": None}, {"$set": {"missed_mail.pending": pending}}
+    )
+    return changed.modified_count == 1
+
+
+def end_missed_mail(user_id, key, at):
+    """The email `key` is on its way: no longer under way, and the latest sent."""
+    db().users.update_one(
+        {"_id": user_id, "missed_mail.pending.key": key},
+        {"$unset": {"missed_mail.pending": ""}, "$set": {"missed_mail.sent_at": at}},
+    )
 
 
 def set_chats_shown_since(user_id, at):

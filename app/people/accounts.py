@@ -7,7 +7,7 @@ again, and the user document goes last, so a delete that stopped halfway is
 finished by running it again.
 """
 
-from app import clock
+from app import clock, notifications
 from app.auth import session_store
 from app.chats import contacts, images, live, present, viewing
 from app.chats.sending import pending
@@ -16,7 +16,7 @@ from app.realtime import presence, push
 
 # What each part keeps of a person, beside their messages and profile: all
 # goes with the account (sign-in limits stay: they are per address and requester).
-KEEPERS = (pending, viewing, live, contacts, presence, push, session_store)
+KEEPERS = (pending, viewing, live, contacts, presence, push, session_store, notifications)
 
 
 def export(user):
@@ -43,6 +43,7 @@ def export(user):
             "created_at": _time(user.get("created_at")),
             "last_seen_at": _time(user.get("last_seen_at")),
         },
+        "notifications": notifications.export(user),
         "chats": [
             {
                 "id": str(chat["_id"]),

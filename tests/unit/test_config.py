@@ -42,6 +42,12 @@ def test_production_names_the_missing_variable(name):
         config.load(environ)
 
 
+def test_production_links_in_emails_are_https():
+    with pytest.raises(config.ConfigError, match="PUBLIC_URL is 'http://parley.example'; expected an https://"):
+        config.load({**PRODUCTION, "PUBLIC_URL": "http://parley.example"})
+    assert config.load({**PRODUCTION, "PUBLIC_URL": "https://parley.example/"})["PUBLIC_URL"] == "https://parley.example"
+
+
 def test_cloudamqp_url_is_accepted():
     environ = {key: value for key, value in PRODUCTION.items() if key != "RABBITMQ_URL"}
     environ["CLOUDAMQP_URL"] = "amqps://cloudamqp.example/vhost"
@@ -88,6 +94,11 @@ MALFORMED = {
     "DIRECTORY": "public",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
+    "PUBLIC_URL": "https://parley.example/app",
+    "MISSED_MESSAGE_DELAY": "10 minutes",
+    "MISSED_MESSAGE_TEXT": "sometimes",
+    "VAPID_PRIVATE_KEY": "not-a-key",
+    "VAPID_SUBJECT": "admin@example.com",
 }
 
 
@@ -172,6 +183,7 @@ ENTRY_POINTS = {
     "web": [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
     "chat_worker": [sys.executable, "-m", "workers.chat"],
     "mail_worker": [sys.executable, "-m", "workers.mail"],
+    "notify_worker": [sys.executable, "-m", "workers.notify"],
     "release": [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "wsgi", "release"],
 }
 

@@ -15,8 +15,10 @@ LAYERS = [
         {
             "app.clock",
             "app.extensions",
+            "app.faults",
             "app.formatting",
             "app.forms",
+            "app.letters",
             "app.logs",
             "app.mailing",
             "app.memory",
@@ -29,6 +31,7 @@ LAYERS = [
     ("services", {"app.broker", "app.connections", "app.data"}),  # RabbitMQ, Redis, MongoDB
     ("transport", {"app.realtime"}),  # page sockets, streams, hub, pushes, presence: knows no feature
     ("auth", {"app.auth"}),  # who is signed in; knows no feature
+    ("notifications", {"app.notifications"}),  # reaching people who are away: the chat worker schedules them
     ("chats", {"app.chats"}),
     ("people", {"app.people"}),  # profiles, search, accounts: over chats
     # A new feature (a future app/api/, say) gets a layer here, above the features it uses.

@@ -16,6 +16,7 @@ from app.chats.sending import pending
 from app.chats.sending.job import Job
 from app.connections import redis_client
 from app.data import chats, messages, users
+from app.notifications import ask_after_delivery
 from app.realtime import presence
 from app.realtime.push import Outbox
 
@@ -62,6 +63,7 @@ def deliver(jobs):
     # messages were stored, was missed by both `save` and their page's own
     # receipts (which found nothing yet): look again, now they are stored.
     unseen = {(doc["chat_id"], doc["receiver_id"]) for doc in saved if doc["seen_at"] is None} - looking
+    ask_after_delivery(pipe, {receiver for _, receiver in unseen})  # an email, if they do not come to see
     read_late_viewers = viewing.ask_who_is_viewing(pipe, unseen)
     late_viewers = read_late_viewers(pipe.execute())
     pushed_at = time.perf_counter()
