@@ -126,7 +126,9 @@ def test_a_message_not_delivered_across_a_block_and_too_many_lookups_are_said_pl
     """Issue 30's new states: a send the chat worker would not deliver (a
     block came while it was on its way) and a person past their whole-address
     lookups; each announced where it shows, and axe-clean."""
-    from app.chats import blocks, sending
+    from app.chats import blocks
+    from app.chats.sending import delivery
+    from app.chats.sending.job import Job
     from app.people import search
 
     alice, alice_cookies = conversation.person(app, "alice", "Alice Appleton")
@@ -136,9 +138,9 @@ def test_a_message_not_delivered_across_a_block_and_too_many_lookups_are_said_pl
     page.goto(f"/chats/{chat_id}")
     connected(page)
     with app.test_request_context():
-        job = sending.Job.new("c" * 32, chat_id, alice["_id"], "Are you there?")
+        job = Job.new("c" * 32, chat_id, alice["_id"], "Are you there?")
         blocks.block(chat_id, bob["_id"], (alice["_id"], bob["_id"]))
-        sending.refuse([job], blocks.of_many([chat_id]))
+        delivery.refuse([job], blocks.of_many([chat_id]))
     row = page.locator(f"#m-{job.client_id}")
     expect(row.get_by_text("Not delivered")).to_be_visible()
     expect(row.get_by_text("Bob Okafor is not taking messages from you.")).to_be_visible()

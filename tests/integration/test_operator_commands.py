@@ -91,6 +91,45 @@ def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, 
     assert signed_out.status_code == 303 and signed_out.headers["Location"].endswith("/signin")
 
 
+def test_deleting_a_person_leaves_none_of_their_keys_in_redis(pair, ns_app, monkeypatch):
+    """Each part that keeps something of a person in Redis forgets it: pending
+    and unconfirmed sends, viewing, being about, contacts, an expected page,
+    pushes kept for replay, sessions. Read by scanning the test's key prefix."""
+    from app import broker
+    from app.chats import contacts
+    from app.chats.sending import pending
+    from app.connections import redis_client
+
+    alice, bob = pair.alice, pair.bob
+    alice_id = str(alice.user["_id"])
+    say(bob, "Hello Alice")
+    assert run_chat_worker(ns_app) == {}  # pushed to Alice's stream
+    alice.get(alice.chat_url)  # about, and her page expected
+    signal = {"page": "p1", "visible": "1", "csrf_token": alice.token}
+    assert alice.post(f"{alice.chat_url}/viewing", data=signal, headers=HTMX).status_code == 204
+    say(alice, "On its way")  # pending: no worker runs
+
+    def maybe_lost(name, payload):
+        raise broker.PublishError("connection lost", maybe_queued=True)
+
+    monkeypatch.setattr(pending.broker, "publish", maybe_lost)
+    assert send(alice, "Maybe lost", headers=HTMX).status_code == 503  # unconfirmed
+    monkeypatch.undo()
+    with ns_app.app_context():
+        contacts.of(alice.user["_id"])
+        prefix = ns_app.config["KEY_PREFIX"]
+
+        def hers():
+            return sorted(name for name in redis_client().scan_iter(prefix + "*", count=1000) if alice_id in name)
+
+        kept = hers()
+        kinds = ("pending", "unconfirmed", "viewing", "active", "contacts", "expected", "stream", "session")
+        assert all(any(kind in name for name in kept) for kind in kinds), kept
+        flask(ns_app, "users", "delete", alice.user["email"], "--yes")
+        assert hers() == []
+        assert db().sessions.find_one({"user_id": alice.user["_id"]}) is None
+
+
 def test_release_declares_the_queues_and_refuses_a_queue_of_another_type(namespace):
     from app import create_app
 
@@ -109,7 +148,7 @@ def test_a_forged_image_reference_deletes_nothing_outside_uploads_and_crashes_no
     """Issue 30, finding 8: a replayed job whose image ref was file:../canary.txt
     made `users delete` delete a file outside UPLOAD_DIR; an image without a
     ref made it crash (KeyError)."""
-    from app.chats import sending
+    from app.chats.sending.job import Job
     from tests.support.images import stored_image
 
     canary = os.path.join(os.path.dirname(ns_app.config["UPLOAD_DIR"]), "canary.txt")
@@ -118,7 +157,7 @@ def test_a_forged_image_reference_deletes_nothing_outside_uploads_and_crashes_no
     alice = pair.alice.user
     forged = {**stored_image(pair.id), "ref": "file:../canary.txt"}
     with ns_app.app_context():
-        job = sending.Job.new("f" * 32, pair.id, alice["_id"], "", forged)
+        job = Job.new("f" * 32, pair.id, alice["_id"], "", forged)
     publish(ns_app, "chat:messages", job.fields())
     failures = run_chat_worker(ns_app)
     assert [str(reason) for reason in failures.values()] == ["image ref is not one of this chat's stored images"]

@@ -206,19 +206,19 @@ def test_a_message_on_its_way_when_a_block_comes_is_not_delivered_and_its_sender
     message left "Not sent" before Ada blocked Bob reached Ada's open page
     when Bob pressed Retry after the block."""
     from app import broker
-    from app.chats import sending
+    from app.chats.sending import pending
 
     ada, bob = pair.alice, pair.bob
 
     def lost_on_the_way(name, payload):
         raise broker.PublishError("connection lost", maybe_queued=True)
 
-    original = sending.broker.publish
-    sending.broker.publish = lost_on_the_way
+    original = pending.broker.publish
+    pending.broker.publish = lost_on_the_way
     try:
         assert send(bob, "Left not sent", headers=HTMX).status_code == 503
     finally:
-        sending.broker.publish = original
+        pending.broker.publish = original
     say(bob, "On its way")  # queued, not yet delivered
     page = bob.get(pair.url).get_data(as_text=True)
     retry = re.search(r'action="(/chats/[0-9a-f]{24}/unsent/[0-9a-f]{32})"', page).group(1)
@@ -226,13 +226,13 @@ def test_a_message_on_its_way_when_a_block_comes_is_not_delivered_and_its_sender
     response = bob.post(retry, data={"action": "retry", "csrf_token": bob.token})
     assert response.status_code == 303
     with ns_app.app_context():  # the page says why; a script could queue it all the same
-        job = sending.unconfirmed(pair.id, bob.user["_id"], retry.rsplit("/", 1)[1])
+        job = pending.unconfirmed(pair.id, bob.user["_id"], retry.rsplit("/", 1)[1])
         if job is not None:
-            sending.accept(job)
+            pending.accept(job)
     run_chat_worker(ns_app)
     with ns_app.app_context():
         assert db().messages.count_documents({"chat_id": pair.id}) == 0
-        assert sending.pending(pair.id, bob.user["_id"]) == []
+        assert pending.messages(pair.id, bob.user["_id"], ada.user["_id"]) == []
     assert "Left not sent" not in pushes.to(ada.user["_id"]) and "On its way" not in pushes.to(ada.user["_id"])
     told = pushes.to(bob.user["_id"])
     assert told.count(">Not delivered</p>") == 2
