@@ -30,7 +30,7 @@ LOCAL_NAME = re.compile(rf"^{STORED_NAME}(?:\.jpg|\.png|\.gif|\.webp)(?:{re.esca
 CLOUDINARY_HOST = "res.cloudinary.com"
 UploadRefused = throttle.Refused
 # Images one person may send: each costs up to a second of CPU (a 40-megapixel PNG, 0.8 s).
-UPLOADS = "30 per 10 minutes"
+UPLOADS = rate("30 per 10 minutes")
 
 
 class StorageError(Exception):
@@ -41,7 +41,7 @@ def count_upload(user_id):
     """Count an image `user_id` sends; UploadRefused when they have sent too many lately."""
     limit = throttle.Limit(
         key("{uploads:" + str(user_id) + "}"),
-        *rate(UPLOADS),
+        *UPLOADS,
         "You have sent many images in a short time. You can send another in {wait}.",
     )
     throttle.take((limit,))

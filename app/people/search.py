@@ -22,7 +22,7 @@ LIMIT = 20
 FULL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Each tells whether an account exists (300 in 2.5 s confirmed 180). As you
 # type an address, its last three or four prefixes are whole addresses too.
-ADDRESS_LOOKUPS = "30 per hour"
+ADDRESS_LOOKUPS = rate("30 per hour")
 Refused = throttle.Refused
 
 
@@ -48,7 +48,7 @@ def _count_address_lookup(address, searcher_id):
     """The same address looked up again within the hour counts once."""
     limit = throttle.Limit(
         key("{lookups:" + str(searcher_id) + "}"),
-        *rate(ADDRESS_LOOKUPS),
+        *ADDRESS_LOOKUPS,
         "You have looked up many email addresses in a short time. Try again in {wait}.",
     )
     throttle.take((limit,), member=hashlib.sha256(address.encode()).hexdigest()[:16])

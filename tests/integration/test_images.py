@@ -137,7 +137,7 @@ def test_parallel_uploads_decode_within_the_process_budget(pair, ns_app, monkeyp
 
 
 def test_images_a_person_sends_are_limited_and_the_draft_is_kept(pair, ns_app, monkeypatch):
-    monkeypatch.setattr(images, "UPLOADS", "2 per 10 minutes", raising=False)
+    monkeypatch.setattr(images, "UPLOADS", (2, 600), raising=False)
     for _ in range(2):
         sent_image(pair, ns_app, image_bytes(), "small.png")
     response = send(pair.alice, "My draft", image=(io.BytesIO(image_bytes()), "small.png"))

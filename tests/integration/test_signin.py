@@ -225,7 +225,7 @@ def test_forwarded_for_counts_only_behind_a_proxy_the_settings_name(namespace, t
     from app import create_app
 
     overrides = {name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX")}
-    overrides |= {"APP_ENV": "production", "SIGNIN_LIMIT_PER_IP": "2 per hour"}
+    overrides |= {"APP_ENV": "production", "SIGNIN_LIMIT_PER_IP": (2, 3600)}
     if trusted_proxies:
         overrides["TRUSTED_PROXIES"] = trusted_proxies
     client = create_app(overrides).test_client()
@@ -282,13 +282,13 @@ def test_a_cookieless_attacker_on_two_networks_cannot_keep_the_owner_from_a_code
                 got_code_at = tick * 0.05
     assert got_code_at is not None and got_code_at <= 60
     mails = [job for job in queued_jobs(ns_app, "send-otp") if job["to"] == victim]
-    per_network = throttle.rate(throttle.PER_NETWORK)[0]
+    per_network = throttle.PER_NETWORK[0]
     assert len(mails) == 2 * per_network + 1  # the inbox got what two networks may send, and the owner's
 
 
 def test_a_browser_that_signed_in_before_gets_its_code_whatever_strangers_ask(ns_app, clock):
     """The owner's own browser, even on the attacker's network with the address's every shared code taken."""
-    ns_app.config.update(SIGNIN_LIMIT_PER_IP="5 per hour")
+    ns_app.config.update(SIGNIN_LIMIT_PER_IP=(5, 3600))
     victim = unique_email("victim")
     owner = browser_at(ns_app, "203.0.113.1")
     token = csrf_token(owner)
@@ -573,7 +573,7 @@ def test_a_refresh_token_replayed_from_another_browser_within_the_grace_ends_the
     thief.get("/signin")  # a browser cookie of its own
     thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
     response = thief.get("/profile")
-    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     assert not renewed_cookies(response).get("access_token_cookie")
     for name in ("refresh_token_cookie", "access_token_cookie"):  # the session is over
         assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
