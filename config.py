@@ -359,6 +359,10 @@ def load(environ=None):
         # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
         "WORKER_CONNECTIONS": setting("WORKER_CONNECTIONS", 1000, parse=whole_number(10)),
         "HANDSHAKES_PER_IP": setting("HANDSHAKES_PER_IP", 20, parse=whole_number(1)),  # sockets before their hello
+        # Proxies in front of the app whose X-Forwarded-* headers are believed
+        # (Heroku's router: 1). None by default: a client that reaches the app
+        # directly would otherwise choose its own address, and with it its limits.
+        "TRUSTED_PROXIES": setting("TRUSTED_PROXIES", 0, parse=whole_number(0, 10)),
         # Missed-message emails (app/notifications): seconds from a message nobody saw to the
         # email about it, for everyone on the default timing; and whether emails may quote messages.
         "MISSED_MESSAGE_DELAY": setting("MISSED_MESSAGE_DELAY", 600, parse=whole_number(1, 86400)),

@@ -31,8 +31,8 @@ def create_app(overrides=None):
         SOCK_SERVER_OPTIONS={"thread_class": NoThread},  # a PageSocket reads each socket
         COMPRESS_REGISTER=False,  # compress_response registers it
     )
-    if app.config["APP_ENV"] == "production":
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if hops := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     logs.init_app(app)  # first, so every request gets its id and its line
     timing.init_app(app)  # next, so its clock wraps the other hooks

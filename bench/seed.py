@@ -82,7 +82,8 @@ def credentials(app, user):
 
     csrf = secrets.token_urlsafe(24)
     with app.app_context():
-        session_id = session_store.begin(user["_id"], secrets.token_urlsafe(18))  # access tokens need a live session
+        # Access tokens need a live session (in a browser of its own).
+        session_id = session_store.begin(user["_id"], secrets.token_urlsafe(18), secrets.token_urlsafe(12))
         token = create_access_token(
             identity=str(user["_id"]), expires_delta=TOKEN_LIFE, additional_claims={"csrf": csrf, "sid": session_id}
         )

@@ -13,6 +13,8 @@ Every Redis key of a person's sessions has their id as hash tag, so these
 keys live on one node of a Redis Cluster.
 """
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -41,11 +43,20 @@ def refresh_lifetime():
     return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
 
 
-def begin(user_id, jti):
-    """A new session for `user_id`, whose first refresh token is `jti`; returns its id."""
+def browser_digest(browser_id):
+    """How a session names the browser that holds it (browser.py's id, not kept as such)."""
+    return hashlib.sha256(browser_id.encode()).hexdigest()
+
+
+def _same_browser(session, browser_id):
+    return hmac.compare_digest(session.get("browser") or "", browser_digest(browser_id))
+
+
+def begin(user_id, jti, browser_id):
+    """A new session for `user_id` in the browser `browser_id`, whose first refresh token is `jti`; returns its id."""
     session_id = secrets.token_urlsafe(12)
     now = clock.now()
-    sessions.create(session_id, user_id, jti, now, now + refresh_lifetime())
+    sessions.create(session_id, user_id, jti, now, now + refresh_lifetime(), browser_digest(browser_id))
     redis_client().set(state_key(user_id, session_id), "1", ex=STATE_FOR)
     return session_id
 
@@ -79,31 +90,38 @@ def _lives(session, user_id):
     )
 
 
-def rotate(user_id, session_id, old_jti, new_jti):
+def _in_grace(session, jti, browser_id):
+    """`jti` was rotated a moment ago, by a parallel request of the browser that holds the session."""
+    recent = clock.now() - session["rotated_at"] < timedelta(seconds=ROTATION_GRACE)
+    return session["previous"] == jti and recent and _same_browser(session, browser_id)
+
+
+def rotate(user_id, session_id, old_jti, new_jti, browser_id):
     """'rotated' (new_jti now refreshes the session), 'grace' (old_jti was
-    rotated a moment ago by a parallel request), 'ended' (the session is
-    over) or 'reused' (old_jti was rotated long ago: stolen, so the
-    session has just been ended)."""
+    rotated a moment ago by a parallel request from the same browser),
+    'ended' (the session is over) or 'reused' (old_jti was rotated before,
+    or is replayed from another browser: stolen, so the session has just
+    been ended)."""
     now = clock.now()
-    if session_id and sessions.rotate(session_id, old_jti, new_jti, now, now + refresh_lifetime()):
+    digest = browser_digest(browser_id)
+    if session_id and sessions.rotate(session_id, old_jti, new_jti, now, now + refresh_lifetime(), digest):
         return "rotated"
     session = sessions.get(session_id) if session_id else None
     if not _lives(session, user_id):
         return "ended"
-    if session["previous"] == old_jti and now - session["rotated_at"] < timedelta(seconds=ROTATION_GRACE):
+    if _in_grace(session, old_jti, browser_id):
         return "grace"
     end(user_id, session_id)
     return "reused"
 
 
-def refresh_usable(user_id, session_id, jti):
+def refresh_usable(user_id, session_id, jti, browser_id):
     """For a WebSocket handshake, which cannot set cookies and so must not
-    rotate: the refresh token (or one rotated a moment ago) and its session still live."""
+    rotate: the refresh token (or one its browser rotated a moment ago) and its session still live."""
     if not alive(user_id, session_id):
         return False
     session = sessions.get(session_id)
-    recent = session["rotated_at"] > clock.now() - timedelta(seconds=ROTATION_GRACE)
-    return session["refresh"] == jti or (session["previous"] == jti and recent)
+    return session["refresh"] == jti or _in_grace(session, jti, browser_id)
 
 
 def end(user_id, session_id):

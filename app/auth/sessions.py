@@ -6,7 +6,8 @@ missing, expired or about to expire and the refresh token is still alive,
 the server rotates the refresh token and issues a new pair on its own, so a
 user is never bounced while the refresh token lives. A refresh token used
 twice ends its session, except within a few seconds of its rotation, when
-parallel requests from one page all carry it.
+parallel requests from one page all carry it: from the browser that holds
+the session (its browser cookie) only, so a thief replaying it gets nothing.
 
 CSRF: every POST carries a token, in the X-CSRFToken header (htmx) or a
 hidden csrf_token field (plain forms). Signed in, it is a random value kept in
@@ -34,7 +35,7 @@ from flask_jwt_extended import (
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from app.auth import session_store
+from app.auth import browser, session_store
 from app.web import go_to, is_htmx
 
 RENEW_BEFORE = 120  # seconds of access-token life left when the server renews it
@@ -80,7 +81,8 @@ def _new_access_token(user_id, csrf, session_id):
 def start(response, user_id):
     """Sign `user_id` in: a new session, and both cookies."""
     csrf, jti = secrets.token_urlsafe(24), secrets.token_urlsafe(18)
-    session_id = session_store.begin(user_id, jti)
+    session_id = session_store.begin(user_id, jti, browser.browser_id())
+    browser.remember(response)
     _set_access(response, _new_access_token(user_id, csrf, session_id))
     _set_refresh(response, _new_refresh_token(user_id, csrf, jti, session_id))
 
@@ -128,12 +130,12 @@ def load_user():
     if request.headers.get("Upgrade", "").lower() == "websocket":
         # A WebSocket handshake cannot set cookies, so it must not rotate the
         # refresh token the browser holds: a live one is enough to connect.
-        if session_store.refresh_usable(user_id, session_id, refresh["jti"]):
+        if session_store.refresh_usable(user_id, session_id, refresh["jti"], browser.browser_id()):
             _signed_in(refresh)
         return
     csrf = refresh.get("csrf") or secrets.token_urlsafe(24)  # kept, so open pages' tokens stay good
     new_jti = secrets.token_urlsafe(18)
-    outcome = session_store.rotate(user_id, session_id, refresh["jti"], new_jti)
+    outcome = session_store.rotate(user_id, session_id, refresh["jti"], new_jti, browser.browser_id())
     if outcome not in ("rotated", "grace"):
         return _ended()
     _signed_in({"sub": user_id, "sid": session_id, "csrf": csrf})
@@ -162,7 +164,8 @@ def check_csrf():
         return
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token", "")
     if g.user_id:
-        if not (sent and g.csrf and hmac.compare_digest(sent, g.csrf)):
+        # Compared as bytes: compare_digest raises on a str with non-ASCII characters.
+        if not (sent and g.csrf and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), g.csrf.encode())):
             raise CSRFError("The CSRF token is missing or does not match this session.")
         return
     try:
@@ -177,6 +180,7 @@ def save_tokens(response):
         _set_access(response, g.new_access_token)
     if g.get("new_refresh_token"):
         _set_refresh(response, g.new_refresh_token)
+        browser.remember(response)  # the refresh token's grace is its browser's alone
     if g.get("session_ended"):
         unset_jwt_cookies(response)
     return response

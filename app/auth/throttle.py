@@ -7,19 +7,27 @@ A group's keys share a hash tag, so it runs on a Redis Cluster too.
 
 Limits are per requester as well as per address, so that no one can keep
 an address's owner from signing in: a requester is the browser that asks (a
-signed random cookie, see browser.py) and its IP address.
+signed random cookie, see browser.py) and its network (its IP address, or
+its /64 for IPv6).
 
 - Asking for a code, per address and browser: one per SIGNIN_RESEND_COOLDOWN
-  seconds and SIGNIN_LIMIT_PER_EMAIL; per IP address, SIGNIN_LIMIT_PER_IP
-  over all addresses; per address from everyone, SIGNIN_LIMIT_PER_EMAIL_ALL,
-  past which the address only slows down to one code every SLOW_EVERY
-  seconds, never locks.
+  seconds and SIGNIN_LIMIT_PER_EMAIL; per network, SIGNIN_LIMIT_PER_IP over
+  all addresses and PER_NETWORK to one address; per address from everyone,
+  SIGNIN_LIMIT_PER_EMAIL_ALL, past which the address only slows down to one
+  code every SLOW_EVERY seconds, never locks.
+- A browser that has signed in to the address before (KNOWN_BROWSERS of
+  them are remembered) is held only to its own limits: an attacker who
+  takes a fresh browser for every request (no cookie to count) from a few
+  networks used to take every code the address had, so its owner got none
+  in 250 s; now each of those networks takes PER_NETWORK, and the owner's
+  own browser is never among the strangers.
 - Trying a code: per browser VERIFY_PER_BROWSER and per IP VERIFY_PER_IP
   tries; each code has its own five (codes.py).
 
 Checked in the sign-in views alone: every other request pays nothing for them.
 """
 
+import ipaddress
 import math
 import secrets
 from typing import NamedTuple
@@ -32,6 +40,9 @@ from app.connections import key, redis_client
 from config import rate  # one grammar for limits, the settings' (parsed when a process starts)
 
 SLOW_EVERY = 120  # seconds between codes to an address past its cap from everyone
+PER_NETWORK = rate("5 per hour")  # codes to one address from one network
+KNOWN_BROWSERS = 10  # the latest browsers an address signed in from, which skip the shared limits
+KNOWN_FOR = 400 * 24 * 3600  # as long as the browser cookie lives
 VERIFY_PER_BROWSER = rate("20 per 5 minutes")
 VERIFY_PER_IP = rate("100 per 5 minutes")
 
@@ -90,11 +101,12 @@ def in_words(seconds):
     return f"{minutes} minutes" if minutes <= 90 else f"{math.ceil(minutes / 60)} hours"
 
 
-def take(*groups):
+def take(*groups, member=None):
     """Count the request in every limit of every group (a list of Limits
     whose keys share a hash tag), or in none: Refused names the first that
-    refuses. Returns what to `give_back`."""
-    member = secrets.token_hex(8)
+    refuses. A request named by `member` counts once however often it comes
+    within the window. Returns what to `give_back`."""
+    member = member or secrets.token_hex(8)
     taken = []
     script = redis_client().register_script(TAKE_SCRIPT)
     for group in groups:
@@ -122,18 +134,42 @@ def _ip():
     return request.remote_addr or "unknown"
 
 
+def _network():
+    """The requester's network: its IPv4 address, or its IPv6 /64 (one home or host has a whole /64)."""
+    try:
+        address = ipaddress.ip_address(_ip())
+    except ValueError:
+        return _ip()
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _known_key(email):
+    return key(codes.address_tag(email), "known")
+
+
+def is_known_browser(email):
+    """This browser has signed in to `email` before."""
+    return redis_client().zscore(_known_key(email), browser.browser_id()) is not None
+
+
+def signed_in(email):
+    """Remember this browser as one of `email`'s own (the latest KNOWN_BROWSERS)."""
+    pipe = redis_client().pipeline()
+    pipe.zadd(_known_key(email), {browser.browser_id(): clock.time()})
+    pipe.zremrangebyrank(_known_key(email), 0, -KNOWN_BROWSERS - 1)
+    pipe.expire(_known_key(email), KNOWN_FOR)
+    pipe.execute()
+
+
 def asking_for_code(email):
     """Count a request for a code to `email`; Refused if a limit says no."""
     config = current_app.config
     address = codes.address_tag(email)
-    per_ip = (
-        Limit(
-            key("{signin-ip:" + _ip() + "}"),
-            *config["SIGNIN_LIMIT_PER_IP"],
-            "Too many codes were asked for from your network. Try again in {wait}.",
-        ),
-    )
-    per_address = (
+    own = (
         Limit(
             key(address, "cooldown", browser.browser_id()),
             1,
@@ -145,6 +181,22 @@ def asking_for_code(email):
             *config["SIGNIN_LIMIT_PER_EMAIL"],
             "Too many codes were sent to this address. Try again in {wait}.",
         ),
+    )
+    if is_known_browser(email):
+        return take(own)
+    per_network = (
+        Limit(
+            key("{signin-ip:" + _network() + "}"),
+            *config["SIGNIN_LIMIT_PER_IP"],
+            "Too many codes were asked for from your network. Try again in {wait}.",
+        ),
+    )
+    shared = (
+        Limit(
+            key(address, "network", _network()),
+            *PER_NETWORK,
+            "Many codes were asked for this address from your network. You can ask for another in {wait}.",
+        ),
         Limit(
             key(address, "everyone"),
             *config["SIGNIN_LIMIT_PER_EMAIL_ALL"],
@@ -152,7 +204,7 @@ def asking_for_code(email):
             slow=SLOW_EVERY,
         ),
     )
-    return take(per_ip, per_address)
+    return take(per_network, own + shared)
 
 
 def trying_code():

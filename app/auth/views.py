@@ -119,6 +119,7 @@ def check_code():
             return render("auth/verify.html", "auth/_verify_panel.html", 429, form=form, email=email)
         outcome, tries_left = codes.check(email, attempt, form.code.data)
         if outcome is codes.Outcome.OK:
+            throttle.signed_in(email)
             user = users.find_or_create(email)
             after = local_path(session.get("next"))
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request

@@ -35,6 +35,25 @@ def of(chat_id):
     return blocked
 
 
+def of_many(chat_ids):
+    """{chat id: its members who blocked the other} for several chats, in one round trip when all are kept."""
+    chat_ids = list(chat_ids)
+    kept = redis_client().mget([state_key(chat_id) for chat_id in chat_ids]) if chat_ids else []
+    return {
+        chat_id: of(chat_id) if text is None else [ObjectId(blocker) for blocker in text.split()]
+        for chat_id, text in zip(chat_ids, kept)
+    }
+
+
+def refusal(blocked, sender_id, other_name):
+    """Why `sender_id` cannot send in a chat whose blockers are `blocked`, or None."""
+    if not blocked:
+        return None
+    if sender_id in blocked:
+        return f"You blocked {other_name}. Unblock them in Profile to send messages."
+    return f"{other_name} is not taking messages from you."
+
+
 def block(chat_id, blocker_id, members):
     chats.block(chat_id, blocker_id)
     _changed(chat_id, members)

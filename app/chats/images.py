@@ -1,36 +1,50 @@
-"""Images in messages: judged by their content, decoded and encoded afresh
-(so nothing but the picture reaches the other person: no GPS or other
-metadata, no data hidden after the image), then stored on Cloudinary (when
+"""Images in messages: decoded and encoded afresh (decoding.py: nothing but
+the picture reaches the other person), then stored on Cloudinary (when
 CLOUDINARY_URL is set) or under UPLOAD_DIR and served to members only, each
-with a thumbnail for the chat log."""
+with a thumbnail for the chat log; and what a stored image's URL and
+reference may be, so that nothing else passes for one."""
 
-import io
+import logging
 import os
+import re
 import secrets
-import warnings
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import cloudinary.exceptions
 import cloudinary.uploader
-import gevent
 from flask import current_app, url_for
-from gevent import monkey
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
-THUMB_SIDE = 640  # px, the longest side: a bubble is at most 320 CSS px wide, at 2x
+from app.auth import throttle
+from app.chats import decoding
+from app.chats.decoding import EXTENSIONS, THUMB_SIDE, ImageError
+from app.connections import key
+from config import rate
+
+log = logging.getLogger(__name__)
+
 THUMB_SUFFIX = ".thumb.webp"
-# What survives re-encoding: how to show the picture, nothing about where or by what it was taken.
-KEPT_INFO = ("transparency", "duration", "loop", "background")
-DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
-
-
-class ImageError(ValueError):
-    """The upload is not an image we accept; the message says why."""
+MAX_SIDE = 1_000_000  # px: what a stored image's width or height may say
+# What store() names a file (token_urlsafe(18)), and a Cloudinary upload.
+STORED_NAME = r"[A-Za-z0-9_-]{24}"
+LOCAL_NAME = re.compile(rf"^{STORED_NAME}(?:\.jpg|\.png|\.gif|\.webp)(?:{re.escape(THUMB_SUFFIX)})?$")
+CLOUDINARY_HOST = "res.cloudinary.com"
+UploadRefused = throttle.Refused
+# Images one person may send: each costs up to a second of CPU (a 40-megapixel PNG, 0.8 s).
+UPLOADS = rate("30 per 10 minutes")
 
 
 class StorageError(Exception):
     """The image could not be stored (Cloudinary refused or is unreachable)."""
+
+
+def count_upload(user_id):
+    """Count an image `user_id` sends; UploadRefused when they have sent too many lately."""
+    limit = throttle.Limit(
+        key("{uploads:" + str(user_id) + "}"),
+        *UPLOADS,
+        "You have sent many images in a short time. You can send another in {wait}.",
+    )
+    throttle.take((limit,))
 
 
 def _read(upload):
@@ -39,94 +53,6 @@ def _read(upload):
     if len(data) > limit:
         raise ImageError(f"The image is larger than {limit // (1024 * 1024)} MB. Attach a smaller one.")
     return data
-
-
-def _open(data, max_pixels):
-    """The decoded image; ImageError if it is not one we accept. The size is
-    checked from the header before anything is decoded: a 17 KB PNG can
-    claim 12000x12000 pixels, 576 MB once decoded."""
-    unreadable = ImageError("That file is not an image we can show. Attach a JPEG, PNG, GIF or WebP image.")
-    try:
-        with warnings.catch_warnings():  # Pillow's warning of a bomb: refused below, at our own limit
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-        pixels = image.width * image.height * getattr(image, "n_frames", 1)
-    except DECODE_ERRORS:
-        raise unreadable from None
-    if image.format not in EXTENSIONS:
-        raise ImageError("Attach a JPEG, PNG, GIF or WebP image.")
-    if pixels > max_pixels:
-        raise ImageError(
-            f"This image is {pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f}. Attach a smaller one."
-        )
-    try:
-        image.load()
-    except DECODE_ERRORS:
-        raise unreadable from None
-    return image
-
-
-def _clean(frame):
-    frame.info = {key: value for key, value in frame.info.items() if key in KEPT_INFO}
-    return frame
-
-
-def reencode(data, max_pixels):
-    """(bytes, format, picture) of `data` encoded afresh: turned upright as
-    its EXIF orientation says, then without metadata (the colour profile
-    stays, so colours do not shift) or trailing bytes."""
-    image = _open(data, max_pixels)
-    image_format, icc = image.format, image.info.get("icc_profile")
-    options = {"icc_profile": icc} if icc else {}
-    if getattr(image, "n_frames", 1) > 1:  # an animation: every frame, with its timing
-        frames = [_clean(frame.copy()) for frame in ImageSequence.Iterator(image)]
-        picture = frames[0]
-        options.update(save_all=True, append_images=frames[1:], duration=[f.info.get("duration", 100) for f in frames])
-        options["loop"] = image.info.get("loop", 0)
-    else:
-        picture = _clean(ImageOps.exif_transpose(image))
-    if image_format == "JPEG":
-        options.update(quality=90)
-        if picture.mode not in ("RGB", "L", "CMYK"):
-            picture = picture.convert("RGB")
-    elif image_format == "WEBP":
-        options.update(quality=90)
-    out = io.BytesIO()
-    picture.save(out, image_format, **options)
-    return out.getvalue(), image_format, picture
-
-
-def thumb_size(width, height, side=THUMB_SIDE):
-    """The size that fits within side x side, never larger than the image (Cloudinary's c_limit)."""
-    scale = min(1, side / width, side / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _thumbnail(picture):
-    size = thumb_size(picture.width, picture.height)
-    small = picture.convert("RGBA" if picture.mode in ("P", "PA", "LA", "RGBA") else "RGB")
-    small = small.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    out = io.BytesIO()
-    small.save(out, "WEBP", quality=80)
-    return out.getvalue()
-
-
-def _prepare(data, max_pixels):
-    """The work of the CPU: the image encoded afresh, its size, and its thumbnail (None if it is small)."""
-    encoded, image_format, picture = reencode(data, max_pixels)
-    width, height = picture.width, picture.height
-    thumb = _thumbnail(picture) if thumb_size(width, height) != (width, height) else None
-    return encoded, image_format, width, height, thumb
-
-
-def _off_the_loop(work, *args):
-    """Run CPU-bound `work` in a thread of gevent's pool in a web process, or
-    here otherwise. Encoding a 12-megapixel photo and its thumbnail took 410 ms
-    of CPU here: in the event loop, every open page of the process would stall
-    for as long. Pillow lets go of the GIL while it works."""
-    if monkey.is_module_patched("threading"):
-        return gevent.get_hub().threadpool.apply(work, args)
-    return work(*args)
 
 
 def cloudinary_options(url):
@@ -143,12 +69,11 @@ def cloudinary_options(url):
 def store(chat_id, upload, alt):
     """Check, encode afresh and store an uploaded image:
     {url, width, height, alt, ref, thumb: {url, width, height}}."""
-    data = _read(upload)
-    encoded, image_format, width, height, thumb = _off_the_loop(
-        _prepare, data, current_app.config["MAX_IMAGE_PIXELS"]
-    )
+    image, decoded_bytes = decoding.inspect(_read(upload), current_app.config["MAX_IMAGE_PIXELS"])
+    with decoding.budget.take(decoded_bytes):
+        encoded, image_format, width, height, thumb = decoding.off_the_loop(decoding.prepare, image)
     name = secrets.token_urlsafe(18)
-    thumb_width, thumb_height = thumb_size(width, height)
+    thumb_width, thumb_height = decoding.thumb_size(width, height)
     if current_app.config["CLOUDINARY_URL"]:
         try:
             result = cloudinary.uploader.upload(
@@ -186,16 +111,62 @@ def store(chat_id, upload, alt):
     }
 
 
+def our_url(url, chat_id):
+    """`url` is where store() puts an image of this chat: our own image
+    route, or an https URL of the chat's folder on Cloudinary."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not (parts.scheme or parts.netloc):
+        folder, _, name = parts.path.rpartition("/")
+        return folder == f"/chats/{chat_id}/images" and bool(LOCAL_NAME.match(name)) and not parts.query
+    hosts = {CLOUDINARY_HOST}
+    if current_app.config["CLOUDINARY_URL"]:
+        hosts.add(cloudinary_options(current_app.config["CLOUDINARY_URL"]).get("secure_distribution"))
+    return (
+        parts.scheme == "https"
+        and parts.hostname in hosts
+        and parts.username is None
+        and f"/parley/{chat_id}/" in parts.path
+    )
+
+
+def our_ref(ref, chat_id):
+    """`ref` names an image store() kept for this chat."""
+    if not isinstance(ref, str):
+        return False
+    return bool(
+        re.fullmatch(rf"file:{chat_id}/{STORED_NAME}(?:\.jpg|\.png|\.gif|\.webp)", ref)
+        or re.fullmatch(rf"cloudinary:parley/{chat_id}/{STORED_NAME}", ref)
+    )
+
+
+def _in_upload_dir(where):
+    """The path of `where` under UPLOAD_DIR, links resolved; None if it would be anywhere else."""
+    root = os.path.realpath(current_app.config["UPLOAD_DIR"])
+    path = os.path.realpath(os.path.join(root, where))
+    return path if os.path.commonpath([root, path]) == root and path != root else None
+
+
 def discard(image):
-    """Remove a stored image (and its thumbnail) whose message was never queued."""
+    """Remove a stored image (and its thumbnail): one whose message was
+    never queued, or of a deleted account. Only what store() could have
+    made: a file under UPLOAD_DIR or an upload in Cloudinary's parley/
+    folder (a forged job's `file:../canary.txt` deleted a file outside it)."""
     if not image:
         return
-    kind, _, where = image["ref"].partition(":")
-    if kind == "cloudinary":
+    ref = image.get("ref") if isinstance(image, dict) else None
+    kind, _, where = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+    if kind == "cloudinary" and re.fullmatch(rf"parley/[0-9a-f]{{24}}/{STORED_NAME}", where):
         cloudinary.uploader.destroy(where, **cloudinary_options(current_app.config["CLOUDINARY_URL"]))
         return
-    for path in (where, where + THUMB_SUFFIX):
+    paths = [_in_upload_dir(path) for path in (where, where + THUMB_SUFFIX)] if kind == "file" else [None]
+    if None in paths:
+        log.warning("not removing an image that is none of ours: %r", ref)
+        return
+    for path in paths:
         try:
-            os.remove(os.path.join(current_app.config["UPLOAD_DIR"], path))
+            os.remove(path)
         except FileNotFoundError:
             pass

@@ -11,7 +11,7 @@ from app import clock
 from app.chats import blocks, contacts, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
-from app.realtime import hooks, presence
+from app.realtime import hooks, limits, presence
 from app.realtime.push import Outbox
 
 ACTIVE_EVERY = 60  # seconds: how often a page load or send counts as being about
@@ -80,14 +80,8 @@ def heard(state, chat_id, user_id, page_id, message):
 
 
 def _spend(state, now):
-    """Take one signal from the page's budget (a token bucket); False if it is spent."""
-    left = min(BUDGET, state.get("budget", BUDGET) + (now - state.get("budget_at", now)) * BUDGET_PER_SECOND)
-    state["budget_at"] = now
-    if left < 1:
-        state["budget"] = left
-        return False
-    state["budget"] = left - 1
-    return True
+    """Take one signal from the page's budget; False if it is spent."""
+    return limits.spend(state.setdefault("budget", {}), now, BUDGET, BUDGET_PER_SECOND)
 
 
 # (user id, page id) -> what heard() keeps, for pages that signal with POSTs

@@ -19,6 +19,7 @@ from app.realtime import presence
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
+NOT_DELIVERED = "Not delivered"  # the chat worker would not deliver it (a block): final
 PREVIEW_LENGTH = 80
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
@@ -78,6 +79,13 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "version": state if mine else 1,  # only the sender sees the state move on
         "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
     }
+
+
+def refused(doc, reason, tz=None):
+    """The sender's view of a message that will not be delivered, in place of
+    its "Sending" bubble (a version on, so the page takes it): why, and no Retry."""
+    view = message(doc, doc["sender_id"], "You", None, tz)
+    return {**view, "day": None, "version": 1, "status": NOT_DELIVERED, "failure": reason}
 
 
 def conversation(docs, viewer_id, names, tz=None, before=None, now=None):

@@ -1,7 +1,7 @@
 """Read receipts: when someone looks at a chat, what was sent to them is seen."""
 
 from app import clock
-from app.chats import present
+from app.chats import blocks, present
 from app.data import chats, messages, users
 from app.realtime import presence
 from app.realtime.push import Outbox
@@ -20,7 +20,9 @@ def mark_seen(chat, viewer_id):
         # open asked MongoDB for nothing otherwise.
         return
     chats.mark_read(chat["_id"], viewer_id)  # first, so a message the worker counts after this stays counted
-    unseen = messages.unseen(chat["_id"], viewer_id)
+    # Across a block nothing is marked seen, either way: the block page
+    # promises the blocked person sees nothing of the blocker.
+    unseen = [] if blocks.of(chat["_id"]) else messages.unseen(chat["_id"], viewer_id)
     sender_id = chats.other_member(chat["members"], viewer_id)
     people = users.recent_people([sender_id, viewer_id])
     outbox = Outbox()

@@ -179,17 +179,23 @@ def send(chat_id):
     image = None
     if form.image.data:
         try:
+            images.count_upload(g.user_id)
             image = images.store(chat_id, form.image.data, form.alt.data)
+        except images.UploadRefused as refusal:
+            return failed(str(refusal), 429)
         except images.ImageError as error:
             return failed(str(error), 422)
         except images.StorageError:
             return failed("We could not store your image, try again.", 503)
-    job = Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
+    job = Job.new(form.client_id.data, chat_id, g.user_id, form.text.data or "", image)
     if tracing.enabled:
         tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
         if not pending.accept(job):
             images.discard(image)  # a double submit: the first one is on its way
+    except pending.Refused as refusal:
+        images.discard(image)
+        return failed(str(refusal), refusal.status)
     except broker.PublishError as error:
         if not error.maybe_queued:  # else the job may still arrive, with its image
             images.discard(image)
@@ -208,7 +214,7 @@ def unsent(chat_id, client_id):
     """ "Retry" or "Delete" for a message the page shows "Not sent" because
     the broker may not have it: queue it again (the worker saves a client_id
     once), or forget it."""
-    chat_id, _ = member_chat(chat_id)
+    chat_id, members = member_chat(chat_id)
     job = pending.unconfirmed(chat_id, g.user_id, client_id)
     back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
     if job is None:  # delivered, or deleted, meanwhile
@@ -217,8 +223,14 @@ def unsent(chat_id, client_id):
         pending.discard(job)
         images.discard(job.image)
         return go_to(back)
+    refusal = block_refusal(chat_id, members)
+    if refusal:
+        flash(refusal)  # still "Not sent", and Delete forgets it
+        return go_to(back)
     try:
         pending.accept(job)
+    except pending.Refused as refused:
+        flash(str(refused))
     except broker.PublishError:
         flash(outages.MESSAGE)  # still "Not sent", with Retry
     return go_to(back)
@@ -229,10 +241,7 @@ def block_refusal(chat_id, members):
     blocked = blocks.of(chat_id)
     if not blocked:
         return None
-    other = users.get(chats.other_member(members, g.user_id))
-    if g.user_id in blocked:
-        return f"You blocked {other['name']}. Unblock them in Profile to send messages."
-    return f"{other['name']} is not taking messages from you."
+    return blocks.refusal(blocked, g.user_id, users.get(chats.other_member(members, g.user_id))["name"])
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])

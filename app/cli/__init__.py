@@ -2,6 +2,23 @@
 letters, and a person's data."""
 
 
+import unicodedata
+
+# Control and format characters: a terminal acts on escape sequences, and a
+# bidi override turns the rest of a line around.
+UNSHOWN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+
+
+def printable(text, keep=""):
+    """`text` for an operator's terminal: every control or format character
+    (but those in `keep`) written as its Python escape (a forged dead
+    letter's reason printed its terminal escape codes raw)."""
+    return "".join(
+        char.encode("unicode_escape").decode() if unicodedata.category(char) in UNSHOWN and char not in keep else char
+        for char in str(text)
+    )
+
+
 def init_app(app):
     from app.cli import dead_letters, release, users
 

@@ -20,6 +20,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import broker
+from app.cli import printable
 
 QUEUES = broker.QUEUES
 READ_AT_MOST = 10_000  # letters read in one command
@@ -100,12 +101,12 @@ def chosen(found, ids, every=False):
     """The found letters with these ids (or every one); refuses, before anything is done, an id not found."""
     missing = sorted(set(ids) - {letter.id for _, letter in found})
     if missing:
-        sys.exit(f"No dead letter with id {', '.join(missing)}; `flask dead-letters list` shows them.")
+        sys.exit(printable(f"No dead letter with id {', '.join(missing)}; `flask dead-letters list` shows them."))
     return [(dead, letter) for dead, letter in found if every or letter.id in ids]
 
 
 def describe(letter):
-    return f"{letter.id}  {letter.queue:<13}  {len(letter.body):>6} bytes  {letter.reason}"
+    return printable(f"{letter.id}  {letter.queue:<13}  {len(letter.body):>6} bytes  {letter.reason}")
 
 
 @click.group("dead-letters", cls=AppGroup)
@@ -131,9 +132,9 @@ def show(ids, queues):
     with reading(queues) as found:
         for _, letter in chosen(found, ids):
             click.echo(describe(letter))
-            click.echo(f"headers: {json.dumps(letter.properties.headers or {}, default=str)}")
+            click.echo(printable(f"headers: {json.dumps(letter.properties.headers or {}, default=str)}"))
             try:
-                click.echo(json.dumps(json.loads(letter.body), indent=2, ensure_ascii=False))
+                click.echo(printable(json.dumps(json.loads(letter.body), indent=2, ensure_ascii=False), keep="\n"))
             except ValueError:
                 click.echo(repr(letter.body))
 

@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from app.cli import printable
 from app.data import users
 from app.people import accounts
 
@@ -43,6 +44,6 @@ def delete(email, yes):
     """Delete the account: the person, their messages and images; sign them out everywhere."""
     user = existing(email)
     if not yes:
-        click.confirm(f"Delete {user['email']} ({user['name']}) and everything they wrote?", abort=True)
+        click.confirm(printable(f"Delete {user['email']} ({user['name']}) and everything they wrote?"), abort=True)
     accounts.delete(user)
-    click.echo(f"Deleted {user['email']}.")
+    click.echo(printable(f"Deleted {user['email']}."))

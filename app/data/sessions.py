@@ -1,7 +1,8 @@
 """sessions: one per sign-in. _id (a random id that its JWTs carry),
 user_id, refresh (the refresh token's jti good now), previous (the one it
-replaced) and rotated_at (when), expires_at (15 days after its last
-refresh), ended_at (None while it lives).
+replaced) and rotated_at (when), browser (a digest of the id of the
+browser that holds it), expires_at (15 days after its last refresh),
+ended_at (None while it lives).
 
 Kept here, not only in Redis, so that a Redis that loses its data signs
 nobody out and brings no ended session back."""
@@ -9,7 +10,7 @@ nobody out and brings no ended session back."""
 from app.connections import db
 
 
-def create(session_id, user_id, jti, now, expires_at):
+def create(session_id, user_id, jti, now, expires_at, browser):
     db().sessions.insert_one(
         {
             "_id": session_id,
@@ -17,6 +18,7 @@ def create(session_id, user_id, jti, now, expires_at):
             "refresh": jti,
             "previous": None,
             "rotated_at": now,
+            "browser": browser,
             "created_at": now,
             "expires_at": expires_at,
             "ended_at": None,
@@ -28,11 +30,21 @@ def get(session_id):
     return db().sessions.find_one({"_id": session_id})
 
 
-def rotate(session_id, old_jti, new_jti, now, expires_at):
-    """Make `new_jti` the session's refresh token if `old_jti` is it now; False if not."""
+def rotate(session_id, old_jti, new_jti, now, expires_at, browser):
+    """Make `new_jti` the session's refresh token if `old_jti` is it now; False
+    if not. The browser that rotates it holds it (a session from before
+    sessions named their browser learns it here)."""
     changed = db().sessions.update_one(
         {"_id": session_id, "refresh": old_jti, "ended_at": None},
-        {"$set": {"refresh": new_jti, "previous": old_jti, "rotated_at": now, "expires_at": expires_at}},
+        {
+            "$set": {
+                "refresh": new_jti,
+                "previous": old_jti,
+                "rotated_at": now,
+                "expires_at": expires_at,
+                "browser": browser,
+            }
+        },
     )
     return changed.modified_count == 1
 

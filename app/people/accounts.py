@@ -57,7 +57,7 @@ def export(user):
 
 
 def _image(image):
-    return image and {"url": image["url"], "width": image["width"], "height": image["height"], "alt": image["alt"]}
+    return image and {name: image.get(name) for name in ("url", "width", "height", "alt")}
 
 
 def _time(at):

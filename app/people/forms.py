@@ -1,9 +1,10 @@
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app import formatting
 from app.data.users import MAX_NAME
-from app.forms import Form, strip
+from app.forms import Form
+from app.people import names
 
 NO_ZONE = ""
 
@@ -13,12 +14,20 @@ def zone_choices():
     return [(NO_ZONE, "Not set (times show in UTC)"), *zones]
 
 
+def shows_as_itself(form, field):
+    try:
+        names.check(field.data)
+    except ValueError as refusal:
+        raise ValidationError(str(refusal)) from None
+
+
 class NameForm(Form):
     name = StringField(
         "Name",
-        filters=[strip],
+        filters=[names.normal],
         validators=[
             DataRequired("Enter the name people will see."),
+            shows_as_itself,
             Length(max=MAX_NAME, message=f"Your name can be at most {MAX_NAME} characters."),
         ],
     )

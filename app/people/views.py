@@ -100,11 +100,17 @@ def welcome():
 def new_chat():
     """ "New chat": find people by name or email, as you type or on submit."""
     query = request.args.get("q", "").strip()[:320]  # the longest an email address can be
-    people = search.find(query, g.user_id) if query else []
+    people, error = [], None
+    try:
+        people = search.find(query, g.user_id)
+    except search.Refused as refusal:
+        people, error = [], str(refusal)
     return render_signed_in(
         "people/new_chat.html",
         "people/_results.html",
+        429 if error else 200,
         query=query,
         people=people,
+        error=error,
         directory=current_app.config["DIRECTORY"],
     )

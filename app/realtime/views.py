@@ -21,6 +21,7 @@ bp = Blueprint("realtime", __name__)
 STREAM_ID = re.compile(r"^\d+-\d+$")
 SIGNED_OUT = 4401  # the page goes to sign in
 ELSEWHERE = 4409  # the person has too many pages open: this one stops and says "Opened elsewhere"
+TRY_AGAIN_LATER = 1013  # hx-ws connects again, with backoff
 CLOSE_EVENTS = {SIGNED_OUT: "signed-out", ELSEWHERE: "elsewhere"}  # the same, for an event stream
 HELLO_TIMEOUT = 3  # seconds; a page says hello as soon as its socket opens
 
@@ -80,6 +81,8 @@ def open_page(page):
         return page.close(4403, "Not from this site")
     if g.user_id is None:
         return page.close(SIGNED_OUT, "Sign in again")
+    if not limits.take_open(g.user_id):
+        return page.close(TRY_AGAIN_LATER, "Too many pages opened at once")
     hello = as_object(page.receive(HELLO_TIMEOUT))
     if hello is None or hello.get("type") != "hello":
         return page.close(1008, "Expected a hello")
@@ -126,6 +129,8 @@ def events():
         abort(403)
     if g.user_id is None:
         return Response("event: signed-out\ndata: \n\n", mimetype="text/event-stream")
+    if not limits.take_open(g.user_id):
+        return Response(f"retry: {limits.opens_retry() * 1000:.0f}\n\n", mimetype="text/event-stream")
     if not limits.take_stream():
         return Response(f"retry: {limits.STREAM_RETRY * 1000}\n\n", mimetype="text/event-stream")
     app = current_app._get_current_object()

@@ -120,3 +120,36 @@ def test_a_chats_options_fit_a_narrow_screen_and_a_block_says_so_where_the_chat_
     expect(page.get_by_role("button", name=f"Unblock {bob['name']}")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert_accessible_in_every_scheme(page, "chat-blocked-320")
+
+
+def test_a_message_not_delivered_across_a_block_and_too_many_lookups_are_said_plainly(new_page, live, app):
+    """Issue 30's new states: a send the chat worker would not deliver (a
+    block came while it was on its way) and a person past their whole-address
+    lookups; each announced where it shows, and axe-clean."""
+    from app.chats import blocks
+    from app.chats.sending import delivery
+    from app.chats.sending.job import Job
+    from app.people import search
+
+    alice, alice_cookies = conversation.person(app, "alice", "Alice Appleton")
+    bob, _ = conversation.person(app, "bob", "Bob Okafor")
+    chat_id, _ = conversation.seed(app, alice, bob, days=1)
+    page = conversation.open_as(new_page, live, alice_cookies)
+    page.goto(f"/chats/{chat_id}")
+    connected(page)
+    with app.test_request_context():
+        job = Job.new("c" * 32, chat_id, alice["_id"], "Are you there?")
+        blocks.block(chat_id, bob["_id"], (alice["_id"], bob["_id"]))
+        delivery.refuse([job], blocks.of_many([chat_id]))
+    row = page.locator(f"#m-{job.client_id}")
+    expect(row.get_by_text("Not delivered")).to_be_visible()
+    expect(row.get_by_text("Bob Okafor is not taking messages from you.")).to_be_visible()
+    assert_accessible_in_every_scheme(page, "message-not-delivered")
+
+    with app.test_request_context():
+        for n in range(30):
+            search._count_address_lookup(f"someone{n}@example.com", alice["_id"])
+    page.goto("/people")
+    page.get_by_label("Search people").fill(bob["email"])
+    expect(page.get_by_role("alert")).to_contain_text("You have looked up many email addresses")
+    assert_accessible_in_every_scheme(page, "people-lookups-limited")

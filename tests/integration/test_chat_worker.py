@@ -16,6 +16,7 @@ from app.chats.sending.delivery import deliver
 from app.chats.sending.job import Job
 from app.connections import db, key, redis_client
 from app.data import chats, messages, users
+from tests.support.images import stored_image
 from tests.support.people import FROM_HERE, HTMX, client_id, say
 from tests.support.queues import dead_letters, delivery, publish, queue_depth, run_chat_worker
 from tests.support.services import free_port, wait_for
@@ -66,7 +67,7 @@ def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, push
         users.set_time_zone(pair.alice.user["_id"], "America/New_York")
         users.set_time_zone(pair.bob.user["_id"], "Asia/Tokyo")
     clock.set(clock.at.replace(hour=12, minute=0, second=0))
-    image = {"url": "/x.png", "width": 640, "height": 480, "alt": ""}
+    image = stored_image(pair.id)
     steps = [  # (time passing, who sends the batch, what is in it, how each message starts)
         ({}, "alice", [("Good morning", None), ("", image)], ["day", "continued"]),
         ({"minutes": 2}, "bob", [("Morning!", None)], ["group"]),
@@ -108,7 +109,7 @@ def test_a_pushed_message_equals_what_the_page_renders_for_it(pair, ns_app, push
     assert f">{tokyo:%H:%M}</time>" in first and "UTC" not in first
     pictured = row(bob_page, morning[1]["client_id"])
     assert 'alt="Image from alice-' in pictured and 'no description"' in pictured
-    assert 'width="320" height="240"' in pictured and 'href="/x.png"' in pictured
+    assert 'width="320" height="240"' in pictured and f'href="{stored_image(pair.id)["url"]}"' in pictured
 
 
 def test_a_message_to_someone_viewing_the_chat_is_seen_at_once(pair, ns_app, pushes):

@@ -4,6 +4,7 @@ import io
 import os
 import re
 import threading
+import uuid
 from datetime import UTC
 
 import pytest
@@ -333,6 +334,73 @@ def start_chat_with(app, client):
     other = signed_in_person(app, "other")
     response = client.post("/chats", data={"user_id": str(other.user["_id"]), "csrf_token": client.token})
     return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def shapes(pair, carol_chat):
+    """Every way a script (or another client) may shape a send: (name, form, content type, refused up front?)."""
+    png = image_bytes()
+    multipart = "multipart/form-data"
+
+    def form(**fields):
+        return {"csrf_token": pair.alice.token, "client_id": "fresh", **fields}
+
+    reused = uuid.uuid4().hex
+    return [
+        ("image only, no text field", form(image=(io.BytesIO(png), "a.png")), multipart, False),
+        ("image and alt, no text field", form(image=(io.BytesIO(png), "a.png"), alt="A dot"), multipart, False),
+        ("spaces and an image", form(text="  \n ", image=(io.BytesIO(png), "a.png")), multipart, False),
+        ("text and an empty file field", form(text="Hi", image=(io.BytesIO(b""), "")), multipart, False),
+        ("text, urlencoded", form(text="Plain"), None, False),
+        ("text twice", form(text=["First", "Second"]), None, False),
+        ("control characters", form(text="a\x00b\x1b[2J\x07"), None, False),
+        ("alt without an image", form(text="Hi", alt="Nothing"), None, False),
+        ("no text field, no image", form(), None, True),
+        ("no text field, urlencoded", form(alt="x"), None, True),
+        ("no client_id", {"csrf_token": pair.alice.token, "text": "Hi"}, None, True),
+        ("an upper-case client_id", form(client_id="A" * 32, text="Hi"), None, True),
+        ("text too long", form(text="x" * 4001), None, True),
+        ("alt too long", form(image=(io.BytesIO(png), "a.png"), alt="x" * 301), multipart, True),
+        ("not an image", form(image=(io.BytesIO(b"GIF89a"), "a.gif")), multipart, True),
+        ("a client_id first used in another chat", ("reuse", reused), None, True),
+    ]
+
+
+def test_every_shape_of_a_send_is_refused_up_front_or_stored_never_dead_lettered(pair, ns_app):
+    """Issue 30, finding 2: an image-only send whose form had no text field
+    was answered 200 (or 303), then dead-lettered ("text is not a string");
+    a client_id reused in another chat was answered 200 and never stored."""
+    from tests.support.queues import run_chat_worker
+
+    carol = person(ns_app, "carol")
+    response = pair.alice.post("/chats", data={"user_id": str(carol.user["_id"]), "csrf_token": pair.alice.token})
+    carol_chat = response.headers["Location"]
+    accepted, answers = {}, {}
+    for name, fields, content_type, _ in shapes(pair, carol_chat):
+        for headers in (HTMX, {}):
+            if isinstance(fields, tuple):  # used in Alice's chat with Carol first, then here
+                client = uuid.uuid4().hex
+                first = pair.alice.post(
+                    carol_chat + "/messages", data={"csrf_token": pair.alice.token, "client_id": client, "text": "Hi"}
+                )
+                assert first.status_code == 303
+                data = {"csrf_token": pair.alice.token, "client_id": client, "text": "Here too"}
+            else:
+                data = {**fields, "client_id": uuid.uuid4().hex} if fields.get("client_id") == "fresh" else dict(fields)
+                data = {key: (io.BytesIO(value[0].getvalue()), value[1]) if isinstance(value, tuple) else value
+                        for key, value in data.items()}
+            kwargs = {"content_type": content_type} if content_type else {}
+            response = pair.alice.post(pair.url + "/messages", data=data, headers=headers, **kwargs)
+            answers[name, bool(headers)] = response.status_code
+            if response.status_code in (200, 303):
+                accepted[data.get("client_id")] = name
+    assert {key for key, status in answers.items() if status not in (200, 303)} == {
+        (name, htmx) for name, _, _, refused in shapes(pair, carol_chat) if refused for htmx in (True, False)
+    }, answers
+    assert answers["a client_id first used in another chat", True] == 409
+    assert run_chat_worker(ns_app) == {}  # nothing it would dead-letter
+    with ns_app.app_context():
+        stored = {doc["client_id"] for doc in db().messages.find({"chat_id": pair.id})}
+    assert set(accepted) <= stored and len(accepted) == 16, {accepted[cid] for cid in set(accepted) - stored}
 
 
 def test_each_page_loads_only_the_scripts_it_needs_each_named_by_its_content(pair, ns_app):

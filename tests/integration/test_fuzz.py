@@ -1,12 +1,16 @@
 """No input answers 5xx: a bounded, seeded fuzz of every route, signed in
-and signed out, with valid CSRF tokens so requests reach the views."""
+and signed out, with valid CSRF tokens so requests reach the views, odd
+headers and cookies on many of them; and of a socket's hello."""
 
 import io
+import json
 import random
 
+import websocket
 from bson import ObjectId
 
-from tests.support.people import HTMX, image_bytes
+from tests.support.live import cookie_header
+from tests.support.people import HTMX, image_bytes, person
 
 REQUESTS = 2000
 SEED = 13
@@ -58,6 +62,32 @@ ODD = [
     "1-",
     "-",
 ]
+
+
+# Every header and cookie the app reads, each of which reaches a comparison or a decoder.
+HEADERS = [
+    "X-CSRFToken",
+    "HX-Request",
+    "Last-Event-ID",
+    "Origin",
+    "Referer",
+    "Sec-Fetch-Site",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "Accept-Encoding",
+    "Accept-Language",
+    "If-None-Match",
+    "Upgrade",
+    "Content-Type",
+    "X-Request-ID",
+]
+COOKIES = ["access_token_cookie", "refresh_token_cookie", "browser", "session"]
+
+
+def wire(value):
+    """`value` as a header's bytes reach the app: UTF-8 on the wire, read as Latin-1."""
+    return value.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 def odd_value(rng, known):
@@ -148,6 +178,13 @@ def test_two_thousand_fuzzed_requests_answer_no_5xx(pair, ns_app):
             client = signed_out
         if method == "POST" and client.token and rng.random() < 0.95:
             kwargs.setdefault("headers", {})["X-CSRFToken"] = client.token
+        if rng.random() < 0.4:
+            for header in rng.sample(HEADERS, rng.randint(1, 3)):
+                kwargs.setdefault("headers", {})[header] = wire(odd_value(rng, [client.token or ""])[:8000])
+        if rng.random() < 0.2:  # a browser of its own with odd cookies, so the pair's sessions go on
+            client = ns_app.test_client()
+            for name in rng.sample(COOKIES, rng.randint(1, len(COOKIES))):
+                client.set_cookie(name, wire(odd_value(rng, [pair.alice.cookies.get(name, "")])[:4000]))
         try:
             response = client.open(path, method=method, **kwargs)
         except UnicodeEncodeError:
@@ -156,3 +193,51 @@ def test_two_thousand_fuzzed_requests_answer_no_5xx(pair, ns_app):
             failures.append((n, method, path, kwargs.get("query_string"), response.status_code))
         response.close()
     assert failures == [], f"{len(failures)} of {REQUESTS} answered 5xx, e.g. {failures[:5]}"
+
+
+HELLOS = 200
+
+
+def odd_hello(rng, chat):
+    """A page's first frame: a hello with odd fields, or not a hello at all."""
+    def v():
+        return rng.choice([odd_value(rng, [chat, "0-0"]), None, True, 0, -1, 1e308, [], {}, ["x"], {"$gt": ""}])
+
+    hello = {"type": "hello", "after": v(), "page": v(), "chat": v(), "visible": v(), "fresh": v()}
+    for field in rng.sample(list(hello), rng.randint(0, 3)):
+        del hello[field]
+    pick = rng.random()
+    if pick < 0.1:
+        return rng.choice(["", "null", "[]", "hello", "{", '"hello"', "1e999", "\x00"])
+    if pick < 0.15:
+        return {"type": v(), **hello}
+    return hello
+
+
+def test_fuzzed_socket_hellos_never_fail_the_server(pair, ns_app, namespace, processes):
+    """Every hello is answered as a page's or refused with 1008, never with
+    1011 (a server error); and the process logs no unhandled error."""
+    processes.env.update(namespace)
+    web = processes.web()
+    rng = random.Random(SEED)
+    url = web.url.replace("http", "ws", 1) + "/ws"
+    people = [pair.alice, pair.bob] + [person(ns_app, f"page{n}") for n in range(10)]  # 20 opens at once each
+    codes, dropped = {}, []
+    for n in range(HELLOS):
+        someone = people[n % len(people)]
+        ws = websocket.create_connection(url, origin=web.url, cookie=cookie_header(someone.cookies), timeout=10)
+        hello = odd_hello(rng, str(pair.id))
+        ws.send(hello if isinstance(hello, str) else json.dumps(hello))
+        ws.send(json.dumps(odd_hello(rng, str(pair.id))))  # then anything at all, as a page's later messages
+        try:
+            opcode, frame = ws.recv_data_frame(True)
+            while opcode != websocket.ABNF.OPCODE_CLOSE and not json.loads(frame.data).get("attached"):
+                opcode, frame = ws.recv_data_frame(True)
+            code = int.from_bytes(frame.data[:2], "big") if opcode == websocket.ABNF.OPCODE_CLOSE else "attached"
+        except (websocket.WebSocketException, OSError):
+            code = 1006
+            dropped.append(hello)
+        codes[code] = codes.get(code, 0) + 1
+        ws.close()
+    assert set(codes) <= {"attached", 1008}, (codes, dropped[:5])
+    assert "unhandled error" not in web.output() and "Traceback" not in web.output(), web.output()[-3000:]

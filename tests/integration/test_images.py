@@ -3,10 +3,14 @@ nothing but the picture reaches the other person (no GPS, no trailing
 data), decompression bombs are refused, and a thumbnail is made."""
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 
+from app.chats import decoding, images
+from tests.support.images import lying_apng, many_frames_gif, png_bomb
 from tests.support.people import HTMX, errors_in, image_bytes, send
 from tests.support.queues import queued_jobs
 
@@ -74,6 +78,76 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(pair, ns_app):
         "This image is 144 megapixels; the limit is 40. Attach a smaller one."
     ]
     assert queued_jobs(ns_app, "chat:messages") == []
+
+
+def refusal(pair, data, name):
+    response = send(pair.alice, "Look", headers=HTMX, image=(io.BytesIO(data), name))
+    return response.status_code, errors_in(response.get_data(as_text=True))
+
+
+def test_an_animation_of_too_many_frames_is_refused(pair, ns_app):
+    """Issue 30, finding 6: a 1x1 GIF of 50,000 frames was accepted, 5.7 s of CPU an upload."""
+    assert refusal(pair, many_frames_gif(50_000), "frames.gif") == (
+        422,
+        ["This animation has more than 500 frames. Attach a shorter one."],
+    )
+    assert queued_jobs(ns_app, "chat:messages") == []
+
+
+def test_an_animated_png_that_lies_about_its_frames_is_refused(pair, ns_app):
+    """Issue 30, finding 6: an APNG whose frame count lies was counted as one frame."""
+    status, errors = refusal(pair, lying_apng(frames=50, says=1), "lies.png")
+    assert status == 422 and errors == ["That file is not an image we can show. Attach a JPEG, PNG, GIF or WebP image."]
+    assert sent_image(pair, ns_app, lying_apng(frames=3, says=3), "honest.png")["width"] == 40
+
+
+def test_parallel_uploads_decode_within_the_process_budget(pair, ns_app, monkeypatch):
+    """Issue 30, finding 6: twelve parallel uploads of a 5 KB PNG that decodes
+    to 40 megapixels took a web process from 367 MB to 2.74 GB. They now
+    decode one at a time (the memory figure is in docs/security.md)."""
+    bomb = png_bomb()
+    assert len(bomb) < 6000
+    busy, most, lock = 0, 0, threading.Lock()
+    prepare = decoding.prepare
+
+    def counted(image):
+        nonlocal busy, most
+        with lock:
+            busy += 1
+            most = max(most, busy)
+        try:
+            return prepare(image)
+        finally:
+            with lock:
+                busy -= 1
+
+    monkeypatch.setattr(decoding, "prepare", counted)
+
+    def upload(n):
+        tab = ns_app.test_client()
+        for name, value in pair.alice.cookies.items():
+            tab.set_cookie(name, value)
+        data = {"client_id": f"{n:032x}", "text": "", "csrf_token": pair.alice.token, "image": (io.BytesIO(bomb), "b")}
+        return tab.post(pair.url + "/messages", data=data, headers=HTMX, content_type="multipart/form-data").status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(upload, range(12))) == [200] * 12
+    assert most == 1
+    assert len(queued_jobs(ns_app, "chat:messages")) == 12
+
+
+def test_images_a_person_sends_are_limited_and_the_draft_is_kept(pair, ns_app, monkeypatch):
+    monkeypatch.setattr(images, "UPLOADS", (2, 600), raising=False)
+    for _ in range(2):
+        sent_image(pair, ns_app, image_bytes(), "small.png")
+    response = send(pair.alice, "My draft", image=(io.BytesIO(image_bytes()), "small.png"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert errors_in(html) == [
+        "You have sent many images in a short time. You can send another in 10 minutes. Attach the image again."
+    ]
+    assert "My draft" in html
+    assert send(pair.alice, "Text still goes", headers=HTMX).status_code == 200
 
 
 def test_a_large_image_gets_a_thumbnail_served_to_members_only(pair, ns_app):

@@ -142,3 +142,62 @@ def test_release_declares_the_queues_and_refuses_a_queue_of_another_type(namespa
     [line] = refused.output.strip().splitlines()
     assert line.startswith("Parley cannot start: PRECONDITION_FAILED - inequivalent arg 'x-queue-type'")
     assert line.endswith("(see README, 'Moving to quorum queues')")
+
+
+def test_a_forged_image_reference_deletes_nothing_outside_uploads_and_crashes_nothing(pair, ns_app):
+    """Issue 30, finding 8: a replayed job whose image ref was file:../canary.txt
+    made `users delete` delete a file outside UPLOAD_DIR; an image without a
+    ref made it crash (KeyError)."""
+    from app.chats.sending.job import Job
+    from tests.support.images import stored_image
+
+    canary = os.path.join(os.path.dirname(ns_app.config["UPLOAD_DIR"]), "canary.txt")
+    with open(canary, "w") as file:
+        file.write("still here")
+    alice = pair.alice.user
+    forged = {**stored_image(pair.id), "ref": "file:../canary.txt"}
+    with ns_app.app_context():
+        job = Job.new("f" * 32, pair.id, alice["_id"], "", forged)
+    publish(ns_app, "chat:messages", job.fields())
+    failures = run_chat_worker(ns_app)
+    assert [str(reason) for reason in failures.values()] == ["image ref is not one of this chat's stored images"]
+    with ns_app.app_context():  # stored before jobs were checked for it
+        old = {"chat_id": pair.id, "sender_id": alice["_id"], "receiver_id": pair.bob.user["_id"], "text": ""}
+        db().messages.insert_many(
+            [
+                {**old, "client_id": "e" * 32, "seq": 1, "image": forged},
+                {**old, "client_id": "d" * 32, "seq": 2, "image": {"url": "/x.png", "width": 1, "height": 1}},
+            ]
+        )
+    deleted = flask(ns_app, "users", "delete", alice["email"], "--yes")
+    assert deleted.exit_code == 0 and deleted.output.strip() == f"Deleted {alice['email']}."
+    with open(canary) as file:
+        assert file.read() == "still here"
+
+
+def test_operator_output_shows_control_characters_as_escapes(pair, ns_app):
+    """Issue 30, finding 8: `dead-letters list` printed a forged reason's terminal escape codes raw."""
+    import pika
+
+    from app import broker
+    from tests.support.queues import name_of
+
+    name = broker.dead_letter_queue(name_of(ns_app, "chat:messages"))
+    connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
+    channel = connection.channel()
+    channel.queue_declare(name, durable=True, arguments={"x-queue-type": ns_app.config["QUEUE_TYPE"]})
+    reason = "\x1b[2J\x1b]0;owned\x07bad\u202eevil\x9b31m"
+    body = json.dumps({"text": "\x1b[31mred\u2028line"}, ensure_ascii=False).encode()
+    channel.basic_publish("", name, body, pika.BasicProperties(headers={"x-parley-reason": reason}))
+    connection.close()
+    listed = flask(ns_app, "dead-letters", "list", "--queue", "chat:messages").output
+    [letter_id] = [line.split()[0] for line in listed.splitlines()[:-1]]
+    shown = flask(ns_app, "dead-letters", "show", letter_id).output
+    for output in (listed, shown):
+        assert not any(char in output for char in "\x1b\x07\x9b\u202e\u2028"), repr(output)
+    assert r"\x1b[2J\x1b]0;owned\x07bad\u202eevil\x9b31m" in listed
+    with ns_app.app_context():
+        db().users.update_one({"_id": pair.alice.user["_id"]}, {"$set": {"name": "Ada\x1b[8m"}})
+    asked = ns_app.test_cli_runner().invoke(args=["users", "delete", pair.alice.user["email"]], input="n\n")
+    assert "Ada\\x1b[8m" in asked.output and "\x1b" not in asked.output
+    flask(ns_app, "dead-letters", "drop", letter_id)

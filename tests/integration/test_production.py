@@ -57,6 +57,7 @@ def platform(namespace, certificates):
         "MAIL_PORT": str(inbox.port),
         "MAIL_USE_TLS": "true",
         "CLOUDINARY_URL": cloudinary.url,
+        "TRUSTED_PROXIES": "1",  # app.json's: the router
         "PUBLIC_URL": "https://parley.example",
     }
     yield SimpleNamespace(env=env, redis=redis_tls, mongo=mongo, inbox=inbox)

@@ -431,6 +431,36 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
         stream.close()
 
 
+def test_pages_opened_faster_than_a_person_can_are_refused_before_they_cost_redis(ns_app, monkeypatch):
+    """Issue 30, finding 11: 2,500 event streams from one account, each
+    attached, then closed for newer ones and opened again, kept the
+    process's Redis connections so busy that another person's page waited
+    10 s for one and answered 503 (the figures are in docs/security.md)."""
+    import redis
+
+    from app.realtime import limits, views
+    from tests.support.people import FROM_HERE, person
+
+    monkeypatch.setattr(limits, "OPENS_AT_ONCE", 3, raising=False)
+    attached = []
+    monkeypatch.setattr(views, "attach", lambda app, hello: attached.append(hello["page"]))
+    monkeypatch.setattr(views, "leave", lambda app, connection: None)
+    flooder = person(ns_app, "flooder")
+    opened = [flooder.get(f"/events?page=p{n}", headers=FROM_HERE) for n in range(3)]
+    calls = []
+    with monkeypatch.context() as counting:
+        for kind in (redis.Redis, redis.client.Pipeline):
+            counting.setattr(kind, "execute_command", lambda *args, **kwargs: calls.append(args[1:2]))
+        counting.setattr(redis.client.Pipeline, "execute", lambda *args, **kwargs: calls.append("pipeline"))
+        refused = [flooder.get(f"/events?page=q{n}", headers=FROM_HERE) for n in range(20)]
+    assert attached == ["p0", "p1", "p2"] and calls == []
+    for response in refused:
+        retry = int(response.get_data(as_text=True).removeprefix("retry: ").strip())
+        assert 30_000 <= retry <= 90_000  # spread, so that they do not all come back at once
+    for response in reversed(opened):  # each holds its request's context, the newest on top
+        response.close()
+
+
 def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, person, ns_app):
     """Finding 4: 2,100 sockets that never sent their hello slowed every
     request (median 0.5 s, max 8.9 s); the hello timeout was 10 s."""

@@ -18,6 +18,12 @@ from tests.support.queues import code_in, queued_jobs
 from tests.support.services import wait_for
 
 
+def browser_at(app, ip):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
 def request_code(client, email, token, **extra):
     return client.post("/signin", data={"email": email, "csrf_token": token, **extra})
 
@@ -212,6 +218,29 @@ def test_limits_per_address_and_browser_and_per_ip(ns_app, ns_client, clock):
     assert request_code(ns_client, email, token).status_code == 303  # a moving window
 
 
+@pytest.mark.parametrize("trusted_proxies", [None, 1], ids=["reached-directly", "behind-a-named-proxy"])
+def test_forwarded_for_counts_only_behind_a_proxy_the_settings_name(namespace, trusted_proxies):
+    """Issue 30, finding 10: production trusted one X-Forwarded-For hop, so a
+    client reaching the app directly chose its address (40 of 40 codes asked for)."""
+    from app import create_app
+
+    overrides = {name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX")}
+    overrides |= {"APP_ENV": "production", "SIGNIN_LIMIT_PER_IP": (2, 3600)}
+    if trusted_proxies:
+        overrides["TRUSTED_PROXIES"] = trusted_proxies
+    client = create_app(overrides).test_client()
+    token = csrf_token(client)
+    statuses = [
+        client.post(
+            "/signin",
+            data={"email": unique_email(), "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == ([303] * 3 if trusted_proxies else [303, 303, 429])
+
+
 def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, clock):
     """Finding 1: five requests for the victim's address, 31 s apart, used to
     refuse the victim's own for an hour."""
@@ -223,8 +252,58 @@ def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, cl
         statuses.append(request_code(attacker, victim, token).status_code)
         clock.advance(seconds=31)
     assert statuses == [303] * 5 + [429]  # the attacker's browser is stopped...
-    owner = ns_app.test_client()
+    owner = browser_at(ns_app, "198.51.100.7")
     assert request_code(owner, victim, csrf_token(owner)).status_code == 303  # ...its owner is not
+
+
+def fresh_browser_asks(app, email, ip):
+    """A browser that keeps no cookie: the sign-in page, then its form, from `ip`."""
+    client = browser_at(app, ip)
+    return request_code(client, email, csrf_token(client)).status_code
+
+
+def test_a_cookieless_attacker_on_two_networks_cannot_keep_the_owner_from_a_code(ns_app, clock):
+    """Issue 30, finding 4: a fresh browser for every request (20 in 0.3 s,
+    then one every 0.05 s) from two addresses took every code the address
+    had, and its owner got none in 250 s."""
+    victim = unique_email("victim")
+    attackers = ("203.0.113.1", "203.0.113.2")
+    for n in range(20):
+        fresh_browser_asks(ns_app, victim, attackers[n % 2])
+        clock.advance(seconds=0.015)
+    owner = browser_at(ns_app, "198.51.100.7")
+    token = csrf_token(owner)
+    got_code_at = None
+    for tick in range(1, 1201):  # a minute of polling, every 0.05 s
+        clock.advance(seconds=0.05)
+        fresh_browser_asks(ns_app, victim, attackers[tick % 2])
+        if got_code_at is None and tick % 200 == 0:  # the owner asks, then again every 10 s
+            if request_code(owner, victim, token).status_code == 303:
+                got_code_at = tick * 0.05
+    assert got_code_at is not None and got_code_at <= 60
+    mails = [job for job in queued_jobs(ns_app, "send-otp") if job["to"] == victim]
+    per_network = throttle.PER_NETWORK[0]
+    assert len(mails) == 2 * per_network + 1  # the inbox got what two networks may send, and the owner's
+
+
+def test_a_browser_that_signed_in_before_gets_its_code_whatever_strangers_ask(ns_app, clock):
+    """The owner's own browser, even on the attacker's network with the address's every shared code taken."""
+    ns_app.config.update(SIGNIN_LIMIT_PER_IP=(5, 3600))
+    victim = unique_email("victim")
+    owner = browser_at(ns_app, "203.0.113.1")
+    token = csrf_token(owner)
+    assert request_code(owner, victim, token).status_code == 303
+    code = code_in(queued_jobs(ns_app, "send-otp")[0])
+    assert owner.post("/verify", data={"code": code, "csrf_token": token}).status_code == 303
+    for n in range(100):  # many networks: every shared code of the hour is taken, then slowly, every slot
+        fresh_browser_asks(ns_app, victim, f"203.0.113.{n % 50 + 1}")
+        clock.advance(seconds=1)
+    assert fresh_browser_asks(ns_app, victim, "198.51.100.7") == 429
+    same_browser = browser_at(ns_app, "203.0.113.1")
+    same_browser.set_cookie(browser.COOKIE, owner.get_cookie(browser.COOKIE).value)
+    assert request_code(same_browser, victim, csrf_token(same_browser)).status_code == 303
+    mails = [job for job in queued_jobs(ns_app, "send-otp") if job["to"] == victim]
+    assert len(mails) <= 20 + 100 // (throttle.SLOW_EVERY) + 1  # the cap, a slow code a while, the owner's
 
 
 def test_many_browsers_at_one_address_only_slow_it_down(ns_app, clock):
@@ -363,6 +442,31 @@ def test_missing_or_wrong_csrf_token(ns_app, ns_client, token):
     assert queued_jobs(ns_app, "send-otp") == []
 
 
+MALFORMED_TOKENS = ["é" * 32, "\u2603", "x" * 10_000, "\x00", "\udcff"]
+
+
+@pytest.mark.parametrize("token", MALFORMED_TOKENS, ids=["accents", "snowman", "long", "nul", "surrogate"])
+@pytest.mark.parametrize("signed", [False, True], ids=["signed-out", "signed-in"])
+def test_a_malformed_csrf_token_is_refused_like_a_wrong_one(ns_app, token, signed):
+    """Issue 30, finding 1: a non-ASCII token made hmac.compare_digest raise, a 500 on every signed-in form."""
+    client = ns_app.test_client()
+    path = "/profile" if signed else "/signin"
+    if signed:
+        signed_in(ns_app, client, unique_email())
+    else:
+        csrf_token(client)
+    data = {"name": "Ada", "email": unique_email()}
+    try:
+        plain = client.post(path, data={**data, "csrf_token": token})
+    except UnicodeEncodeError:
+        plain = None  # a lone surrogate cannot be put in a form; it can be in a header
+    if plain is not None:
+        assert plain.status_code == 400
+    header = token.encode("utf-8", "surrogateescape").decode("latin-1")  # a header's bytes, as WSGI reads them
+    htmx = client.post(path, data=data, headers={**HTMX, "X-CSRFToken": header})
+    assert htmx.status_code == 400 and htmx.headers["HX-Retarget"] == "#alerts"
+
+
 def test_csrf_header_is_accepted_for_htmx(ns_app, ns_client):
     token = csrf_token(ns_client)
     response = ns_client.post("/signin", data={"email": unique_email()}, headers={**HTMX, "X-CSRFToken": token})
@@ -452,7 +556,27 @@ def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, clock):
 def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
     user, cookies = session_cookies(app, unique_email())
     for _ in range(3):
-        assert signed_in_client(app, only(cookies, "refresh_token_cookie")).get("/profile").status_code == 200
+        tab = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+        assert tab.get("/profile").status_code == 200
+
+
+def test_a_refresh_token_replayed_from_another_browser_within_the_grace_ends_the_session(app, clock):
+    """Issue 30, finding 9: within 20 s of a rotation, anyone holding the old
+    refresh token got a working access token."""
+    user, cookies = session_cookies(app, unique_email())
+    owner = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+    response = owner.get("/profile")  # rotates it
+    assert response.status_code == 200
+    rotated = renewed_cookies(response)
+    clock.advance(seconds=1)
+    thief = signed_in_client(app, {})
+    thief.get("/signin")  # a browser cookie of its own
+    thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    response = thief.get("/profile")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
+    assert not renewed_cookies(response).get("access_token_cookie")
+    for name in ("refresh_token_cookie", "access_token_cookie"):  # the session is over
+        assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
 def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):

@@ -94,6 +94,7 @@ MALFORMED = {
     "DIRECTORY": "public",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
+    "TRUSTED_PROXIES": "all",
     "PUBLIC_URL": "https://parley.example/app",
     "MISSED_MESSAGE_DELAY": "10 minutes",
     "MISSED_MESSAGE_TEXT": "sometimes",

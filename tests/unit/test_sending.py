@@ -12,11 +12,14 @@ from app import clock
 from app.broker.consumer import Reject
 from app.chats.forms import MessageForm
 from app.chats.sending.job import MAX_TEXT, Job, text_problem
+from tests.support.images import stored_image
 
 
 @pytest.fixture
 def job():
-    return Job.new("a" * 32, ObjectId(), ObjectId(), "Hello", None)
+    with Flask(__name__).app_context() as context:  # where images are kept: CLOUDINARY_URL
+        context.app.config["CLOUDINARY_URL"] = None
+        yield Job.new("a" * 32, ObjectId(), ObjectId(), "Hello", None)
 
 
 def test_a_job_goes_through_the_queue_unchanged(job):
@@ -56,6 +59,7 @@ def test_the_stored_message_is_the_job_for_its_receiver(job):
         ({"text": "x" * (MAX_TEXT + 1)}, f"A message can be at most {MAX_TEXT:,} characters"),
         ({"text": ""}, "Write a message or attach an image."),
         ({"image": {"url": 5}}, "image is not {url, width, height, alt}"),
+        ({"text": "\ud800"}, "text is not a string"),
         ({"chat_id": "nope"}, "chat_id is not an id"),
         ({"sender_id": None}, "sender_id is not an id"),
         ({"sent_at": "yesterday"}, "sent_at is not an ISO date"),
@@ -68,8 +72,49 @@ def test_a_malformed_job_is_rejected_with_its_reason(job, change, reason):
 
 
 def test_an_image_alone_is_a_message(job):
-    image = {"url": "/x.png", "width": 4, "height": 3, "alt": ""}
+    image = stored_image(job.chat_id, 4, 3, thumb=(4, 3))
     assert Job.from_json(json.dumps({**job.fields(), "text": "", "image": image})).image == image
+    cloudinary = {
+        "url": f"https://res.cloudinary.com/demo/image/upload/v1/parley/{job.chat_id}/{'B' * 24}",
+        "width": 4,
+        "height": 3,
+        "alt": "",
+        "ref": f"cloudinary:parley/{job.chat_id}/{'B' * 24}",
+    }
+    assert Job.from_json(json.dumps({**job.fields(), "image": cloudinary})).image == cloudinary
+
+
+def forged(job, **changes):
+    image = {**stored_image(job.chat_id, thumb=(64, 48)), **changes}
+    return {key: value for key, value in image.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"url": "javascript:alert(document.cookie)"}, "image is not"),
+        ({"url": "http://res.cloudinary.com/demo/image/upload/parley/CHAT/x"}, "image is not"),  # not https
+        ({"url": "https://tracker.example/parley/CHAT/x.png"}, "image is not"),
+        ({"url": f"/chats/{'0' * 24}/images/{'A' * 23}0.png"}, "image is not"),  # another chat's
+        ({"url": "//tracker.example/x.png"}, "image is not"),
+        ({"width": True}, "image is not"),
+        ({"height": -1}, "image is not"),
+        ({"thumb": {"url": "https://tracker.example/pixel.gif", "width": 1, "height": 1}}, "image thumb is not"),
+        ({"ref": None}, "image ref is not"),
+        ({"ref": "file:../canary.txt"}, "image ref is not"),
+        ({"ref": "file:CHAT/../../canary.txt"}, "image ref is not"),
+        ({"ref": "file:/etc/passwd"}, "image ref is not"),
+        ({"ref": "cloudinary:other/folder/AAAAAAAAAAAAAAAAAAAAAAAA"}, "image ref is not"),
+    ],
+)
+def test_a_job_whose_image_is_not_one_we_stored_is_rejected(job, changes, reason):
+    """Issue 30, finding 8: a forged job's image could be any link or tracker
+    on the receiver's page, and its ref could name any file for deletion."""
+    changes = {
+        key: json.loads(json.dumps(value).replace("CHAT", str(job.chat_id))) for key, value in changes.items()
+    }
+    with pytest.raises(Reject, match=reason):
+        Job.from_json(json.dumps({**job.fields(), "image": forged(job, **changes)}))
 
 
 def test_the_form_says_what_the_worker_would():

@@ -11,7 +11,7 @@ from cachetools import LRUCache
 
 from app import clock, logs, tracing
 from app.broker.consumer import Reject
-from app.chats import numbering, present, receipts, viewing
+from app.chats import blocks, numbering, present, receipts, viewing
 from app.chats.sending import pending
 from app.chats.sending.job import Job
 from app.connections import redis_client
@@ -45,12 +45,20 @@ _latest_saved = LRUCache(maxsize=100_000)
 
 
 def deliver(jobs):
-    """Save, number, update, push and mark seen a batch of parsed jobs."""
+    """Save, number, update, push and mark seen a batch of parsed jobs; a job
+    in a chat with a block is not delivered, and its sender is told why."""
     started_at, started = time.time(), time.perf_counter()
+    blocked = blocks.of_many({job.chat_id for job in jobs})
+    refuse([job for job in jobs if blocked[job.chat_id]], blocked)
+    jobs = [job for job in jobs if not blocked[job.chat_id]]
+    if not jobs:
+        return
     chat_ids = {job.chat_id for job in jobs}
     unknown = chat_ids - _latest_saved.keys()
     before = chats.latest_messages(unknown) if unknown else {}  # how each pushed message follows on
-    saved, state, looking, online = save(jobs, clock.now())
+    saved, state, looking, online, taken = save(jobs, clock.now())
+    refuse(taken, blocked)
+    jobs = [job for job in jobs if job not in taken]
     before.update(latest_before(saved, chat_ids - unknown))
     saved_at = time.perf_counter()
     for doc in saved:
@@ -89,6 +97,32 @@ def deliver(jobs):
     )
 
 
+TAKEN = "Parley could not send this message. Copy it and send it again."
+
+
+def refuse(jobs, blocked):
+    """Jobs that will not be delivered (a block in their chat, or a client_id
+    their sender used in another chat): they are no longer pending, and each
+    sender's "Sending" bubble becomes "Not delivered", with why. (Stored and
+    pushed regardless, a message left "Not sent" before a block reached the
+    blocker's page when its sender pressed Retry after it.)"""
+    if not jobs:
+        return
+    receivers = {job.client_id: receiver(job) for job in jobs}
+    people = users.recent_people({job.sender_id for job in jobs} | set(receivers.values()))
+    outbox, pipe = Outbox(), redis_client().pipeline(transaction=False)
+    for job in jobs:
+        other = people.get(receivers[job.client_id], {}).get("name", "Someone")
+        reason = blocks.refusal(blocked.get(job.chat_id), job.sender_id, other) or TAKEN
+        doc = job.message(receivers[job.client_id])
+        view = present.refused(doc, reason, present.zone_of(people.get(job.sender_id)))
+        outbox.add(job.sender_id, present.message_update(view))
+        pending.discard(job, pipe)
+    outbox.send(pipe)
+    pipe.execute()
+    log.info("refused jobs", extra=logs.fields(jobs=len(jobs)))
+
+
 def latest_before(saved, remembered):
     """{chat_id: the message before the batch's first in that chat} for the
     `remembered` chats, and remember the batch's latest. What this worker
@@ -118,13 +152,15 @@ def receiver(job):
 def save(jobs, now):
     """Save the jobs' messages, number them and update their chats. Returns
     the saved messages, in each chat's order, the chats as they now are, the
-    (chat, member) pairs where that member is looking, and the members
-    online. A job seen before (redelivered, or sent twice) keeps its first save."""
+    (chat, member) pairs where that member is looking, the members online,
+    and the jobs not saved because their sender used the client_id in
+    another chat. A job seen before (redelivered, or sent twice) keeps its first save."""
     saved, redone = {}, []
     for job in jobs:
         if job.redelivered:
             found = messages.by_client_ids(job.sender_id, [job.client_id]).get(job.client_id)
-            if found:  # saved by an earlier try, which may have stopped before updating the chat
+            # Saved by an earlier try, which may have stopped before updating the chat.
+            if found and found["chat_id"] == job.chat_id:
                 saved[job.client_id] = found
                 redone.append(found)
     waiting = {job.client_id: job for job in jobs if job.client_id not in saved}
@@ -142,6 +178,9 @@ def save(jobs, now):
         if (job.chat_id, doc["receiver_id"]) in looking:
             doc["seen_at"] = now
     _number_and_insert(list(new.values()), saved, read_numbers(replies))
+    taken = [waiting[cid] for cid in new if saved[cid]["chat_id"] != waiting[cid].chat_id]
+    for job in taken:
+        del saved[job.client_id], new[job.client_id]
 
     latest, added = {}, {}
     for doc in sorted([saved[cid] for cid in new if saved[cid] is new[cid]] + redone, key=lambda doc: doc["seq"]):
@@ -155,7 +194,8 @@ def save(jobs, now):
         )
     chats.record_messages(latest, added, recounted)
     ordered = sorted(saved.values(), key=lambda doc: (doc["chat_id"], doc["seq"]))
-    return ordered, chat_state(jobs, latest, looking), looking, online
+    jobs = [job for job in jobs if job not in taken]
+    return ordered, chat_state(jobs, latest, looking), looking, online, taken
 
 
 def _number_and_insert(waiting, saved, last):

@@ -2,6 +2,7 @@
 carries (DESIGN.md's shape) and the chat worker parses back, checked by the
 same rules as the form."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from bson import ObjectId
 
 from app import clock, logs
 from app.broker.consumer import Reject, json_object
+from app.chats import images
 
 CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TEXT = 4000
@@ -62,13 +64,20 @@ class Job:
     @classmethod
     def from_json(cls, body, redelivered=False):
         """The job in a queued body; Reject if it is not a well-formed job."""
-        fields = json_object(body)
+        return cls.from_fields(json_object(body), redelivered)
+
+    @classmethod
+    def from_fields(cls, fields, redelivered=False):
+        """The job these JSON fields describe; Reject if they are not a
+        well-formed job. The one definition of a job: the worker checks what
+        it consumes with it, and the send view what it is about to accept."""
         if not isinstance(fields.get("client_id"), str) or not CLIENT_ID.match(fields["client_id"]):
             raise Reject("client_id is not 32 hex digits")
         text, image = fields.get("text"), fields.get("image")
-        if not isinstance(text, str):
+        if not (isinstance(text, str) and _encodable(text)):
             raise Reject("text is not a string")
-        _check_image(image)
+        chat_id = _object_id(fields, "chat_id")
+        _check_image(image, chat_id)
         problem = text_problem(text, bool(image))
         if problem:
             raise Reject(problem)
@@ -79,7 +88,7 @@ class Job:
         request_id = fields.get("request_id")
         return cls(
             fields["client_id"],
-            _object_id(fields, "chat_id"),
+            chat_id,
             _object_id(fields, "sender_id"),
             text,
             image,
@@ -87,6 +96,10 @@ class Job:
             redelivered,
             request_id if isinstance(request_id, str) and logs.REQUEST_ID.match(request_id) else None,
         )
+
+    def checked(self):
+        """This job as the worker will read it; Reject if it would not (then it must not be accepted)."""
+        return Job.from_fields(json.loads(json.dumps(self.fields())), self.redelivered)
 
     def message(self, receiver_id):
         """The message document for this job, not yet numbered or saved."""
@@ -108,19 +121,37 @@ def _object_id(fields, name):
     return ObjectId(fields[name])
 
 
-def _picture(fields):
+def _encodable(text):
+    """Text MongoDB can store (a lone surrogate cannot be)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _picture(fields, chat_id):
     return (
         isinstance(fields, dict)
         and isinstance(fields.get("url"), str)
-        and isinstance(fields.get("width"), int)
-        and isinstance(fields.get("height"), int)
+        and images.our_url(fields["url"], chat_id)
+        and type(fields.get("width")) is int
+        and type(fields.get("height")) is int
+        and 0 < fields["width"] <= images.MAX_SIDE
+        and 0 < fields["height"] <= images.MAX_SIDE
     )
 
 
-def _check_image(image):
+def _check_image(image, chat_id):
+    """An image as images.store makes it, in this chat: our storage's
+    reference, and an https URL of ours or our own image route. A forged job
+    could point a page at a tracker or a javascript: link, and a deletion at
+    any file."""
     if image is None:
         return
-    if not (_picture(image) and isinstance(image.get("alt", ""), str)):
-        raise Reject("image is not {url, width, height, alt}")
-    if "thumb" in image and not _picture(image["thumb"]):
-        raise Reject("image thumb is not {url, width, height}")
+    if not (_picture(image, chat_id) and isinstance(image.get("alt", ""), str) and _encodable(image.get("alt", ""))):
+        raise Reject("image is not {url, width, height, alt} of this chat's")
+    if not images.our_ref(image.get("ref"), chat_id):
+        raise Reject("image ref is not one of this chat's stored images")
+    if "thumb" in image and not _picture(image["thumb"], chat_id):
+        raise Reject("image thumb is not {url, width, height} of this chat's")

@@ -4,11 +4,15 @@ JavaScript) still shows them "Sending". A job the broker may not have is
 marked unconfirmed: its page shows it "Not sent", with Retry and Delete."""
 
 import json
+import logging
 
 from app import broker
+from app.broker.consumer import Reject
 from app.chats.sending.job import Job
 from app.connections import key, redis_client
 from app.data import chats
+
+log = logging.getLogger(__name__)
 
 PENDING_TTL = 24 * 3600
 
@@ -21,18 +25,53 @@ def unconfirmed_key(chat_id, sender_id):
     return key("unconfirmed", chat_id, sender_id)
 
 
+class Refused(Exception):
+    """The send cannot be accepted as it is; the message says why, to its sender."""
+
+    def __init__(self, message, status=422):
+        super().__init__(message)
+        self.status = status
+
+
+def clients_key(sender_id):
+    """Which chat each of a sender's recent client_ids is for: one, as the worker stores it once per sender."""
+    return key("clients", sender_id)
+
+
+CLIENTS_KEPT = 10_000  # past this many in a day the record starts again (the worker still refuses a reuse)
+
+
 def accept(job):
     """Keep the job as pending and queue it. False if this client_id is
-    already on its way (a double submit). PublishError if the broker does
-    not confirm it: then nothing of it is kept, unless the broker may have
-    it after all (`maybe_queued`), when it stays pending, marked unconfirmed,
-    and a second try queues it again (the worker saves a client_id once)."""
+    already on its way (a double submit). Refused if the worker would not
+    take the job (checked with its own definition), or the client_id is one
+    the sender used in another chat (it would never be stored: acknowledged,
+    then lost). PublishError if the broker does not confirm it: then nothing
+    of it is kept, unless the broker may have it after all (`maybe_queued`),
+    when it stays pending, marked unconfirmed, and a second try queues it
+    again (the worker saves a client_id once)."""
+    try:
+        job.checked()
+    except Reject as problem:
+        log.warning("refused a send the worker would reject: %s", problem)
+        raise Refused("This message could not be sent as it is. Reload the page and try again.") from None
     name, unconfirmed = pending_key(job.chat_id, job.sender_id), unconfirmed_key(job.chat_id, job.sender_id)
+    clients = clients_key(job.sender_id)
     pipe = redis_client().pipeline(transaction=False)
+    pipe.hsetnx(clients, job.client_id, str(job.chat_id))
+    pipe.hget(clients, job.client_id)
+    pipe.expire(clients, PENDING_TTL)
+    pipe.hlen(clients)
     pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
     pipe.expire(name, PENDING_TTL)
     pipe.sismember(unconfirmed, job.client_id)
-    added, _, retried = pipe.execute()
+    _, claimed_for, _, kept, added, _, retried = pipe.execute()
+    if kept > CLIENTS_KEPT:
+        redis_client().delete(clients)
+    if claimed_for != str(job.chat_id):
+        if added:
+            redis_client().hdel(name, job.client_id)
+        raise Refused("This form was used for another chat. Reload the page and send it again.", 409)
     if not (added or retried):
         return False
     try:
@@ -92,5 +131,4 @@ def messages(chat_id, sender_id, receiver_id):
 def forget(user_id):
     """The account is going: none of its sends is pending any more."""
     names = [name(chat_id, user_id) for chat_id in chats.ids_of(user_id) for name in (pending_key, unconfirmed_key)]
-    if names:
-        redis_client().delete(*names)
+    redis_client().delete(clients_key(user_id), *names)
