@@ -14,6 +14,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import Markup
 
 from app import broker, outages, tracing
 from app.auth.sessions import login_required
@@ -22,6 +23,7 @@ from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
 from app.realtime import presence, push
+from app.text import bdi
 from app.web import go_to, is_htmx, same_site_navigation
 
 bp = Blueprint("chats", __name__)
@@ -55,7 +57,7 @@ def member_chat(chat_id):
 @login_required
 def home():
     viewer = users.get(g.user_id)
-    return render_signed_in("chats/home.html", viewer=viewer, user=viewer)
+    return render_signed_in("chats/home.html", viewer=viewer, user=viewer, directory=current_app.config["DIRECTORY"])
 
 
 @bp.post("/chats")
@@ -88,6 +90,10 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     history += [message for message in on_their_way if message["client_id"] not in shown]
     viewer, other = users.with_other(g.user_id, other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
+    first_unread = new[0]["client_id"] if new else None
+    for view in views:
+        if view["client_id"] == first_unread:
+            view["continued"] = False  # after the "N new messages" divider a group starts again
     blocked = chat.get("blocked_by") or []
     if blocked:  # neither sees the other's presence
         other = {key: value for key, value in other.items() if key not in ("last_seen_at", "active_at")}
@@ -102,7 +108,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         other_online=not blocked and other_id in presence.online([other_id]),
         history=views,
         pending_view=present.pending(chat_id),
-        first_unread=new[0]["client_id"] if new else None,
+        first_unread=first_unread,
         new_count=len(new),
         earlier_than=history[0]["seq"] if previous else None,
         client_id=uuid.uuid4().hex,
@@ -229,33 +235,39 @@ def block_refusal(chat_id, members):
         return None
     other = users.get(chats.other_member(members, g.user_id))
     if g.user_id in blocked:
-        return f"You blocked {other['name']}. Unblock them in Profile to send messages."
-    return f"{other['name']} is not taking messages from you."
+        return Markup("You blocked {}. Unblock them to send messages.").format(bdi(other["name"]))
+    return Markup("{} is not taking messages from you.").format(bdi(other["name"]))
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
 @login_required
 def block(chat_id):
-    """ "Block NAME": a page that asks first (a GET), then the block (a POST)."""
+    """ "Block NAME": a page that asks first (a GET), then the block (a POST),
+    after which the person is back in the chat, where it says so."""
     chat_id, members = member_chat(chat_id)
     other = users.get(chats.other_member(members, g.user_id))
     if request.method == "GET":
         return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
     blocks.block(chat_id, g.user_id, members)
+    live.block_changed(chat_id, members)
     flash(
-        f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
-        "You can unblock them in Profile."
+        Markup("You blocked {}. They cannot message you, see when you are online or find you.").format(
+            bdi(other["name"])
+        )
     )
-    return go_to(url_for("chats.home"))
+    return go_to(url_for("chats.show", chat_id=chat_id))
 
 
 @bp.post("/chats/<chat_id>/unblock")
 @login_required
 def unblock(chat_id):
-    """Profile's "Unblock NAME"."""
+    """ "Unblock NAME", in the chat (which it returns to) or in Profile."""
     chat_id, members = member_chat(chat_id)
     blocks.unblock(chat_id, g.user_id, members)
-    flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
+    live.block_changed(chat_id, members)
+    flash(Markup("You unblocked {}.").format(bdi(users.get(chats.other_member(members, g.user_id))["name"])))
+    if request.form.get("back") == "chat":
+        return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     return go_to(url_for("people.profile"))
 
 
