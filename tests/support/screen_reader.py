@@ -15,14 +15,14 @@ BUNDLE = Path(__file__).parent / "npm/node_modules/@guidepup/virtual-screen-read
 READ = """async (selector) => {
   const { virtual } = window.__virtualScreenReader;
   await virtual.start({ container: document.querySelector(selector), displayCursor: false });
-  let count = -1;
+  // At the end of a part of the page it starts that part again (of the whole page, it stays at the end).
+  let log = [...(await virtual.spokenPhraseLog())];
   for (let step = 0; step < 5000; step++) {
     await virtual.next();
-    const log = await virtual.spokenPhraseLog();
-    if (log.length === count) break;
-    count = log.length;
+    const now = [...(await virtual.spokenPhraseLog())];
+    if (now.length === log.length || now.at(-1) === now[0]) break;
+    log = now;
   }
-  const log = await virtual.spokenPhraseLog();
   await virtual.stop();
   return log;
 }"""
