@@ -112,6 +112,11 @@ def test_a_right_to_left_name_is_isolated_in_every_sentence(new_page, live, app)
     for place, locator in places.items():
         assert locator.evaluate(isolated, gita_name), place
     shoot(page, "home-right-to-left-name", LIGHT_AND_DARK)
+    page.goto(f"/people?q={gita_name[:4]}")  # she is a contact: found by her name
+    found = page.get_by_role("status").filter(has_text="found")
+    chat_with = page.get_by_role("button", name=f"Chat with {gita_name}")
+    for place, locator in {"the search's status": found, "the search's result": chat_with}.items():
+        assert locator.evaluate(isolated, gita_name) or locator.evaluate(isolated, gita_name[:4]), place
 
     gita_page = open_as(new_page, live, gita_cookies, **WIDE)
     gita_page.goto(f"/chats/{chat_id}")

@@ -204,7 +204,7 @@ def test_a_chat_with_68_unread_opens_at_the_first_of_them(new_page, live, app):
     assert "News 1" in after and "News 10" not in after  # right above the first unread message
     expect(page.get_by_role("log").get_by_text("News 1", exact=True)).to_be_in_viewport()
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
-    expect(page).to_have_title("Bob Okafor · Parley")  # read now
+    expect(page).to_have_title("\u2068Bob Okafor\u2069 · Parley")  # read now (the name isolated)
     assert_accessible_in_every_scheme(page, "chat-unread-divider")
 
     dan, _ = person(app, "dan", "Dan Duarte")
@@ -294,7 +294,7 @@ def test_news_from_another_chat_is_announced_once_and_counted_in_the_title(new_p
     other_tab.goto(f"/chats/{with_carol}")  # then she leaves it, so Bob's next message waits for her
     connected(other_tab)
     write(bob_page, "Lunch?")
-    expect(alice_page).to_have_title("(1) Carol Chen · Parley")
+    expect(alice_page).to_have_title("(1) \u2068Carol Chen\u2069 · Parley")
     expect(chat_link(alice_page, "Bob Okafor")).to_contain_text("1 unread")
     wait_until(alice_page, "window.spoken.some((e) => e.text === 'New message from Bob Okafor')")
     write(other_tab, "Note to self, from Alice's other tab")  # her own: no news for her
@@ -305,7 +305,7 @@ def test_news_from_another_chat_is_announced_once_and_counted_in_the_title(new_p
     assert not any("Alice" in text or "Note to self" in text for text in said), said
     assert_accessible(alice_page)
     other_tab.goto(f"/chats/{with_bob}")  # read in one tab: the other's title follows
-    expect(alice_page).to_have_title("Carol Chen · Parley")
+    expect(alice_page).to_have_title("\u2068Carol Chen\u2069 · Parley")
     print("\nwhat Alice's screen reader said: " + " | ".join(spoken(alice_page)))
 
 
