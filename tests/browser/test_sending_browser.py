@@ -111,7 +111,7 @@ def test_a_refused_message_offers_delete_and_no_retry(new_page, live, app, talk,
     bob_page.get_by_role("button", name="Send").click()
     refused = bob_page.get_by_role("log").locator(".message-row.failed")
     expect(refused.locator(".message-status")).to_have_text("Not sent")
-    expect(refused).to_contain_text("not a JPEG, PNG, GIF or WebP image")
+    expect(refused).to_contain_text("That file is not an image we can show.")
     expect(refused.get_by_role("button", name="Retry")).to_have_count(0)
     expect(refused.get_by_role("button", name="Delete")).to_be_visible()
     refused.get_by_role("button", name="Delete").click()
