@@ -167,9 +167,9 @@ def send(chat_id):
     chat_id, members = member_chat(chat_id)
     form = MessageForm()
 
-    def failed(message, status):
-        if is_htmx():
-            return render_template("chats/_send_failed.html", composer_error=message), status
+    def failed(message, status, unblock=False):
+        if is_htmx():  # `unblock`: the page offers Unblock with the message it could not send
+            return render_template("chats/_send_failed.html", composer_error=message, unblock=unblock), status
         if form.image.data:
             message += " Attach the image again."
         draft = {"text": form.text.data or "", "alt": form.alt.data or ""}
@@ -177,9 +177,9 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
-    refusal = block_refusal(chat_id, members)
+    refusal, you_blocked = block_refusal(chat_id, members)
     if refusal:
-        return failed(refusal, 403)
+        return failed(refusal, 403, unblock=you_blocked)
     image = None
     if form.image.data:
         try:
@@ -229,14 +229,15 @@ def unsent(chat_id, client_id):
 
 
 def block_refusal(chat_id, members):
-    """Why nothing can be sent in this chat, if one of its members blocked the other."""
+    """(Why nothing can be sent in this chat, whether the sender is the one
+    who blocked), if one of its members blocked the other; else (None, False)."""
     blocked = blocks.of(chat_id)
     if not blocked:
-        return None
+        return None, False
     other = users.get(chats.other_member(members, g.user_id))
     if g.user_id in blocked:
-        return Markup("You blocked {}. Unblock them to send messages.").format(bdi(other["name"]))
-    return Markup("{} is not taking messages from you.").format(bdi(other["name"]))
+        return Markup("You blocked {}. Unblock them to send messages.").format(bdi(other["name"])), True
+    return Markup("{} is not taking messages from you.").format(bdi(other["name"])), False
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
