@@ -94,7 +94,8 @@ def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
     bob.get_by_role("button", name="Send").click()
     refused = bob.get_by_role("log").locator(".message-row", has_text="Still there?")  # the text stays
     expect(refused.locator(".failure-reason")).to_have_text(f"{alice_name} is not taking messages from you.")
-    expect(refused.get_by_role("button", name="Retry")).to_be_visible()
+    expect(refused.get_by_role("button", name="Retry")).to_have_count(0)  # a refusal: it cannot go
+    expect(refused.get_by_role("button", name="Delete")).to_be_visible()
     blocked.get_by_role("button", name=f"Unblock {bob_name}").click()
     expect(alice.get_by_text(f"You unblocked {bob_name}.")).to_be_visible()
     expect(chat_link(alice, bob_name)).to_have_count(1)
