@@ -285,3 +285,68 @@ def test_a_first_sign_in_reads_well_on_a_phone(new_page, inbox):
     sign_in(page, inbox, unique_email("newcomer"), name="Gita Rezaei")
     expect(page.get_by_role("heading", level=1, name="Welcome, Gita Rezaei")).to_be_in_viewport()
     assert_accessible_in_every_scheme(page, "home-320-first-sign-in")
+
+
+TOUR = {"320x640": {"viewport": {"width": 320, "height": 640}}, "1280x800": WIDE}
+
+
+@pytest.mark.parametrize("size", TOUR)
+def test_the_changed_screens_at_320_and_1280(new_page, live, app, size):
+    """Each state issue 26 changed, axe-clean, in light and dark under test-results/screen/tour-*."""
+    from app.chats import blocks
+
+    alice, cookies = person(app, "alice", "Alice Appleton")
+    bob, _ = person(app, "bob", "Bob Okafor")
+    chat_id, _ = seed(app, alice, bob, days=1, unread_for=alice, unread=2)
+    page = open_as(new_page, live, cookies, **TOUR[size])
+    errors = watch_console(page)
+
+    def look(name):
+        assert_accessible(page)
+        shoot(page, f"tour-{size}-{name}", LIGHT_AND_DARK)
+
+    page.goto("/")
+    expect(page.get_by_role("region", name="Waiting for you")).to_be_visible()
+    look("home-waiting")
+    page.goto("/people?q=Carol")
+    look("new-chat-no-one-found")
+    page.goto("/profile")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="saved")).to_be_visible()
+    look("profile-saved")
+    page.get_by_role("button", name="Sign out of all devices").scroll_into_view_if_needed()
+    look("profile-devices")
+    page.goto(f"/chats/{chat_id}")
+    connected(page)
+    write(page, "The menu: https://example.com/menu.")
+    expect(page.get_by_role("log").get_by_role("link", name="https://example.com/menu")).to_be_visible()
+    look("chat")
+    page.get_by_label("Options for Bob Okafor").click()
+    look("chat-options")
+    page.get_by_role("button", name="Block Bob Okafor").click()
+    expect(page.get_by_role("heading", level=1, name="Block Bob Okafor?")).to_be_visible()
+    look("block-confirm")
+    page.get_by_role("button", name="Block Bob Okafor").click()
+    expect(page.locator("#blocked")).to_be_visible()
+    look("chat-blocked")
+    page.get_by_role("button", name="Unblock Bob Okafor").click()
+    expect(page.get_by_role("status").filter(has_text="You unblocked Bob Okafor.")).to_be_visible()
+    connected(page)
+    page.context.set_offline(True)
+    write(page, "Written on the train")
+    expect(page.get_by_text("Waiting for connection", exact=True)).to_be_attached()
+    look("chat-waiting")
+    page.context.set_offline(False)
+    expect(page.get_by_role("log").locator(".message-row", has_text="on the train")).to_contain_text("Sent")
+    page.route("**/messages", lambda route: route.fulfill(status=503, body="Parley can't reach its services."))
+    write(page, "Through a hiccup")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    look("chat-retry")
+    page.unroute("**/messages")
+    page.get_by_role("button", name="Retry").click()
+    with app.test_request_context():
+        blocks.block(chat_id, bob["_id"], (alice["_id"], bob["_id"]))
+    write(page, "Hello?")
+    expect(page.get_by_role("log").locator(".message-row", has_text="Hello?")).to_contain_text("not taking messages")
+    look("chat-refused")
+    assert [error for error in errors if not re.search("503|ERR_INTERNET_DISCONNECTED|403", error)] == []
