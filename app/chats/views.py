@@ -90,10 +90,6 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     history += [message for message in on_their_way if message["client_id"] not in shown]
     viewer, other = users.with_other(g.user_id, other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
-    first_unread = new[0]["client_id"] if new else None
-    for view in views:
-        if view["client_id"] == first_unread:
-            view["continued"] = False  # after the "N new messages" divider a group starts again
     blocked = chat.get("blocked_by") or []
     if blocked:  # neither sees the other's presence
         other = {key: value for key, value in other.items() if key not in ("last_seen_at", "active_at")}
@@ -108,7 +104,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         other_online=not blocked and other_id in presence.online([other_id]),
         history=views,
         pending_view=present.pending(chat_id),
-        first_unread=first_unread,
+        first_unread=new[0]["client_id"] if new else None,
         new_count=len(new),
         earlier_than=history[0]["seq"] if previous else None,
         client_id=uuid.uuid4().hex,

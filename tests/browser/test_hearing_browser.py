@@ -111,6 +111,7 @@ def test_a_right_to_left_name_is_isolated_in_every_sentence(new_page, live, app)
     }
     for place, locator in places.items():
         assert locator.evaluate(isolated, gita_name), place
+    assert_accessible(page)
     shoot(page, "home-right-to-left-name", LIGHT_AND_DARK)
     page.goto(f"/people?q={gita_name[:4]}")  # she is a contact: found by her name
     found = page.get_by_role("status").filter(has_text="found")

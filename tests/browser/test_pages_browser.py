@@ -231,9 +231,13 @@ def test_the_code_form_keeps_the_email_and_fits_six_digits(page, inbox):
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text("The code is 6 digits")).to_be_visible()
     assert code.bounding_box()["width"] <= 130
+    assert_accessible(page)
     shoot(page, "verify-code-error", LIGHT_AND_DARK)
+    page.set_viewport_size({"width": 320, "height": 640})
+    shoot(page, "verify-code-error-320", LIGHT_AND_DARK)
     page.get_by_role("link", name="Use a different email").click()
     expect(page.get_by_label("Email")).to_have_value(email)
+    assert_accessible(page)
     assert [error for error in errors if "422" not in error] == []
 
 
