@@ -394,8 +394,9 @@ function setUpComposer() {
       });
     } catch (error) {
       if (error.name !== "TimeoutError" && !online()) return "waiting";
-      show(id, "retry", "Parley did not answer.");
-      status.textContent = "Message not sent. Parley did not answer. Retry or delete it.";
+      if (show(id, "retry", "Parley did not answer.")) {
+        status.textContent = "Message not sent. Parley did not answer. Retry or delete it.";
+      }
       return "failed";
     }
     if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
