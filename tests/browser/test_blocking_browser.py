@@ -104,6 +104,8 @@ def test_a_block_hides_the_blockers_presence_from_the_open_page_at_once(new_page
     alice.get_by_role("button", name="Unblock Bob Okafor").click()
     expect(status).to_have_text("Online", use_inner_text=True)
     expect(entry).to_have_accessible_name(re.compile("online"))
+    expect(alice.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
+    connected(alice)  # her page back in the chat before the test's pages close
 
 
 # 11. The options menu closes on Escape (focus back on its button) and on a click outside.
