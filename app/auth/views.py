@@ -5,15 +5,17 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 
-from app import broker, outages
+from app import broker, letters, outages
 from app.auth import browser, codes, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
+from app.auth.letters import SIGNIN_CODE
 from app.data import users
-from app.web import go_to, render
+from app.web import go_to, local_path, render
 
 bp = Blueprint("auth", __name__)
 bp.after_request(browser.remember)
@@ -26,15 +28,7 @@ CODE_ERRORS = {
 
 
 def _code_email(email, code):
-    minutes = codes.CODE_TTL // 60
-    return {
-        "to": email,
-        "subject": "Your Parley sign-in code",
-        "body": (
-            f"Your Parley sign-in code is {code}.\n\n"
-            f"It works for {minutes} minutes. If you did not ask for it, you can ignore this email.\n"
-        ),
-    }
+    return letters.job(email, SIGNIN_CODE, {"code": code, "minutes": codes.CODE_TTL // 60})
 
 
 def _send_code_failed(form, message, status):
@@ -61,8 +55,13 @@ def pending_signin():
 
 @bp.get("/signin")
 def signin():
+    """The sign-in page. `next` is where a page that needed a session sent
+    the person from (a chat linked in an email, say): they land there after."""
+    after = local_path(request.args.get("next"))
     if g.user_id:
-        return redirect(url_for("chats.home"))
+        return redirect(after or url_for("chats.home"))
+    if after:
+        session["next"] = after
     browser.browser_id()  # the browser has its id before it asks for a code
     # "Use a different email" comes here: the address given last is there to correct.
     email, _ = pending_signin()
@@ -123,9 +122,11 @@ def check_code():
         outcome, tries_left = codes.check(email, attempt, form.code.data)
         if outcome is codes.Outcome.OK:
             user = users.find_or_create(email)
+            after = local_path(session.get("next"))
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
-            first_time = not user.get("name_chosen", True)
-            response = make_response(go_to(url_for("people.welcome" if first_time else "chats.home")))
+            if not user.get("name_chosen", True):  # first time: their name first, then on
+                after = url_for("people.welcome", next=after)
+            response = make_response(go_to(after or url_for("chats.home")))
             sessions.start(response, user["_id"])
             return response
         if outcome is codes.Outcome.WRONG:

@@ -18,10 +18,12 @@ from markupsafe import Markup
 
 from app import broker, outages, tracing
 from app.auth.sessions import login_required
-from app.chats import blocks, contacts, images, live, present, receipts, sending
+from app.chats import blocks, contacts, images, live, present, receipts
 from app.chats.forms import MessageForm
+from app.chats.layout import render_signed_in
+from app.chats.sending import pending
+from app.chats.sending.job import Job
 from app.data import chats, messages, users
-from app.layout import render_signed_in
 from app.realtime import presence, push
 from app.text import bdi
 from app.web import go_to, is_htmx, same_site_navigation
@@ -77,7 +79,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
     # then forgets the job, so read in this order it is found in one or the other.
-    on_their_way = sending.pending_messages(chat_id, g.user_id, other_id) if before is None else []
+    on_their_way = pending.messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
     # Enough history to hold the first unread message, read before it is marked seen.
     unread = chats.unread(chat, g.user_id) if before is None else 0
@@ -184,11 +186,11 @@ def send(chat_id):
             return failed(str(error), 422)
         except images.StorageError:
             return failed("We could not store your image, try again.", 503)
-    job = sending.Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
+    job = Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
     if tracing.enabled:
         tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
-        if not sending.accept(job):
+        if not pending.accept(job):
             images.discard(image)  # a double submit: the first one is on its way
     except broker.PublishError as error:
         if not error.maybe_queued:  # else the job may still arrive, with its image
@@ -209,16 +211,16 @@ def unsent(chat_id, client_id):
     the broker may not have it: queue it again (the worker saves a client_id
     once), or forget it."""
     chat_id, _ = member_chat(chat_id)
-    job = sending.unconfirmed(chat_id, g.user_id, client_id)
+    job = pending.unconfirmed(chat_id, g.user_id, client_id)
     back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
     if job is None:  # delivered, or deleted, meanwhile
         return go_to(back)
     if request.form.get("action") == "delete":
-        sending.forget(job)
+        pending.discard(job)
         images.discard(job.image)
         return go_to(back)
     try:
-        sending.accept(job)
+        pending.accept(job)
     except broker.PublishError:
         flash(outages.MESSAGE)  # still "Not sent", with Retry
     return go_to(back)
