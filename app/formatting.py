@@ -80,6 +80,12 @@ def day_label(at, tz, now=None):
     return date_label(day, today)
 
 
+def full_label(at, tz, now=None):
+    """The whole date and time: "Monday 23 November 2026, 18:14"."""
+    day = local(at, tz).date()
+    return f"{date_label(day, day.replace(year=day.year + 1))}, {clock_time(at, tz)}"
+
+
 def short_label(at, tz, now=None):
     """For the Chats list: the time today, else "Yesterday", a weekday this week, or a date."""
     day = local(at, tz).date()
