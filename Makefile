@@ -35,8 +35,10 @@ install: $(VENV)/.installed
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+# The browser tests' virtual screen reader comes from npm (tests/support/npm).
+$(VENV)/.installed: requirements.txt requirements-dev.txt tests/support/npm/package-lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	npm ci --prefix tests/support/npm --no-audit --no-fund --loglevel=error
 	@touch $@
 
 clean:

@@ -8,7 +8,7 @@ from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import cli, connections, errors, formatting, health, letters, logs, timing
+from app import cli, connections, errors, formatting, health, letters, logs, text, timing
 from app.auth import sessions
 from app.auth.letters import SIGNIN_CODE
 from app.chats import live
@@ -52,6 +52,8 @@ def create_app(overrides=None):
     app.add_template_global(field_attributes)
     app.add_template_global(sessions.csrf_token)
     app.add_template_filter(formatting.iso_time)
+    for text_filter in (text.bdi, text.isolate, text.linkify):
+        app.add_template_filter(text_filter)
     app.add_template_global(presence_label)
     register_macros(app)
     cli.init_app(app)
@@ -85,7 +87,7 @@ def register_macros(app):
     25 µs: a Chats navigation renders a hundred entries, the chat worker four
     partials a message."""
     macros = app.jinja_env.get_template("macros.html").module
-    for name in ("csrf_field", "field", "timestamp", "presence_dot", "pause"):
+    for name in ("csrf_field", "field", "timestamp", "presence_dot", "pause", "back_icon"):
         app.add_template_global(getattr(macros, name), name)
 
 

@@ -81,7 +81,7 @@ def day_label(at, tz, now=None):
 
 
 def full_label(at, tz, now=None):
-    """The whole date and time, for a tooltip: "Monday 23 November 2026, 18:14"."""
+    """The whole date and time: "Monday 23 November 2026, 18:14"."""
     day = local(at, tz).date()
     return f"{date_label(day, day.replace(year=day.year + 1))}, {clock_time(at, tz)}"
 

@@ -63,7 +63,9 @@ def signin():
     if after:
         session["next"] = after
     browser.browser_id()  # the browser has its id before it asks for a code
-    return render_template("auth/signin.html", form=SignInForm())
+    # "Use a different email" comes here: the address given last is there to correct.
+    email, _ = pending_signin()
+    return render_template("auth/signin.html", form=SignInForm(data={"email": email or ""}))
 
 
 @bp.post("/signin")

@@ -9,11 +9,13 @@ Should Redis lose or roll back a kept state, MongoDB's answer is back within
 KEEP seconds."""
 
 from bson import ObjectId
+from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from app.chats import contacts
 from app.connections import key, redis_client
 from app.data import chats
+from app.text import bdi
 
 KEEP = 15
 
@@ -50,8 +52,8 @@ def refusal(blocked, sender_id, other_name):
     if not blocked:
         return None
     if sender_id in blocked:
-        return f"You blocked {other_name}. Unblock them in Profile to send messages."
-    return f"{other_name} is not taking messages from you."
+        return Markup("You blocked {}. Unblock them to send messages.").format(bdi(other_name))
+    return Markup("{} is not taking messages from you.").format(bdi(other_name))
 
 
 def block(chat_id, blocker_id, members):

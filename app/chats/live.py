@@ -142,6 +142,23 @@ def tell_contacts(user_id, is_online):
     outbox.send()
 
 
+def block_changed(chat_id, members):
+    """A block hides each member's presence from the other on the pages they
+    have open, at once (as the chat page shows it after a block: "Offline",
+    nothing more); an unblock shows it again."""
+    blocked = bool(chats.blocked_by(chat_id))
+    online = set() if blocked else presence.online(members)
+    people = dict(zip(members, users.with_other(*members)))
+    outbox = Outbox()
+    for viewer, other in (members, members[::-1]):
+        shown = {"_id": other} if blocked else people[other]
+        html = render_template(
+            "chats/_presence_update.html", person=shown, online=other in online, zone=present.zone_of(people[viewer])
+        )
+        outbox.add(viewer, html)
+    outbox.send()
+
+
 def presence_snapshot(user_id, chat_id=None):
     """The current status of the people a reconnecting page shows: those of
     its Chats navigation and the other member of its chat (`chat_id`, if it

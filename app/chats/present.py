@@ -5,7 +5,7 @@ them with the same partials, so a pushed fragment equals the page's.
 A message knows the one before it in its chat (`previous`: a message, or a
 chat's latest_message summary), which decides whether it starts a day (and
 carries that day's separator) and whether it continues its sender's group
-(then its name and time are shown only to screen readers). Times are in the
+(then it has no heading with their name, and its time is for screen readers). Times are in the
 reader's time zone (`tz`, None for UTC until theirs is known)."""
 
 import hashlib
@@ -20,7 +20,8 @@ from app.realtime import presence
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
 NOT_DELIVERED = "Not delivered"  # the chat worker would not deliver it (a block): final
-PREVIEW_LENGTH = 80
+PREVIEW_LENGTH = 80  # characters, then the preview ends at a word
+PREVIEW_WORD = 60  # ...unless that would leave fewer than this (one very long word): then mid-word
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
 AVATAR_COLOURS = 8
@@ -72,7 +73,6 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "image": image,
         "at": at,
         "time": formatting.clock_time(at, tz),
-        "when": formatting.full_label(at, tz),
         "day": formatting.day_label(at, tz, now) if new_day else None,
         "continued": continued,
         "key": f"{doc['seq']:012d}" if saved else None,
@@ -136,7 +136,6 @@ def pending(chat_id):
         "image": None,
         "at": clock.now(),
         "time": "",
-        "when": "",
         "day": None,
         "continued": False,
         "key": None,
@@ -152,10 +151,21 @@ def latest_message(doc):
         "seq": doc["seq"],
         "client_id": doc["client_id"],
         "sender_id": doc["sender_id"],
-        "text": (doc.get("text") or "")[:PREVIEW_LENGTH],
+        "text": preview(doc.get("text") or ""),
         "has_image": bool(doc.get("image")),
         "at": doc["created_at"],
     }
+
+
+def preview(text):
+    """The start of a message for the Chats navigation: whole if short, else
+    its first PREVIEW_LENGTH characters or fewer, ending at a word, then "…"."""
+    text = " ".join(text.split())
+    if len(text) <= PREVIEW_LENGTH:
+        return text
+    cut = text[: PREVIEW_LENGTH - 1]
+    at_word = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return (at_word if len(at_word) >= PREVIEW_WORD else cut).rstrip(" ,;:") + "…"
 
 
 def initials(name):

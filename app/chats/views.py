@@ -14,6 +14,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import Markup
 
 from app import broker, outages, tracing
 from app.auth.sessions import login_required
@@ -24,6 +25,7 @@ from app.chats.sending import pending
 from app.chats.sending.job import Job
 from app.data import chats, messages, users
 from app.realtime import presence, push
+from app.text import bdi
 from app.web import go_to, is_htmx, same_site_navigation
 
 bp = Blueprint("chats", __name__)
@@ -57,7 +59,7 @@ def member_chat(chat_id):
 @login_required
 def home():
     viewer = users.get(g.user_id)
-    return render_signed_in("chats/home.html", viewer=viewer, user=viewer)
+    return render_signed_in("chats/home.html", viewer=viewer, user=viewer, directory=current_app.config["DIRECTORY"])
 
 
 @bp.post("/chats")
@@ -163,9 +165,9 @@ def send(chat_id):
     chat_id, members = member_chat(chat_id)
     form = MessageForm()
 
-    def failed(message, status):
-        if is_htmx():
-            return render_template("chats/_send_failed.html", composer_error=message), status
+    def failed(message, status, unblock=False):
+        if is_htmx():  # `unblock`: the page offers Unblock with the message it could not send
+            return render_template("chats/_send_failed.html", composer_error=message, unblock=unblock), status
         if form.image.data:
             message += " Attach the image again."
         draft = {"text": form.text.data or "", "alt": form.alt.data or ""}
@@ -173,9 +175,9 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
-    refusal = block_refusal(chat_id, members)
+    refusal, you_blocked = block_refusal(chat_id, members)
     if refusal:
-        return failed(refusal, 403)
+        return failed(refusal, 403, unblock=you_blocked)
     image = None
     if form.image.data:
         try:
@@ -223,7 +225,7 @@ def unsent(chat_id, client_id):
         pending.discard(job)
         images.discard(job.image)
         return go_to(back)
-    refusal = block_refusal(chat_id, members)
+    refusal, _ = block_refusal(chat_id, members)
     if refusal:
         flash(refusal)  # still "Not sent", and Delete forgets it
         return go_to(back)
@@ -237,36 +239,44 @@ def unsent(chat_id, client_id):
 
 
 def block_refusal(chat_id, members):
-    """Why nothing can be sent in this chat, if one of its members blocked the other."""
+    """(Why nothing can be sent in this chat, whether the sender is the one
+    who blocked), if one of its members blocked the other; else (None, False)."""
     blocked = blocks.of(chat_id)
     if not blocked:
-        return None
-    return blocks.refusal(blocked, g.user_id, users.get(chats.other_member(members, g.user_id))["name"])
+        return None, False
+    other = users.get(chats.other_member(members, g.user_id))
+    return blocks.refusal(blocked, g.user_id, other["name"]), g.user_id in blocked
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
 @login_required
 def block(chat_id):
-    """ "Block NAME": a page that asks first (a GET), then the block (a POST)."""
+    """ "Block NAME": a page that asks first (a GET), then the block (a POST),
+    after which the person is back in the chat, where it says so."""
     chat_id, members = member_chat(chat_id)
     other = users.get(chats.other_member(members, g.user_id))
     if request.method == "GET":
         return render_signed_in("chats/block.html", chat_id=chat_id, other=other, current_chat_id=chat_id)
     blocks.block(chat_id, g.user_id, members)
+    live.block_changed(chat_id, members)
     flash(
-        f"You blocked {other['name']}. They cannot message you, see when you are online or find you. "
-        "You can unblock them in Profile."
+        Markup("You blocked {}. They cannot message you, see when you are online or find you.").format(
+            bdi(other["name"])
+        )
     )
-    return go_to(url_for("chats.home"))
+    return go_to(url_for("chats.show", chat_id=chat_id))
 
 
 @bp.post("/chats/<chat_id>/unblock")
 @login_required
 def unblock(chat_id):
-    """Profile's "Unblock NAME"."""
+    """ "Unblock NAME", in the chat (which it returns to) or in Profile."""
     chat_id, members = member_chat(chat_id)
     blocks.unblock(chat_id, g.user_id, members)
-    flash(f"You unblocked {users.get(chats.other_member(members, g.user_id))['name']}.")
+    live.block_changed(chat_id, members)
+    flash(Markup("You unblocked {}.").format(bdi(users.get(chats.other_member(members, g.user_id))["name"])))
+    if request.form.get("back") == "chat":
+        return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     return go_to(url_for("people.profile"))
 
 

@@ -91,7 +91,7 @@ def test_new_chat_chat_list_and_chat_pages_have_no_axe_violations(new_page, inbo
     alice.get_by_role("link", name="New chat").click()
     assert_accessible(alice)  # empty search
     alice.get_by_label("Search people").fill("zzzz-nobody")
-    expect(alice.get_by_text("No one found.")).to_be_visible()
+    expect(alice.get_by_text("No one found for “zzzz-nobody”.")).to_be_visible()
     assert_accessible(alice)
     alice.get_by_label("Search people").fill(f"{bob_name}@example.com")  # a stranger: by their whole address
     expect(alice.get_by_role("button", name=f"Chat with {bob_name}")).to_be_visible()

@@ -51,6 +51,7 @@ def test_typing_shows_and_clears(new_page, inbox):
     alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
     chat_link(bob, alice_name).click()
     connected(alice)
+    connected(bob)  # else its first "typing" can go before its socket is open (failed 1 in a full browser run)
     bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("hel", delay=50)
     typing = alice.locator(".typing")
     expect(typing).to_have_text(f"{bob_name} is typing…")

@@ -28,9 +28,9 @@ def test_chat_with_someone_opens_the_one_chat_for_the_pair(pair, ns_app):
     again = bob.post("/chats", data={"user_id": str(alice.user["_id"]), "csrf_token": bob.token})
     assert again.headers["Location"] == alice.chat_url
     page = bob.get(bob.chat_url).get_data(as_text=True)
-    assert re.search(r'<h1 id="chat-heading">alice-[0-9a-f]{8}</h1>', page)
+    assert re.search(r'<h1 id="chat-heading"><bdi>alice-[0-9a-f]{8}</bdi></h1>', page)
     assert 'role="log" aria-label="Messages"' in page
-    assert "This is the start of your conversation with alice" in page
+    assert "This is the start of your conversation with <bdi>alice" in page
 
 
 def test_two_people_starting_the_same_chat_at_once_get_one_chat(ns_app):

@@ -53,7 +53,7 @@ def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist
     with ns_app.test_request_context():
         hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
     to_alice = pushes.to(pair.alice.user["_id"])
-    assert f"{pair.bob.user['name']} is typing…" in to_alice
+    assert f"<bdi>{pair.bob.user['name']}</bdi> is typing…" in to_alice
     assert f'hx-target="#typing-entry-{pair.id}" hx-swap="innerHTML">typing…<' in to_alice  # in Chats too
     assert pushes.kept(pair.alice.user["_id"]) == ""  # of the moment: never replayed
     assert not pushes.to(pair.bob.user["_id"])

@@ -51,7 +51,7 @@ def test_sign_in_with_an_emailed_code(ns_app, ns_client):
     skip = ns_client.post("/welcome", data={"skip": "1", "csrf_token": csrf_token(ns_client, "/welcome")})
     assert skip.status_code == 303 and skip.headers["Location"] == "/"
     home = ns_client.get("/").get_data(as_text=True)
-    assert "Welcome, " + email.split("@")[0] in home
+    assert "Welcome, <bdi>" + email.split("@")[0] in home
     assert 'aria-label="Chats"' in home and "New chat" in home and "Sign out" in home
 
 
@@ -650,7 +650,7 @@ def test_profile_changes_the_name(app, client):
     assert response.status_code == 200
     assert 'value="Carol Danvers"' in html
     assert '<div id="profile-status" hx-swap-oob="innerHTML">Your name is saved.</div>' in html
-    assert "Welcome, Carol Danvers" in client.get("/").get_data(as_text=True)
+    assert "Welcome, <bdi>Carol Danvers" in client.get("/").get_data(as_text=True)
     too_long = client.post("/profile", data={"name": "x" * 51, "csrf_token": token})
     assert too_long.status_code == 422
     assert errors_in(too_long.get_data(as_text=True)) == ["Your name can be at most 50 characters."]
@@ -720,6 +720,6 @@ def test_the_first_sign_in_asks_for_a_name_once(ns_app, ns_client):
     assert empty.status_code == 422 and "Enter the name people will see." in empty.get_data(as_text=True)
     chosen = ns_client.post("/welcome", data={"name": "Noor Haddad", "continue": "1", "csrf_token": token})
     assert chosen.status_code == 303 and chosen.headers["Location"] == "/"
-    assert "Welcome, Noor Haddad" in ns_client.get("/").get_data(as_text=True)
+    assert "Welcome, <bdi>Noor Haddad" in ns_client.get("/").get_data(as_text=True)
     with ns_app.app_context():
         assert users.find_or_create(email)["name_chosen"] is True  # the next sign-in goes straight home

@@ -50,9 +50,11 @@ def unique_email(name="someone"):
 
 
 def errors_in(html):
-    """The error messages a page shows (field errors and form errors)."""
-    found = re.findall(r'(?:class="(?:field-error|form-error)"|hx-target="#composer-error")[^>]*>(?:<p>)?([^<]+)', html)
-    return [html_module.unescape(message.strip()) for message in found if message.strip()]
+    """The error messages a page shows (field errors and form errors), names in them as text."""
+    where = r'(?:class="(?:field-error|form-error)"|hx-target="#composer-error")[^>]*>(?:<p[^>]*>)?'
+    found = re.findall(where + r"((?:[^<]|</?bdi>)+)", html)
+    messages = (html_module.unescape(re.sub(r"</?bdi>", "", message)).strip() for message in found)
+    return [message for message in messages if message]
 
 
 def client_id(html):

@@ -23,6 +23,7 @@ LAYERS = [
             "app.mailing",
             "app.memory",
             "app.outages",
+            "app.text",
             "app.timing",
             "app.tracing",
             "app.web",

@@ -1,7 +1,10 @@
 // The composer. Enter sends, Shift+Enter starts a new line. A send shows the
 // message at once as Sending; the page sends one message at a time, in order.
-// A send that cannot reach the server, or that it refuses, leaves the message
-// "Not sent" with Retry (the same client_id, so never doubled) and Delete.
+// Without a connection messages wait ("Waiting for connection") and go by
+// themselves, in order, when it is back. A send that failed but might yet go
+// (no answer, a server in trouble) is "Not sent" with Retry (the same
+// client_id, so never doubled) and Delete; one the server refused (the chat
+// is blocked, the file is no image) offers only Delete, or Unblock.
 "use strict";
 
 {
@@ -12,8 +15,9 @@
   }
 
   function setUpComposer(composer) {
-    const { csrf, chatId, messages, toBottom, drafts, unsent, clockLabel, sameDay } = Parley;
+    const { csrf, chatId, live, messages, toBottom, drafts, unsent, clockLabel, sameDay } = Parley;
     const SEND_TIMEOUT = 10_000;
+    const MIGHT_YET_GO = (status) => status >= 500 || status === 408 || status === 429;
     const megabytes = (bytes) => `${Math.round((bytes / 1048576) * 10) / 10} MB`;
     const newClientId = () => crypto.randomUUID().replaceAll("-", "");
     const text = composer.querySelector("textarea");
@@ -27,9 +31,11 @@
     const template = document.getElementById("pending-message");
     const maxBytes = Number(composer.dataset.maxBytes);
     const outbox = new Map(); // client_id -> {data, preview}: what to send, or send again
-    const queue = [];
+    const queue = []; // what goes next, in order: what waits for the connection stays here
+    const again = new Set(); // what was sent again (Retry, or after waiting): its going is said
     let busy = false;
     let preview = null;
+    let saidWaiting = false;
 
     // The box grows with its text up to six lines (where field-sizing does not).
     if (!CSS.supports("field-sizing", "content")) {
@@ -112,7 +118,9 @@
         day.append(Object.assign(document.createElement("span"), { textContent: "Today" }));
         row.prepend(day);
       } else if (last.classList.contains("mine") && now - lastAt <= 5 * 60_000) {
-        row.classList.add("continued");
+        row.classList.add("continued"); // as the server shows it: no heading, the time for screen readers
+        const meta = row.querySelector(".message-meta");
+        meta.replaceWith(Object.assign(meta.querySelector("time"), { className: "message-time" }));
       }
       const time = row.querySelector("time");
       time.dateTime = now.toISOString();
@@ -128,44 +136,98 @@
       return row;
     }
 
-    function fail(id, reason) {
+    // A message's bubble in one of its states: "sending", "waiting", "retry" (failed, might yet go) or "refused".
+    function show(id, state, reason = "", unblock = false) {
       const row = document.getElementById(`m-${id}`);
-      if (!row?.classList.contains("local")) return outbox.delete(id); // the server has it after all
-      row.classList.replace("status-sending", "failed");
-      row.querySelector(".message-status").textContent = "Not sent";
+      if (!row?.classList.contains("local")) return false; // the server has it after all
+      row.classList.remove("status-sending", "waiting", "failed");
+      row.classList.add({ sending: "status-sending", waiting: "waiting" }[state] || "failed");
+      row.querySelector(".message-status").textContent =
+        { sending: "Sending", waiting: "Waiting for connection" }[state] || "Not sent";
       row.querySelector(".failure-reason").textContent = reason;
-      row.querySelector(".message-failure").hidden = false;
-      status.textContent = `Message not sent. ${reason} Retry or delete it.`;
+      row.querySelector(".message-failure").hidden = state === "sending" || state === "waiting"; // they go by themselves
+      row.querySelector(".retry").hidden = state !== "retry";
+      row.querySelector(".message-unblock").hidden = !unblock;
+      return true;
     }
 
+    // Connected, as far as the page knows: the network is up and the live connection is not down.
+    const online = () => navigator.onLine && live?.dataset.state !== undefined;
+
+    // Every message still queued waits for the connection (said once until it is back).
+    function waitForConnection() {
+      for (const id of queue) show(id, "waiting");
+      if (!saidWaiting) status.textContent = "Waiting for connection. Your messages will go when you are back online.";
+      saidWaiting = true;
+    }
+
+    // "sent", "waiting" (no connection: it stays first in the queue), or the failure shown.
     async function deliver(id) {
-      if (!outbox.has(id)) return; // deleted, or the server had it already
       const { data } = outbox.get(id);
       const withImage = data.get("image")?.size > 0;
       // Without an image, a plain form: multipart costs the server far more to parse.
       const body = withImage ? data : new URLSearchParams([...data].filter(([, value]) => typeof value === "string"));
+      let response;
       try {
-        const response = await fetch(composer.action, {
+        response = await fetch(composer.action, {
           method: "POST",
           body,
           headers: { "HX-Request": "true", "X-CSRFToken": csrf },
           signal: AbortSignal.timeout(SEND_TIMEOUT),
         });
-        if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
-        if (response.ok) return unsent.drop(id);
-        const answer = new DOMParser().parseFromString(await response.text(), "text/html").body.textContent.trim();
-        fail(id, answer || `The server answered ${response.status}.`);
-      } catch {
-        fail(id, navigator.onLine ? "Parley did not answer." : "You are offline.");
+      } catch (error) {
+        if (error.name !== "TimeoutError" && !online()) return "waiting";
+        if (show(id, "retry", "Parley did not answer.")) {
+          status.textContent = "Message not sent. Parley did not answer. Retry or delete it.";
+        }
+        return "failed";
       }
+      if (response.headers.get("HX-Redirect")) return location.assign(response.headers.get("HX-Redirect"));
+      if (response.ok) {
+        unsent.drop(id);
+        return "sent";
+      }
+      const answer = new DOMParser().parseFromString(await response.text(), "text/html").body;
+      const reason = answer.textContent.trim() || `The server answered ${response.status}.`;
+      const retry = MIGHT_YET_GO(response.status);
+      if (show(id, retry ? "retry" : "refused", reason, Boolean(answer.querySelector("[data-unblock]")))) {
+        status.textContent = `Message not sent. ${reason}${retry ? " Retry or delete it." : ""}`;
+      }
+      return "failed";
     }
 
     async function sendQueued() {
       if (busy) return;
+      if (!navigator.onLine) return waitForConnection();
       busy = true;
-      while (queue.length) await deliver(queue.shift());
+      let sentAgain = 0;
+      while (queue.length) {
+        const id = queue[0];
+        if (!outbox.has(id)) { // deleted, or the server had it already
+          queue.shift();
+          continue;
+        }
+        show(id, "sending");
+        const outcome = await deliver(id);
+        if (outcome === "waiting") {
+          waitForConnection();
+          break;
+        }
+        queue.shift();
+        if (outcome === "sent" && again.delete(id)) sentAgain += 1;
+      }
       busy = false;
+      if (!queue.length) saidWaiting = false;
+      if (sentAgain) status.textContent = sentAgain === 1 ? "Sent." : `${sentAgain} messages sent.`;
     }
+    // Back online: what waited goes, in order (the server has it once, whatever was lost on the way).
+    const resume = () => {
+      if (!queue.length) return;
+      for (const id of queue) again.add(id);
+      sendQueued();
+    };
+    addEventListener("online", resume);
+    document.addEventListener("parley:attached", resume);
 
     composer.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -203,14 +265,13 @@
         // The server may keep it too, unconfirmed by the broker: forget it there (nothing, if it has none).
         fetch(`/chats/${chatId}/unsent/${id}`, {
           method: "POST", body: new URLSearchParams({ action: "delete" }), headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
-        });
+        }).catch(() => {}); // offline: any copy the server kept shows on the next page, with its own Delete
         row.remove();
         status.textContent = "Message deleted.";
-      } else if (outbox.has(id)) {
-        row.classList.replace("failed", "status-sending");
-        row.querySelector(".message-failure").hidden = true;
-        row.querySelector(".message-status").textContent = "Sending";
+      } else if (outbox.has(id) && !queue.includes(id)) {
+        show(id, "sending");
         status.textContent = "Sending again.";
+        again.add(id);
         queue.push(id);
         sendQueued();
       }
@@ -248,7 +309,7 @@
   }
 
   // Typing: at most one "typing" every 2 s while keys go down; "stopped" on send,
-  // on leaving the field, and after 5 s without a keystroke.
+  // on emptying or leaving the field, and after 5 s without a keystroke.
   function setUpTyping(composer) {
     const { tell } = Parley;
     const text = composer.querySelector("textarea");
@@ -262,6 +323,7 @@
     };
     text.addEventListener("input", (event) => {
       if (!event.isTrusted) return;
+      if (!text.value) return stop(); // emptied: no longer typing, at once
       if (!typing || Date.now() - lastSignal >= 2000) {
         tell({ type: "typing", typing: true });
         lastSignal = Date.now();

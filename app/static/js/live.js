@@ -43,6 +43,7 @@
   const attached = () => {
     live.dataset.state = "attached";
     up();
+    document.dispatchEvent(new Event("parley:attached"));
   };
 
   // Typing and viewing, to the server: over the socket, or as POSTs on the fallback.
