@@ -8,7 +8,7 @@ from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import cli, connections, errors, formatting, health, logs, timing
+from app import api, cli, connections, errors, formatting, health, logs, timing
 from app.auth import sessions
 from app.chats import live
 from app.chats.present import presence_label
@@ -45,6 +45,7 @@ def create_app(overrides=None):
     errors.init_app(app)
     register_blueprints(app)
     live.init_app(app)
+    api.init_app(app)
     app.add_template_global(asset_url_for(app), "asset")
     app.add_template_global(field_attributes)
     app.add_template_global(sessions.csrf_token)

@@ -50,6 +50,14 @@ def iso_time(at):
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_millis(at):
+    """ "2026-12-03T13:27:05.120Z", as JavaScript's toISOString writes it; None stays None."""
+    if at is None:
+        return None
+    at = at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
 def local(at, tz):
     return at.astimezone(tz or UTC)
 

@@ -107,7 +107,8 @@ def typing(chat_id, user_id, is_typing):
     name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
     html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)
     outbox = Outbox()
-    outbox.add(chats.other_member(members, user_id), html, replayable=False)
+    event = present.typing_event(chat_id, user_id, is_typing)
+    outbox.add(chats.other_member(members, user_id), html, replayable=False, events=[event])
     outbox.send()
 
 
@@ -133,6 +134,7 @@ def tell_contacts(user_id, is_online):
     ids = {contact: ObjectId(contact) for contact in reached}
     people = users.recent_people(ids.values())
     rendered = {}
+    events = [present.presence_event(user_id, is_online)]
     outbox = Outbox()
     for contact, contact_id in ids.items():
         tz = present.zone_of(people.get(contact_id))
@@ -142,7 +144,7 @@ def tell_contacts(user_id, is_online):
         # its render; an attached page that reconnects later is sent a
         # snapshot instead (presence_snapshot), so a presence change is not
         # history to keep (each kept push cost Redis about 20 µs, a published one 1).
-        outbox.add(contact_id, rendered[tz], replayable=contact in attaching)
+        outbox.add(contact_id, rendered[tz], replayable=contact in attaching, events=events)
     outbox.send()
 
 

@@ -1,5 +1,4 @@
 import os
-import time
 import uuid
 
 from flask import (
@@ -15,9 +14,9 @@ from flask import (
     url_for,
 )
 
-from app import broker, outages, tracing
+from app import broker, outages
 from app.auth.sessions import login_required
-from app.chats import blocks, contacts, images, live, present, receipts, sending
+from app.chats import actions, blocks, images, live, present, receipts, sending
 from app.chats.forms import MessageForm
 from app.data import chats, messages, users
 from app.layout import render_signed_in
@@ -62,11 +61,10 @@ def home():
 @login_required
 def start():
     """ "Chat with NAME": open the one chat with that person, creating it if needed."""
-    other_id = chats.parse_id(request.form.get("user_id"))
-    if other_id is None or other_id == g.user_id or users.get(other_id) is None:
+    try:
+        chat, _ = actions.start(g.user_id, chats.parse_id(request.form.get("user_id")))
+    except actions.Refused:
         abort(404)
-    chat = chats.open_between(g.user_id, other_id)
-    contacts.changed(g.user_id, other_id)
     return go_to(url_for("chats.show", chat_id=chat["_id"]))
 
 
@@ -171,29 +169,10 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
-    refusal = block_refusal(chat_id, members)
-    if refusal:
-        return failed(refusal, 403)
-    image = None
-    if form.image.data:
-        try:
-            image = images.store(chat_id, form.image.data, form.alt.data)
-        except images.ImageError as error:
-            return failed(str(error), 422)
-        except images.StorageError:
-            return failed("We could not store your image, try again.", 503)
-    job = sending.Job.new(form.client_id.data, chat_id, g.user_id, form.text.data, image)
-    if tracing.enabled:
-        tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
-        if not sending.accept(job):
-            images.discard(image)  # a double submit: the first one is on its way
-    except broker.PublishError as error:
-        if not error.maybe_queued:  # else the job may still arrive, with its image
-            images.discard(image)
-        return failed(outages.MESSAGE, 503)
-    tracing.stage(job.client_id, "confirmed")
-    live.active(g.user_id)
+        actions.send(chat_id, members, g.user_id, form.client_id.data, form.text.data, form.image.data, form.alt.data)
+    except actions.Refused as refusal:
+        return failed(refusal.message, refusal.status)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     # The page already shows the message as Sending (its own bubble); the worker's push replaces it.
@@ -220,17 +199,6 @@ def unsent(chat_id, client_id):
     except broker.PublishError:
         flash(outages.MESSAGE)  # still "Not sent", with Retry
     return go_to(back)
-
-
-def block_refusal(chat_id, members):
-    """Why nothing can be sent in this chat, if one of its members blocked the other."""
-    blocked = blocks.of(chat_id)
-    if not blocked:
-        return None
-    other = users.get(chats.other_member(members, g.user_id))
-    if g.user_id in blocked:
-        return f"You blocked {other['name']}. Unblock them in Profile to send messages."
-    return f"{other['name']} is not taking messages from you."
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])
