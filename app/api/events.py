@@ -32,7 +32,9 @@ RECONNECT = (1012, 1013)  # the process stops, or the socket fell behind: the cl
 def init_app(app):
     server = socketio.Server(
         async_mode="gevent" if monkey.is_module_patched("socket") else "threading",
-        cors_allowed_origins=lambda origin, environ: origins.allowed(origin, environ.get("HTTP_HOST")),
+        cors_allowed_origins=lambda origin, environ: origins.allowed(
+            origin, environ.get("HTTP_HOST"), app.config["API_ORIGINS"]
+        ),
         cors_credentials=True,
         max_http_buffer_size=64 * 1024,  # what a socket says is small: typing, viewing, reading
     )

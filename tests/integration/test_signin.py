@@ -462,7 +462,7 @@ def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
     assert client.get("/profile").status_code == 200  # now this process holds the session as alive
     response = client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
-    cleared = [h for h in response.headers.getlist("Set-Cookie") if "_token_cookie=;" in h]
+    cleared = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(("accessToken=;", "refreshToken=;"))]
     assert len(cleared) == 2
     assert "You have signed out." in client.get("/signin").get_data(as_text=True)
     for name in ("accessToken", "refreshToken"):

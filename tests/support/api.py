@@ -51,6 +51,7 @@ class Listener:
         self.changed = threading.Condition()
         self.client = socketio.Client(reconnection=False)
         self.client.on("*", self.record)
+        self.client.on("disconnect", lambda *reason: self.record("disconnect", list(reason)))
         headers = {}
         if cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
