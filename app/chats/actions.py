@@ -9,6 +9,7 @@ from flask import g
 from app import broker, outages, tracing
 from app.chats import blocks, contacts, images, live, present, sending
 from app.data import chats, users
+from app.realtime import presence
 from app.realtime.push import Outbox
 
 
@@ -23,16 +24,20 @@ class Refused(Exception):
 def start(user_id, other_id):
     """The one chat between the two people, created if needed: (chat, created).
     Refused for oneself and for someone who does not exist. The other person's
-    API clients hear of a new chat (pages show it on their next load)."""
+    API clients hear of a new chat, and each of the other's presence (pages
+    show it on their next load)."""
     if other_id == user_id:
         raise Refused("You cannot start a chat with yourself.", 400)
     if other_id is None or users.get(other_id) is None:
         raise Refused("There is no such person.", 404)
     chat, created = chats.start_between(user_id, other_id)
     contacts.changed(user_id, other_id)
-    if created:
+    if created:  # and each now hears of the other's presence
+        online = presence.online([user_id, other_id])
         outbox = Outbox()
         outbox.add(other_id, events=[present.chat_event(chat["_id"], user_id)])
+        for one, other in ((user_id, other_id), (other_id, user_id)):
+            outbox.add(one, events=[present.presence_event(other, other in online)])
         outbox.send()
     return chat, created
 

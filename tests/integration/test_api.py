@@ -184,7 +184,12 @@ def test_a_new_chat_is_an_event_for_the_other_person(api_app, alice, bob):
 
     pushes = RecordedPushes().record(api_app)
     chat_id = start_chat(alice, bob)
-    assert pushes.events_to(bob.user["_id"]) == [["chat", {"chat_id": chat_id, "created_by": str(alice.user["_id"])}]]
+    assert pushes.events_to(bob.user["_id"], "chat") == [
+        ["chat", {"chat_id": chat_id, "created_by": str(alice.user["_id"])}]
+    ]
+    assert pushes.events_to(alice.user["_id"], "presence") == [
+        ["presence", {"user_id": str(bob.user["_id"]), "online": False}]
+    ]
 
 
 def test_hole_11_and_12_chat_all_is_latest_first_with_sender_and_sender_id(api_app, alice, bob):

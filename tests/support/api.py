@@ -69,6 +69,10 @@ class Listener:
     def emit(self, event, data=None):
         self.client.emit(event, data)
 
+    def call(self, event, data=None):
+        """emit, and wait until the server has handled it (its acknowledgement)."""
+        return self.client.call(event, data, timeout=10)
+
     def events(self, name):
         with self.changed:
             return [data for event, data in self.heard if event == name]
