@@ -78,18 +78,21 @@ def every_chat():
     }
 
 
-def newest_page(chat_id, members, before=None):
+def page_of(chat_id, members, before=None):
     """(messages oldest first, with your own still on their way after those
     saved; the cursor of the page before, or None)."""
-    chat = chats.get(chat_id)
-    history, previous = messages.page(chat, before)
+    history, previous = messages.page(chats.get(chat_id), before)
     if before is None:
-        other_id = chats.other_member(members, g.user_id)
         shown = {doc["client_id"] for doc in history}
-        pending = sending.pending_messages(chat_id, g.user_id, other_id)
-        history += sorted((doc for doc in pending if doc["client_id"] not in shown), key=lambda doc: doc["created_at"])
+        history += [doc for doc in on_their_way(chat_id, members) if doc["client_id"] not in shown]
     cursor = str(history[0]["seq"]) if previous and history else None
-    return [shapes.message_of(doc, request.host_url) for doc in history], cursor, chat
+    return [shapes.message_of(doc, request.host_url) for doc in history], cursor
+
+
+def on_their_way(chat_id, members):
+    """Your messages in the chat that the chat worker has not saved yet, oldest first."""
+    pending = sending.pending_messages(chat_id, g.user_id, chats.other_member(members, g.user_id))
+    return sorted(pending, key=lambda doc: doc["created_at"])
 
 
 @bp.post("/message")
@@ -104,8 +107,9 @@ def newest_page(chat_id, members, before=None):
 @signed_in
 def send(fields, files):
     """Send a text or an image (JPEG, PNG, GIF or WebP) to a chat of yours. 201 means it is queued for
-    delivery (503 if it could not be): it reaches both of you as `message:new`. An Idempotency-Key header
-    makes a repeated send the same message."""
+    delivery (503 if it could not be): it reaches both of you as `message:new`. `messages` are your
+    messages here still on their way, this one included (GET /message/{chat_id} has the history). An
+    Idempotency-Key header makes a repeated send the same message."""
     chat_id, members = member_chat(fields["chatId"])
     text, upload = fields["text"].strip(), files.get("image")
     if upload is not None and not upload.filename:
@@ -118,13 +122,11 @@ def send(fields, files):
     except actions.Refused as refusal:
         refuse(400 if refusal.status == 422 else refusal.status, refusal.message)
     sent = job.message(chats.other_member(members, g.user_id))
-    listed, _, chat = newest_page(chat_id, members)
     summary = {"sender_id": g.user_id, "text": text[: present.PREVIEW_LENGTH], "has_image": bool(job.image)}
-    message = shapes.message_of(sent, request.host_url)
     return {
-        "message": message,
-        "messages": listed,
-        "chat": shapes.chat(chat, g.user_id, latest=summary),
+        "message": shapes.message_of(sent, request.host_url),
+        "messages": [shapes.message_of(doc, request.host_url) for doc in on_their_way(chat_id, members)],
+        "chat": shapes.chat(chats.get(chat_id), g.user_id, latest=summary),
         "sender": str(g.user_id),
     }, 201
 
@@ -148,5 +150,5 @@ def history(fields, chat_id):
         before = int(before)
     elif origins.trusted():
         receipts.mark_seen(chats.get(chat_id), g.user_id)
-    listed, cursor, _ = newest_page(chat_id, members, before)
+    listed, cursor = page_of(chat_id, members, before)
     return {"messages": listed, "user": other_user(members), "nextCursor": cursor}
