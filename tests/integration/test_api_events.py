@@ -180,3 +180,18 @@ def test_a_socket_from_another_site_is_refused(deployment, people):
         Listener(deployment.url, alice["cookies"], origin="https://evil.example")
     assert Listener(deployment.url, alice["cookies"], origin=FRONT_END).connected
 
+
+
+def test_a_member_reading_by_socket_tells_the_sender(deployment, people, listeners):
+    alice, bob = people("alice"), people("bob")
+    chat_id = chat_between(deployment, alice, bob)
+    hers, his = listeners(deployment.url, alice["cookies"]), listeners(deployment.url, bob["cookies"])
+    hers.call("join:chat", chat_id)
+    sent = send(deployment, alice, chat_id, "read me")
+    his.wait("chat:refresh")
+    his.call("message:read", {"chatId": chat_id, "messageIds": [sent["_id"]]})
+    assert hers.wait("message:read") == {"chatId": chat_id, "messageIds": [sent["_id"]]}
+    hers.call("leave:chat", chat_id)
+    send(deployment, alice, chat_id, "after leaving")
+    his.wait("chat:refresh", lambda refresh: refresh["message"]["text"] == "after leaving")
+    assert hers.never("message:new", lambda new: new["message"]["text"] == "after leaving", within=1)
