@@ -21,7 +21,7 @@ from app.api import origins, shapes
 from app.auth import sessions
 from app.chats import contacts, live, receipts
 from app.data import chats, messages
-from app.realtime import hooks, presence, push
+from app.realtime import hooks, limits, presence, push
 from app.realtime.hub import Connection, get_hub
 from app.realtime.push import Outbox
 
@@ -72,6 +72,9 @@ class Events:
             sessions.load_user(rotate=False)
             if g.user_id is None:
                 raise socketio.exceptions.ConnectionRefusedError("Sign in again")
+            # A socket holds one of gunicorn's worker_connections while open, as an event stream does.
+            if not limits.take_stream():
+                raise socketio.exceptions.ConnectionRefusedError("Busy: try again in a moment")
             connection = Connection(g.user_id, sid, after=push.last_id(g.user_id), session_id=g.session_id)
             connection.state.update(rooms=set(), base=f"{environ['wsgi.url_scheme']}://{environ['HTTP_HOST']}/")
             self.sockets[sid] = connection
@@ -92,6 +95,7 @@ class Events:
         connection = self.sockets.pop(sid, None)
         if connection is None:
             return
+        limits.stream_closed()
         with self.app.test_request_context():
             connection.close(1000)
             get_hub(self.app).detach(connection)
