@@ -104,6 +104,7 @@ def on_their_way(chat_id, members):
 @bp.alt_response(403, schema=schemas.Error)
 @bp.alt_response(404, schema=schemas.Error)
 @bp.alt_response(503, schema=schemas.Error)
+@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 255}}])
 @signed_in
 def send(fields, files):
     """Send a text or an image (JPEG, PNG, GIF or WebP) to a chat of yours. 201 means it is queued for
