@@ -86,6 +86,7 @@ MALFORMED = {
     "DEV_MAILBOX": A_FILE,
     "SERVER_TIMING": "sometimes",
     "DIRECTORY": "public",
+    "API_ORIGINS": "chat.example.com",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
 }
