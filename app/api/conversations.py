@@ -108,9 +108,10 @@ def on_their_way(chat_id, members):
 @signed_in
 def send(fields, files):
     """Send a text or an image (JPEG, PNG, GIF or WebP) to a chat of yours. 201 means it is queued for
-    delivery (503 if it could not be): it reaches both of you as `message:new`. `messages` are your
-    messages here still on their way, this one included (GET /message/{chat_id} has the history). An
-    Idempotency-Key header makes a repeated send the same message."""
+    delivery (503 if it could not be): it reaches both of you as `message:new`. `messages` is what the
+    send added (GET /message/{chat_id} has the history), `chat` the chat as the send left it, read from
+    nothing (as the original's, without `unseenCount`). An Idempotency-Key header makes a repeated send
+    the same message."""
     chat_id, members = member_chat(fields["chatId"])
     text, upload = fields["text"].strip(), files.get("image")
     if upload is not None and not upload.filename:
@@ -122,14 +123,8 @@ def send(fields, files):
         job = actions.send(chat_id, members, g.user_id, client_id(), text, upload, fields["alt"].strip()[:300])
     except actions.Refused as refusal:
         refuse(400 if refusal.status == 422 else refusal.status, refusal.message)
-    sent = job.message(chats.other_member(members, g.user_id))
-    summary = {"sender_id": g.user_id, "text": text[: present.PREVIEW_LENGTH], "has_image": bool(job.image)}
-    return {
-        "message": shapes.message_of(sent, request.host_url),
-        "messages": [shapes.message_of(doc, request.host_url) for doc in on_their_way(chat_id, members)],
-        "chat": shapes.chat(chats.get(chat_id), g.user_id, latest=summary),
-        "sender": str(g.user_id),
-    }, 201
+    message = shapes.message_of(job.message(chats.other_member(members, g.user_id)), request.host_url)
+    return {"message": message, "messages": [message], "chat": shapes.sent_chat(job), "sender": str(g.user_id)}, 201
 
 
 @bp.get("/message/<chat_id>")

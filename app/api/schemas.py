@@ -57,14 +57,17 @@ class LatestMessage(Schema):
     senderId = fields.String(required=True, metadata={"description": "the same as sender"})
 
 
-class Chat(Schema):
+class SentChat(Schema):
     id = fields.String(data_key="_id", attribute="_id", required=True)
     users = fields.List(fields.String(), required=True)
     latestMessage = fields.Nested(LatestMessage, allow_none=True, required=True)
-    unseenCount = fields.Integer(required=True, metadata={"description": "messages waiting for you here"})
-    createdAt = fields.String(allow_none=True, **ISO_TIME)
     updatedAt = fields.String(allow_none=True, **ISO_TIME)
     v = fields.Integer(data_key="__v", attribute="__v")
+
+
+class Chat(SentChat):
+    unseenCount = fields.Integer(required=True, metadata={"description": "messages waiting for you here"})
+    createdAt = fields.String(allow_none=True, **ISO_TIME)
 
 
 # Requests
@@ -151,7 +154,7 @@ class Chats(Schema):
 class Sent(Schema):
     message = fields.Nested(ChatMessage, required=True)
     messages = fields.List(fields.Nested(ChatMessage), required=True)
-    chat = fields.Nested(Chat, required=True)
+    chat = fields.Nested(SentChat, required=True)
     sender = fields.String(required=True)
 
 
