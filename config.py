@@ -276,7 +276,9 @@ def load(environ=None):
         "APP_ENV": env,
         "TESTING": env == "test",
         "PORT": setting("PORT", 5000, parse=port),
-        "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 2, parse=whole_number(1, 64)),
+        # One when the original's clients are served: a Socket.IO polling session
+        # lives in one process (docs/deploying.md, "The original's clients").
+        "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 1 if api_origins else 2, parse=whole_number(1, 64)),
         "SECRET_KEY": secret_key,
         "MONGODB_URI": setting(
             "MONGODB_URI",

@@ -231,3 +231,10 @@ def test_api_origins_are_whole_origins():
     for bad in ("chat.example.com", "https://chat.example.com/app", "ftp://x.example"):
         with pytest.raises(config.ConfigError, match="API_ORIGINS"):
             config.load({**PRODUCTION, "API_ORIGINS": bad})
+
+
+def test_serving_the_originals_clients_means_one_worker_unless_told():
+    assert config.load(PRODUCTION)["WEB_CONCURRENCY"] == 2
+    assert config.load({**PRODUCTION, "API_ORIGINS": "https://chat.example.com"})["WEB_CONCURRENCY"] == 1
+    told = {**PRODUCTION, "API_ORIGINS": "https://chat.example.com", "WEB_CONCURRENCY": "3"}
+    assert config.load(told)["WEB_CONCURRENCY"] == 3
