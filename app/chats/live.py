@@ -11,7 +11,7 @@ from app.chats import blocks, contacts, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime import hooks, presence
-from app.realtime.push import Outbox
+from app.realtime.push import Outbox, as_json
 
 ACTIVE_EVERY = 60  # seconds: how often a page load or send counts as being about
 
@@ -134,7 +134,7 @@ def tell_contacts(user_id, is_online):
     ids = {contact: ObjectId(contact) for contact in reached}
     people = users.recent_people(ids.values())
     rendered = {}
-    events = [present.presence_event(user_id, is_online)]
+    events = [as_json(present.presence_event(user_id, is_online))]  # made once for every contact
     outbox = Outbox()
     for contact, contact_id in ids.items():
         tz = present.zone_of(people.get(contact_id))

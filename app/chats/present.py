@@ -16,6 +16,7 @@ from flask import render_template
 from app import clock, formatting
 from app.data import chats, messages, users
 from app.realtime import presence
+from app.realtime.push import as_json
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
@@ -100,7 +101,7 @@ def message_pushes(saved, before, people, now=None):
         if last is not None and last["seq"] >= doc["seq"]:  # a redelivery: the chat had moved past it
             last = messages.before(doc["chat_id"], doc["seq"])
         name = people.get(doc["sender_id"], {}).get("name", "Someone")
-        events = [message_event(doc)]
+        events = [as_json(message_event(doc))]  # made once, for both members
         for user_id, announce in ((doc["sender_id"], False), (doc["receiver_id"], True)):
             view = message(doc, user_id, name, last, zone_of(people.get(user_id)), now)
             pushes.append((user_id, message_update(view, announce), events))

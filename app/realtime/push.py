@@ -90,10 +90,11 @@ EVENTS_MARK = "\x00"
 
 
 def body(html, events):
-    """What is kept and published of a push: its HTML, after its events if it has any."""
+    """What is kept and published of a push: its HTML, after its events (each
+    already JSON, see Outbox.add) if it has any."""
     if not events:
         return html
-    return EVENTS_MARK + json.dumps(events, separators=(",", ":")) + EVENTS_MARK + html
+    return EVENTS_MARK + "[" + ",".join(events) + "]" + EVENTS_MARK + html
 
 
 def unpack(entry_id, text):
@@ -135,6 +136,12 @@ def last_id(user_id):
     return newest[0][0] if newest else NO_PUSHES_YET
 
 
+def as_json(event):
+    """An event as JSON text, made once however many people get it (`events`
+    may hold the text already: a message goes to both members)."""
+    return event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
+
+
 class Outbox:
     """Pushes gathered during one piece of work, sent in one Redis round trip:
     what one person gets from it goes as one push, in the order added. Each
@@ -150,7 +157,7 @@ class Outbox:
             self.pushes.setdefault((user_id, replayable), []).append(html)
         if events:
             self.pushes.setdefault((user_id, replayable), [])
-            self.events.setdefault((user_id, replayable), []).extend(events)
+            self.events.setdefault((user_id, replayable), []).extend(map(as_json, events))
 
     def send(self, pipe=None):
         """Send everything; with `pipe`, queue the commands on it for the caller to execute."""

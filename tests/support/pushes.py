@@ -1,6 +1,7 @@
 """Pushes as each person would receive them, captured in the test's own
 process instead of going out through Redis (see push.Outbox.send)."""
 
+import json
 from collections import defaultdict
 
 from app.realtime import push
@@ -21,7 +22,7 @@ class RecordedPushes:
     def __call__(self, pushes, pipe=None, events=None):
         for (user_id, replayable), parts in pushes.items():
             self.received[user_id].append(("".join(parts), replayable))
-            self.events[user_id].extend((events or {}).get((user_id, replayable), []))
+            self.events[user_id].extend(json.loads(event) for event in (events or {}).get((user_id, replayable), []))
 
     def events_to(self, user_id, name=None):
         """The events pushed to `user_id` (those named `name`), in order."""
