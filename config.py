@@ -35,12 +35,13 @@ REQUIRED_IN_PRODUCTION = (
     "MAIL_SERVER",
     "MAIL_DEFAULT_SENDER",
     "CLOUDINARY_URL",
+    "PUBLIC_URL",
 )
 # Needed everywhere but development, which generates its own.
 SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
 DEV_SECRETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "var", "secrets")
 # Never repeated in an error message, whatever was given.
-NEVER_SHOWN = (*SECRETS, "MAIL_PASSWORD")
+NEVER_SHOWN = (*SECRETS, "MAIL_PASSWORD", "VAPID_PRIVATE_KEY")
 MIN_SECRET_LENGTH = 32
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -153,6 +154,33 @@ def redis_tls_verify(raw):
     raise ValueError("'required', 'none' or the path of a CA bundle file")
 
 
+def vapid_private_key(raw):
+    """A VAPID private key (P-256): its 32 bytes in base64url, or DER in base64url, as py_vapid reads them."""
+    from py_vapid import Vapid
+
+    try:
+        Vapid.from_string(raw)
+    except Exception:
+        raise ValueError(
+            "a P-256 private key in base64url (python -c 'import config; print(config.new_vapid_key())')"
+        ) from None
+    return raw
+
+
+def public_url(raw):
+    url("https", "http", example="https://parley.example.com")(raw)
+    parts = urlsplit(raw)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("the address people open Parley at, such as https://parley.example.com, with no path")
+    return raw.rstrip("/")
+
+
+def vapid_subject(raw):
+    if not re.fullmatch(r"(mailto:[^@\s]+@[^@\s]+|https://\S+)", raw):
+        raise ValueError("a mailto: address or an https:// URL where push services can reach the operator")
+    return raw
+
+
 def rate(text):
     """(count, seconds) of a limit written "5 per hour" or "20 per 5 minutes" (see app/auth/throttle.py)."""
     found = re.fullmatch(r"\s*(\d+)\s*(?:per|/)\s*(\d*)\s*(second|minute|hour|day)s?\s*", text or "")
@@ -160,11 +188,6 @@ def rate(text):
         raise ValueError("a limit such as '30 per hour' or '20 per 5 minutes'")
     count, every, unit = found.groups()
     return int(count), int(every or 1) * UNITS[unit]
-
-
-def rate_limit(raw):
-    rate(raw)
-    return raw
 
 
 def sender(raw):
@@ -243,6 +266,8 @@ def load(environ=None):
                 if env == "development":
                     return development_secret(name)
                 raise ConfigError(f"{name} is not set; APP_ENV={env} needs it")
+            if name in GENERATED_IN_DEVELOPMENT and env == "development":
+                return development_secret(name, make=GENERATED_IN_DEVELOPMENT[name])
             return default
         if parse is None:
             return value
@@ -252,6 +277,8 @@ def load(environ=None):
             raise ConfigError(f"{given_as} is {shown(given_as, value)}; expected {expected}") from None
 
     secret_check = secret if production else None
+    port_number = setting("PORT", 5000, parse=port)
+    vapid_key = setting("VAPID_PRIVATE_KEY", parse=vapid_private_key)
     # First: the line names them.
     secret_key = setting("SECRET_KEY", parse=secret_check)
     jwt_secret_key = setting("JWT_SECRET_KEY", parse=secret_check)
@@ -272,10 +299,15 @@ def load(environ=None):
     if bool(mail_username) != bool(mail_password):
         given, missing = ("MAIL_USERNAME", "MAIL_PASSWORD") if mail_username else ("MAIL_PASSWORD", "MAIL_USERNAME")
         raise ConfigError(f"{given} is set but {missing} is not; expected both or neither")
+    public = setting("PUBLIC_URL", f"http://127.0.0.1:{port_number}", parse=public_url)
+    if production and not public.startswith("https://"):
+        raise ConfigError(f"PUBLIC_URL is {public!r}; expected an https:// address in production (links in emails)")
     return {
         "APP_ENV": env,
         "TESTING": env == "test",
-        "PORT": setting("PORT", 5000, parse=port),
+        "PORT": port_number,
+        # Where people open Parley: the links in emails (a worker has no request to take it from).
+        "PUBLIC_URL": public,
         # One when the original's clients are served: a Socket.IO polling session
         # lives in one process (docs/deploying.md, "The original's clients").
         "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 1 if api_origins else 2, parse=whole_number(1, 64)),
@@ -316,11 +348,12 @@ def load(environ=None):
         "MAX_IMAGE_BYTES": setting("MAX_IMAGE_BYTES", 5 * 1024 * 1024, parse=whole_number(1024)),
         # Decoded, over every frame.
         "MAX_IMAGE_PIXELS": setting("MAX_IMAGE_PIXELS", 40_000_000, parse=whole_number(1)),
-        # Sign-in limits, written "5 per hour" (see app/auth/throttle.py): per
-        # address and browser, per address from everyone (then it slows), per IP.
-        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", "5 per hour", parse=rate_limit),
-        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", "20 per hour", parse=rate_limit),
-        "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", "30 per hour", parse=rate_limit),
+        # Sign-in limits, written "5 per hour" and kept as (count, seconds) (see
+        # app/auth/throttle.py): per address and browser, per address from
+        # everyone (then it slows), per IP.
+        "SIGNIN_LIMIT_PER_EMAIL": setting("SIGNIN_LIMIT_PER_EMAIL", rate("5 per hour"), parse=rate),
+        "SIGNIN_LIMIT_PER_EMAIL_ALL": setting("SIGNIN_LIMIT_PER_EMAIL_ALL", rate("20 per hour"), parse=rate),
+        "SIGNIN_LIMIT_PER_IP": setting("SIGNIN_LIMIT_PER_IP", rate("30 per hour"), parse=rate),
         "SIGNIN_RESEND_COOLDOWN": setting("SIGNIN_RESEND_COOLDOWN", 30, parse=whole_number(1, 3600)),
         # JWT in cookies. CSRF: see app/auth/sessions.py.
         "JWT_SECRET_KEY": jwt_secret_key,
@@ -348,13 +381,35 @@ def load(environ=None):
         # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
         "WORKER_CONNECTIONS": setting("WORKER_CONNECTIONS", 1000, parse=whole_number(10)),
         "HANDSHAKES_PER_IP": setting("HANDSHAKES_PER_IP", 20, parse=whole_number(1)),  # sockets before their hello
+        # Missed-message emails (app/notifications): seconds from a message nobody saw to the
+        # email about it, for everyone on the default timing; and whether emails may quote messages.
+        "MISSED_MESSAGE_DELAY": setting("MISSED_MESSAGE_DELAY", 600, parse=whole_number(1, 86400)),
+        "MISSED_MESSAGE_TEXT": setting("MISSED_MESSAGE_TEXT", True, parse=flag),
+        # Web Push: off (the button hidden) without a key; development generates one.
+        "VAPID_PRIVATE_KEY": vapid_key,
+        "VAPID_SUBJECT": setting("VAPID_SUBJECT", parse=vapid_subject),
     }
 
 
-def development_secret(name, folder=None):
+def new_vapid_key():
+    """A new VAPID private key, as VAPID_PRIVATE_KEY takes it."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(number.to_bytes(32, "big")).rstrip(b"=").decode()
+
+
+# Optional settings that development makes for itself, like its secrets.
+GENERATED_IN_DEVELOPMENT = {"VAPID_PRIVATE_KEY": new_vapid_key}
+
+
+def development_secret(name, folder=None, make=None):
     """Development's `name`: made on first use and kept in `folder`, so it
     survives restarts but no two checkouts share it, and none is in the code."""
     folder = folder or DEV_SECRETS_DIR
+    make = make or (lambda: secrets.token_urlsafe(32))
     path = os.path.join(folder, name)
     os.makedirs(folder, mode=0o700, exist_ok=True)
     try:
@@ -364,7 +419,7 @@ def development_secret(name, folder=None):
         pass
     else:
         with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(32))
+            file.write(make())
     for _ in range(50):
         with open(path) as file:
             value = file.read().strip()

@@ -8,12 +8,14 @@ from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import api, cli, connections, errors, formatting, health, logs, timing
+from app import api, cli, connections, errors, formatting, health, letters, logs, timing
 from app.auth import sessions
+from app.auth.letters import SIGNIN_CODE
 from app.chats import live
 from app.chats.present import presence_label
 from app.extensions import compress, jwt, mail, sock
 from app.forms import field_attributes
+from app.notifications.letters import MISSED_MESSAGES
 from app.realtime.pagesocket import NoThread
 
 
@@ -46,6 +48,7 @@ def create_app(overrides=None):
     register_blueprints(app)
     live.init_app(app)
     api.init_app(app)
+    letters.init_app(app, [SIGNIN_CODE, MISSED_MESSAGES])
     app.add_template_global(asset_url_for(app), "asset")
     app.add_template_global(field_attributes)
     app.add_template_global(sessions.csrf_token)
@@ -65,10 +68,11 @@ def create_app_or_exit():
 def register_blueprints(app):
     from app.auth.views import bp as auth
     from app.chats.views import bp as chats
+    from app.notifications.views import bp as notifications
     from app.people.views import bp as people
     from app.realtime.views import bp as realtime
 
-    for blueprint in (health.bp, auth, chats, people, realtime):
+    for blueprint in (health.bp, auth, chats, notifications, people, realtime):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev
@@ -118,7 +122,7 @@ def security_headers(response):
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     if response.mimetype == "text/html":

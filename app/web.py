@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request
 
+MAX_NEXT = 2000
+
 
 def is_htmx():
     return request.headers.get("HX-Request") == "true"
@@ -31,3 +33,15 @@ def same_site_navigation():
     if site is not None:
         return site in ("same-origin", "none")
     return urlsplit(request.referrer or "").netloc == request.host
+
+
+def local_path(target):
+    """`target` if it is a path on this site ("/chats/...?x=1"), else None: a
+    `next` taken from a link must never send someone to another site
+    ("//evil.example", "/\\evil.example", "https://...") or carry a header."""
+    if not isinstance(target, str) or len(target) > MAX_NEXT or not target.startswith("/"):
+        return None
+    if target.startswith("//") or any(ord(char) < 32 or char in "\\\x7f" for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else None

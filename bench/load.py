@@ -32,7 +32,7 @@ ALERT = re.compile(r'(?:role="alert"|class="(?:form-error|field-error)")[^>]*>\s
 FIRST_PARAGRAPH = re.compile(r"<p[^>]*>([^<]+)</p>")
 CONNECT_AT_ONCE = 100
 LATE = 10.0  # seconds: a message not delivered by then counts as lost to its reader
-VIEWING_RENEWAL = 20  # seconds, as parley.js
+VIEWING_RENEWAL = 20  # seconds, as js/live.js
 # What hx-ws (htmx 4.0.1) does when a page's socket closes: with one of these
 # codes it connects again after 0.5 s, doubling to at most 60 s, ±30 %, and
 # from 0.5 s again once a connection opens; any other code ends the page's live updates.

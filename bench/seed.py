@@ -16,7 +16,7 @@ TOKEN_LIFE = timedelta(hours=2)  # longer than any run; a browser's would be ren
 
 def people(app, count, label):
     """`count` new users: [{_id, email, name}], with the time zone their first
-    page sets (parley.js): until it is known, the chat worker asks for it again
+    page sets (js/times.js): until it is known, the chat worker asks for it again
     every few seconds, which no real page keeps it doing."""
     with app.app_context():
         docs = [

@@ -1,7 +1,8 @@
 """Parley as the Procfile runs it, for a benchmark or a fault run: gunicorn
 with gevent workers for `web`, `python -m workers.chat` (and, when asked,
-`python -m workers.mail`), on the local Redis and RabbitMQ (or private ones)
-and a SecantusDB of its own; every process watched for CPU and memory."""
+`python -m workers.mail` and `python -m workers.notify`), on the local Redis
+and RabbitMQ (or private ones) and a SecantusDB of its own; every process
+watched for CPU and memory."""
 
 import os
 import subprocess
@@ -40,14 +41,16 @@ def listener_pid(port):
 
 class System:
     """One deployment under test: `web_workers` gunicorn workers, `chat_workers`
-    chat workers and `mail_workers` mail workers. It starts a SecantusDB in
-    memory unless given one (`mongo`); `env` adds to the processes' environment."""
+    chat workers, `mail_workers` mail workers and `notify_workers` notify
+    workers. It starts a SecantusDB in memory unless given one (`mongo`);
+    `env` adds to the processes' environment."""
 
     def __init__(
         self,
         web_workers=1,
         chat_workers=1,
         mail_workers=0,
+        notify_workers=0,
         server_timing=False,
         redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
@@ -91,20 +94,21 @@ class System:
         )
         self.workers = [self.start_worker("chat", n) for n in range(1, chat_workers + 1)]
         self.mail_workers = [self.start_worker("mail", n) for n in range(1, mail_workers + 1)]
+        self.notify_workers = [self.start_worker("notify", n) for n in range(1, notify_workers + 1)]
         wait_until(self.web_up, "the web process")
-        for worker in self.workers + self.mail_workers:
+        for worker in self.workers + self.mail_workers + self.notify_workers:
             self.wait_consuming(worker)
         wait_until(lambda: len(self.web_workers()) == web_workers, "gunicorn's workers")
 
     def _log_path(self, name):
         return os.path.join(self.log_dir, f"{self.name}-{name}.log")
 
-    def _start(self, name, command):
-        return Process(name, command, self.env, log_path=self._log_path(name))
+    def _start(self, name, command, env=None):
+        return Process(name, command, {**self.env, **(env or {})}, log_path=self._log_path(name))
 
-    def start_worker(self, kind, number=1):
-        """`python -m workers.<kind>` (chat or mail), as the Procfile runs it."""
-        return self._start(f"{kind}_worker{number}", [sys.executable, "-m", f"workers.{kind}"])
+    def start_worker(self, kind, number=1, env=None):
+        """`python -m workers.<kind>` (chat, mail or notify), as the Procfile runs it; `env` adds to its environment."""
+        return self._start(f"{kind}_worker{number}", [sys.executable, "-m", f"workers.{kind}"], env)
 
     def wait_consuming(self, worker, times=1, seconds=60):
         """Until the worker's log says "consuming" `times` times (a restarted worker adds to its log)."""
@@ -116,7 +120,7 @@ class System:
         started = worker.output().count("consuming")
         again = self.start_worker(kind, int(number))
         self.wait_consuming(again, started + 1)
-        for workers in (self.workers, self.mail_workers):
+        for workers in (self.workers, self.mail_workers, self.notify_workers):
             workers[:] = [again if each is worker else each for each in workers]
         return again
 
@@ -162,7 +166,8 @@ class System:
     def watched(self):
         """{name: psutil.Process} for everything the benchmark measures."""
         found = {f"web{n}": worker for n, worker in enumerate(self.web_workers(), start=1)}
-        found.update({worker.name: psutil.Process(worker.pid) for worker in self.workers + self.mail_workers})
+        every = self.workers + self.mail_workers + self.notify_workers
+        found.update({worker.name: psutil.Process(worker.pid) for worker in every})
         found["secantusdb"] = psutil.Process(self.mongo.process.pid)
         for name in ("redis", "rabbitmq"):
             pid = listener_pid(urlsplit(self.env[f"{name.upper()}_URL"]).port)
@@ -189,7 +194,7 @@ class System:
     def stop(self, clean=True):
         """Stop every process; with `clean`, remove this system's keys and
         queues from the (shared) Redis and RabbitMQ."""
-        for process in [self.web, *self.workers, *self.mail_workers]:
+        for process in [self.web, *self.workers, *self.mail_workers, *self.notify_workers]:
             process.stop(20)
         if self.own_mongo:
             self.mongo.stop()
@@ -201,7 +206,7 @@ class System:
             client.delete(*keys[start : start + 1000])
         connection = pika.BlockingConnection(pika.URLParameters(self.env["RABBITMQ_URL"]))
         channel = connection.channel()
-        for queue in (broker.CHAT_MESSAGES, broker.SEND_OTP):
+        for queue in broker.QUEUES:
             name = self.env["QUEUE_PREFIX"] + queue
             for each in (name, broker.dead_letter_queue(name), broker.retry_queue(name)):
                 channel.queue_delete(each)

@@ -1,5 +1,5 @@
 """One deployment for one fault: Parley as the Procfile runs it (two gunicorn
-gevent workers, a chat worker, a mail worker) on a private Redis, SecantusDB
+gevent workers, a chat worker, a mail worker, a notify worker) on a private Redis, SecantusDB
 and SMTP server of its own and the run's private RabbitMQ, with two people
 who have a chat between them."""
 
@@ -18,7 +18,7 @@ WEB_WORKERS = 2  # the Procfile's default WEB_CONCURRENCY: killing one leaves on
 
 
 class Rig:
-    def __init__(self, name, rabbitmq, log_dir):
+    def __init__(self, name, rabbitmq, log_dir, env=None):
         self.name = name
         self.log_dir = log_dir
         self.dir = tempfile.mkdtemp(prefix=f"parley-chaos-{name}-")
@@ -34,6 +34,7 @@ class Rig:
                 web_workers=WEB_WORKERS,
                 chat_workers=1,
                 mail_workers=1,
+                notify_workers=1,
                 redis_url=self.redis.url,
                 rabbitmq_url=rabbitmq.url,
                 mongo=self.mongo,
@@ -45,6 +46,7 @@ class Rig:
                     "MAIL_DEFAULT_SENDER": "Parley <no-reply@parley.test>",
                     # Every sign-in comes from 127.0.0.1, a new address each time.
                     "SIGNIN_LIMIT_PER_IP": "100000 per hour",
+                    **(env or {}),
                 },
             )
             app = self.system.app()
@@ -74,7 +76,7 @@ class Rig:
         channel = connection.channel()
         found = {}
         try:
-            for queue in ("chat:messages", "send-otp"):
+            for queue in ("chat:messages", "send-otp", "send-mail"):
                 name = self.system.env["QUEUE_PREFIX"] + queue
                 waiting = channel.queue_declare(name, durable=True).method.message_count
                 channel.queue_declare(name + ".dead", durable=True)

@@ -8,7 +8,7 @@ import sys
 import time
 
 from bench.scenarios import LoadProcess
-from chaos import faults, figures
+from chaos import away, faults, figures
 from chaos.rig import Rig
 from chaos.signin import CodeRequests
 
@@ -26,6 +26,8 @@ SCENARIOS = {
     "redis-rollback": ("Redis restored from a snapshot 10 s old", faults.redis_rollback),
     "secantusdb-kill": (f"SIGKILL SecantusDB, down {faults.DOWN} s", faults.secantusdb_kill),
     "smtp-down": (f"SMTP server down for {faults.SMTP_DOWN} s", faults.smtp_down),
+    # A run of its own (chaos/away.py): people away, and the workers that email them killed at each step.
+    "missed-mail-kill": ("kill the workers sending missed-message emails at each step", None),
 }
 
 
@@ -41,6 +43,8 @@ def scenario(name, rabbitmq, log_dir, warmup, after, late):
     log_dir = os.path.join(log_dir, name)
     os.makedirs(log_dir, exist_ok=True)
     progress(f"{name}: starting Parley")
+    if fault is None:
+        return away.scenario(rabbitmq, log_dir)
     rig = Rig(name, rabbitmq, log_dir)
     load = codes = None
     try:

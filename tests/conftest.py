@@ -21,7 +21,7 @@ from tests.support.services import (
 )
 
 RUN = uuid.uuid4().hex[:8]
-QUEUES = ("send-otp", "chat:messages")
+QUEUES = ("send-otp", "send-mail", "chat:messages")
 QUEUE_TYPES = ("classic", "quorum")
 
 

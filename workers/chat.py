@@ -1,15 +1,15 @@
 """The chat worker: delivers the messages queued on `chat:messages` (see
-app/chats/sending.py), a batch at a time, acking after the work."""
+app/chats/sending/delivery.py), a batch at a time, acking after the work."""
 
 from app import broker, create_app_or_exit, memory, tracing
 from app.broker.consumer import Consumer, configure_logging, in_batches
-from app.chats import sending
+from app.chats.sending import delivery
 
 # Jobs that arrive together are delivered together: a busy chat costs a few
 # round trips per batch rather than per message.
 PREFETCH = 100
 
-handle = in_batches(sending.parse, sending.deliver)
+handle = in_batches(delivery.parse, delivery.deliver)
 
 
 def main():

@@ -8,7 +8,9 @@ import uuid
 from flask import g, request
 
 from app.api import Blueprint, from_allowed_origin, origins, refuse, schemas, shapes, signed_in
-from app.chats import actions, present, receipts, sending
+from app.chats import actions, present, receipts
+from app.chats.sending import pending
+from app.chats.sending.job import text_problem
 from app.data import chats, messages, users
 
 bp = Blueprint("conversations", __name__, description="Chats and messages")
@@ -91,8 +93,8 @@ def page_of(chat_id, members, before=None):
 
 def on_their_way(chat_id, members):
     """Your messages in the chat that the chat worker has not saved yet, oldest first."""
-    pending = sending.pending_messages(chat_id, g.user_id, chats.other_member(members, g.user_id))
-    return sorted(pending, key=lambda doc: doc["created_at"])
+    waiting = pending.messages(chat_id, g.user_id, chats.other_member(members, g.user_id))
+    return sorted(waiting, key=lambda doc: doc["created_at"])
 
 
 @bp.post("/message")
@@ -116,7 +118,7 @@ def send(fields, files):
     text, upload = fields["text"].strip(), files.get("image")
     if upload is not None and not upload.filename:
         upload = None
-    problem = sending.text_problem(text, upload is not None)
+    problem = text_problem(text, upload is not None)
     if problem:
         refuse(400, problem)
     try:

@@ -5,8 +5,9 @@ the original system's clients check."""
 
 from flask import session
 
-from app import broker
+from app import broker, letters
 from app.auth import codes, throttle
+from app.auth.letters import SIGNIN_CODE
 from app.data import users
 
 CODE_ERRORS = {
@@ -17,15 +18,7 @@ CODE_ERRORS = {
 
 
 def code_email(email, code):
-    minutes = codes.CODE_TTL // 60
-    return {
-        "to": email,
-        "subject": "Your Parley sign-in code",
-        "body": (
-            f"Your Parley sign-in code is {code}.\n\n"
-            f"It works for {minutes} minutes. If you did not ask for it, you can ignore this email.\n"
-        ),
-    }
+    return letters.job(email, SIGNIN_CODE, {"code": code, "minutes": codes.CODE_TTL // 60})
 
 
 def send_code(email, attempt, digits=codes.DIGITS):

@@ -14,9 +14,9 @@ keys live on one node of a Redis Cluster.
 """
 
 import secrets
-import time
 from datetime import timedelta
 
+from cachetools import TTLCache
 from flask import current_app
 
 from app import clock
@@ -28,7 +28,9 @@ ALIVE_FOR = 1.0  # seconds this process trusts that a session it saw alive still
 STATE_FOR = 15 * 60  # seconds Redis keeps a session's state ("1" alive, "0" ended) before asking MongoDB again
 ROTATION_GRACE = 20  # seconds a rotated refresh token still counts, for parallel requests
 
-_seen_alive = {}  # session id -> until when (monotonic) it counts as alive here
+# Session ids seen alive lately, each trusted for ALIVE_FOR seconds (see
+# alive); bounded, the least recently used going first.
+_seen_alive = TTLCache(maxsize=100_000, ttl=ALIVE_FOR)
 
 
 def state_key(user_id, session_id):
@@ -56,8 +58,7 @@ def alive(user_id, session_id):
     processes within ALIVE_FOR, or at once if they hold its pages."""
     if not session_id:
         return False  # a token from before sessions had ids
-    now = time.monotonic()
-    if _seen_alive.get(session_id, 0) > now:
+    if _seen_alive.get(session_id):
         return True
     state = redis_client().get(state_key(user_id, session_id))
     if state is None:  # not asked lately, or Redis lost it: MongoDB knows
@@ -65,9 +66,7 @@ def alive(user_id, session_id):
         redis_client().set(state_key(user_id, session_id), state, ex=STATE_FOR)
     if state != "1":
         return False
-    if len(_seen_alive) > 100_000:
-        _seen_alive.clear()
-    _seen_alive[session_id] = now + ALIVE_FOR
+    _seen_alive[session_id] = True
     return True
 
 
@@ -112,7 +111,7 @@ def end(user_id, session_id):
     if session_id:
         sessions.end(session_id, clock.now())
         redis_client().set(state_key(user_id, session_id), "0", ex=STATE_FOR)
-    forget(session_id)
+    _forget_seen(session_id)
     push.close_pages(user_id, 4401, session=session_id)
 
 
@@ -122,12 +121,21 @@ def end_all(user_id):
     pipe = redis_client().pipeline(transaction=False)
     for session_id in ended:
         pipe.set(state_key(user_id, session_id), "0", ex=STATE_FOR)
-        forget(session_id)
+        _forget_seen(session_id)
     pipe.execute()
     push.close_pages(user_id, 4401)
 
 
-def forget(session_id):
+def forget(user_id):
+    """The account is going: its sessions (ended first, see end_all) are
+    removed, with their state in Redis. A token that still names one finds
+    no session, which counts as ended."""
+    removed = sessions.delete_all(user_id)
+    if removed:
+        redis_client().delete(*(state_key(user_id, session_id) for session_id in removed))
+
+
+def _forget_seen(session_id):
     """This process no longer trusts `session_id` to be alive."""
     _seen_alive.pop(session_id, None)
 
@@ -137,7 +145,7 @@ def _forget_closed(order, closed):
     surely just seen alive, forgets it at once rather than in ALIVE_FOR."""
     if order.code == 4401:
         for session_id in {order.session, *(page.session_id for page in closed)}:
-            forget(session_id)
+            _forget_seen(session_id)
 
 
 hub.on_close_order(_forget_closed)

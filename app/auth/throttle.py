@@ -29,11 +29,11 @@ from flask import current_app, request
 from app import clock
 from app.auth import browser, codes
 from app.connections import key, redis_client
-from config import rate  # one grammar for limits, the settings' (checked when a process starts)
+from config import rate  # one grammar for limits, the settings' (parsed when a process starts)
 
 SLOW_EVERY = 120  # seconds between codes to an address past its cap from everyone
-VERIFY_PER_BROWSER = "20 per 5 minutes"
-VERIFY_PER_IP = "100 per 5 minutes"
+VERIFY_PER_BROWSER = rate("20 per 5 minutes")
+VERIFY_PER_IP = rate("100 per 5 minutes")
 
 # KEYS: one sorted set per limit. ARGV: now, this request's member, then
 # (count, seconds, slow) per key. A limit with `slow` refuses past its count
@@ -129,7 +129,7 @@ def asking_for_code(email):
     per_ip = (
         Limit(
             key("{signin-ip:" + _ip() + "}"),
-            *rate(config["SIGNIN_LIMIT_PER_IP"]),
+            *config["SIGNIN_LIMIT_PER_IP"],
             "Too many codes were asked for from your network. Try again in {wait}.",
         ),
     )
@@ -142,12 +142,12 @@ def asking_for_code(email):
         ),
         Limit(
             key(address, "browser", browser.browser_id()),
-            *rate(config["SIGNIN_LIMIT_PER_EMAIL"]),
+            *config["SIGNIN_LIMIT_PER_EMAIL"],
             "Too many codes were sent to this address. Try again in {wait}.",
         ),
         Limit(
             key(address, "everyone"),
-            *rate(config["SIGNIN_LIMIT_PER_EMAIL_ALL"]),
+            *config["SIGNIN_LIMIT_PER_EMAIL_ALL"],
             "Many codes were asked for this address just now. You can ask for another in {wait}.",
             slow=SLOW_EVERY,
         ),
@@ -159,6 +159,6 @@ def trying_code():
     """Count a try at a code; Refused if this browser or network tried too often."""
     refusal = "Too many tries. Wait {wait}, then try again."
     return take(
-        (Limit(key("{verify-browser:" + browser.browser_id() + "}"), *rate(VERIFY_PER_BROWSER), refusal),),
-        (Limit(key("{verify-ip:" + _ip() + "}"), *rate(VERIFY_PER_IP), refusal),),
+        (Limit(key("{verify-browser:" + browser.browser_id() + "}"), *VERIFY_PER_BROWSER, refusal),),
+        (Limit(key("{verify-ip:" + _ip() + "}"), *VERIFY_PER_IP, refusal),),
     )

@@ -5,6 +5,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -12,7 +13,7 @@ from flask import (
 from app import broker, outages
 from app.auth import browser, codes, otp, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
-from app.web import go_to, render
+from app.web import go_to, local_path, render
 
 bp = Blueprint("auth", __name__)
 bp.after_request(browser.remember)
@@ -34,8 +35,13 @@ def _send_code_failed(form, message, status):
 
 @bp.get("/signin")
 def signin():
+    """The sign-in page. `next` is where a page that needed a session sent
+    the person from (a chat linked in an email, say): they land there after."""
+    after = local_path(request.args.get("next"))
     if g.user_id:
-        return redirect(url_for("chats.home"))
+        return redirect(after or url_for("chats.home"))
+    if after:
+        session["next"] = after
     browser.browser_id()  # the browser has its id before it asks for a code
     return render_template("auth/signin.html", form=SignInForm())
 
@@ -84,9 +90,11 @@ def check_code():
             form.code.errors.append(str(refusal))
             return render("auth/verify.html", "auth/_verify_panel.html", 429, form=form, email=email)
         if outcome is codes.Outcome.OK:
+            after = local_path(session.get("next"))
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
-            first_time = not user.get("name_chosen", True)
-            response = make_response(go_to(url_for("people.welcome" if first_time else "chats.home")))
+            if not user.get("name_chosen", True):  # first time: their name first, then on
+                after = url_for("people.welcome", next=after)
+            response = make_response(go_to(after or url_for("chats.home")))
             sessions.start(response, user["_id"])
             return response
         form.code.errors.append(otp.code_error(outcome, tries_left))

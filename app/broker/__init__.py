@@ -1,12 +1,14 @@
-"""RabbitMQ: Parley's two durable queues, each with a dead-letter queue
+"""RabbitMQ: Parley's durable queues, each with a dead-letter queue
 beside it. Web processes publish (publisher.py) and wait for the broker's
 confirm; workers consume (consumer.py) and ack after the work."""
 
 import pika
 from flask import current_app
 
-SEND_OTP = "send-otp"
+SEND_OTP = "send-otp"  # sign-in codes, on a queue of their own so nothing holds them up
+SEND_MAIL = "send-mail"  # every other email (missed messages)
 CHAT_MESSAGES = "chat:messages"
+QUEUES = (SEND_OTP, SEND_MAIL, CHAT_MESSAGES)
 
 
 class PublishError(Exception):

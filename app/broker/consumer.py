@@ -22,7 +22,9 @@ told apart by what was raised:
 import json
 import logging
 import signal
+import threading
 import time
+from contextlib import nullcontext
 
 import pika
 
@@ -112,6 +114,10 @@ class Consumer:
     def run(self):
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        self.serve()
+
+    def serve(self):
+        """Consume until stopped (run() also stops on SIGTERM and SIGINT)."""
         with self.app.app_context():
             name = broker.queue_name(self.queue)
             while not self.stopping:
@@ -190,6 +196,38 @@ class Consumer:
         )
         channel.basic_publish("", queue, delivery.body, properties)  # confirmed before the ack below
         channel.basic_ack(delivery.tag)
+
+
+def run_side_by_side(consumers, context=nullcontext):
+    """Run consumers at once, each in a thread with its own connection, so
+    one queue's slow work never holds up another's; SIGTERM or SIGINT stops
+    them all. If one stops for any other reason, they all stop, and so does
+    the process (its runner starts it again)."""
+    failed = threading.Event()
+
+    def stop(*_):
+        for consumer in consumers:
+            consumer.stop()
+
+    def serve(consumer):
+        try:
+            with context():
+                consumer.serve()
+        except BaseException:
+            log.exception("%s stopped", consumer.queue)
+            failed.set()
+            stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threads = [threading.Thread(target=serve, args=(consumer,), name=consumer.queue) for consumer in consumers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.5)  # wakes, so the signals reach their handler
+    if failed.is_set():
+        raise SystemExit(1)
 
 
 def configure_logging(worker):

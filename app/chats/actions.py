@@ -7,7 +7,9 @@ import time
 from flask import g
 
 from app import broker, outages, tracing
-from app.chats import blocks, contacts, images, live, present, sending
+from app.chats import blocks, contacts, images, live, present
+from app.chats.sending import pending
+from app.chats.sending.job import Job
 from app.data import chats, users
 from app.realtime import presence
 from app.realtime.push import Outbox
@@ -71,11 +73,11 @@ def send(chat_id, members, sender_id, client_id, text, upload=None, alt=""):
             raise Refused(str(error), 422) from None
         except images.StorageError:
             raise Refused("We could not store your image, try again.", 503) from None
-    job = sending.Job.new(client_id, chat_id, sender_id, text, image)
+    job = Job.new(client_id, chat_id, sender_id, text, image)
     if tracing.enabled:
         tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
-        if not sending.accept(job):
+        if not pending.accept(job):
             images.discard(image)  # a double submit: the first one is on its way
     except broker.PublishError as error:
         if not error.maybe_queued:  # else the job may still arrive, with its image

@@ -56,6 +56,11 @@ def of(user_id, pipe=None):
     return found
 
 
+def forget(user_id):
+    """The account is going: its set and version go too."""
+    redis_client().delete(set_key(user_id), version_key(user_id))
+
+
 def changed(*user_ids):
     """Their chats or blocks changed: read their contacts afresh next time."""
     pipe = redis_client().pipeline(transaction=False)

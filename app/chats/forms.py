@@ -2,7 +2,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp, ValidationError
 
-from app.chats.sending import CLIENT_ID, MAX_ALT, text_problem
+from app.chats.sending.job import CLIENT_ID, MAX_ALT, text_problem
 from app.forms import Form, strip
 
 

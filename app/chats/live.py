@@ -4,6 +4,7 @@ its hooks (see app/realtime/hooks.py); typing and viewing also come as POSTs
 from pages on the event-stream fallback (see views.py)."""
 
 from bson import ObjectId
+from cachetools import LRUCache, TTLCache
 from flask import render_template
 
 from app import clock
@@ -89,13 +90,14 @@ def _spend(state, now):
     return True
 
 
-_fallback_pages = {}  # (user id, page id) -> what heard() keeps, for pages that signal with POSTs
+# (user id, page id) -> what heard() keeps, for pages that signal with POSTs
+# (a socket's page keeps it on its connection); the pages heard from least
+# lately are forgotten first.
+_fallback_pages = LRUCache(maxsize=10_000)
 
 
 def heard_by_post(chat_id, user_id, page_id, message):
     """The event-stream fallback's signals, kept per page as a socket's are."""
-    if len(_fallback_pages) > 10_000:
-        _fallback_pages.clear()
     heard(_fallback_pages.setdefault((user_id, page_id), {}), chat_id, user_id, page_id, message)
 
 
@@ -176,24 +178,27 @@ def presence_snapshot(user_id, chat_id=None):
     )
 
 
-# Until when this process has noted someone about: the Redis key it set
-# lasts as long, so until then asking Redis again (a round trip every send
-# and page load) could only be refused.
-_noted_until = {}
+# Who this process has noted about in the last ACTIVE_EVERY seconds: the
+# Redis key it set lasts as long, so until then asking Redis again (a round
+# trip every send and page load) could only be refused.
+_noted = TTLCache(maxsize=100_000, ttl=ACTIVE_EVERY, timer=clock.time)
+
+
+def forget(user_id):
+    """The account is going: it is about no more."""
+    _noted.pop(user_id, None)
+    redis_client().delete(key("active", user_id))
 
 
 def active(user_id):
     """A page load or a send: at most once a minute, note that they are
     about, and tell their contacts if no live connection already does
     ("Active just now", for people without JavaScript)."""
-    now = clock.time()
-    if _noted_until.get(user_id, 0) > now:
+    if _noted.get(user_id):
         return
     if not redis_client().set(key("active", user_id), 1, nx=True, ex=ACTIVE_EVERY):
         return
-    if len(_noted_until) > 100_000:
-        _noted_until.clear()
-    _noted_until[user_id] = now + ACTIVE_EVERY
+    _noted[user_id] = True
     users.set_active(user_id)
     if user_id not in presence.online([user_id]):
         tell_contacts(user_id, False)

@@ -14,7 +14,7 @@ def mark_seen(chat, viewer_id):
     counted = chats.unread(chat, viewer_id)
     if not counted:
         # Nothing is unseen: the chat worker counts each message it saves
-        # unseen before it looks for viewers who came late (sending.deliver),
+        # unseen before it looks for viewers who came late (delivery.deliver),
         # so one saved since `chat` was read is seen by that look, or by the
         # socket's own look when its page attaches. Every page load and chat
         # open asked MongoDB for nothing otherwise.

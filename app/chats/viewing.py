@@ -5,6 +5,7 @@ renew it, and a closed tab stops counting after VIEWING_TTL."""
 
 from app import clock
 from app.connections import key, redis_client
+from app.data import chats
 
 VIEWING_TTL = 45  # seconds; pages renew every 20
 
@@ -25,6 +26,13 @@ def start(chat_id, user_id, page_id):
 
 def stop(chat_id, user_id, page_id):
     redis_client().zrem(viewing_key(chat_id, user_id), page_id)
+
+
+def forget(user_id):
+    """The account is going: none of its pages views any chat."""
+    names = [viewing_key(chat_id, user_id) for chat_id in chats.ids_of(user_id)]
+    if names:
+        redis_client().delete(*names)
 
 
 def who_is_viewing(pairs):

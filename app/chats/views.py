@@ -16,10 +16,11 @@ from flask import (
 
 from app import broker, outages
 from app.auth.sessions import login_required
-from app.chats import actions, blocks, images, live, present, receipts, sending
+from app.chats import actions, blocks, images, live, present, receipts
 from app.chats.forms import MessageForm
+from app.chats.layout import render_signed_in
+from app.chats.sending import pending
 from app.data import chats, messages, users
-from app.layout import render_signed_in
 from app.realtime import presence, push
 from app.web import go_to, is_htmx, same_site_navigation
 
@@ -73,7 +74,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
     # then forgets the job, so read in this order it is found in one or the other.
-    on_their_way = sending.pending_messages(chat_id, g.user_id, other_id) if before is None else []
+    on_their_way = pending.messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
     # Enough history to hold the first unread message, read before it is marked seen.
     unread = chats.unread(chat, g.user_id) if before is None else 0
@@ -186,16 +187,16 @@ def unsent(chat_id, client_id):
     the broker may not have it: queue it again (the worker saves a client_id
     once), or forget it."""
     chat_id, _ = member_chat(chat_id)
-    job = sending.unconfirmed(chat_id, g.user_id, client_id)
+    job = pending.unconfirmed(chat_id, g.user_id, client_id)
     back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
     if job is None:  # delivered, or deleted, meanwhile
         return go_to(back)
     if request.form.get("action") == "delete":
-        sending.forget(job)
+        pending.discard(job)
         images.discard(job.image)
         return go_to(back)
     try:
-        sending.accept(job)
+        pending.accept(job)
     except broker.PublishError:
         flash(outages.MESSAGE)  # still "Not sent", with Retry
     return go_to(back)

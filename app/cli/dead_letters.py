@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 
 from app import broker
 
-QUEUES = (broker.SEND_OTP, broker.CHAT_MESSAGES)
+QUEUES = broker.QUEUES
 READ_AT_MOST = 10_000  # letters read in one command
 
 

@@ -29,7 +29,7 @@ def release():
     connection = broker.connect(app.config["RABBITMQ_URL"])
     try:
         channel = connection.channel()
-        for name in (broker.SEND_OTP, broker.CHAT_MESSAGES):
+        for name in broker.QUEUES:
             broker.declare(channel, broker.queue_name(name), app.config["QUEUE_TYPE"])
     except pika.exceptions.ChannelClosedByBroker as error:
         sys.exit(f"Parley cannot start: {error.reply_text} (see README, 'Moving to quorum queues')")

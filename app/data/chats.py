@@ -2,13 +2,18 @@
 updated_at, last_seq (the sequence number of the chat's newest message),
 unread ({member id: messages waiting for them}), kept by the chat worker and
 zeroed when the member looks at the chat, so the Chats list needs no count,
-and blocked_by (the members who blocked the other: then neither can send,
-neither sees the other's presence, and the chat leaves the blocker's Chats)."""
+blocked_by (the members who blocked the other: then neither can send,
+neither sees the other's presence, and the chat leaves the blocker's Chats),
+and unmailed (the members with messages here that they have not seen and no
+email has told them of yet: added to with their unread count, emptied as
+they read or are mailed; indexed, so the checks that Redis may lose are
+found again here, see app/notifications/schedule.py)."""
 
 import secrets
 from datetime import UTC, datetime
 
 from bson import ObjectId
+from cachetools import LRUCache
 from pymongo import UpdateOne
 from pymongo.write_concern import WriteConcern
 
@@ -16,6 +21,7 @@ from app.connections import db
 from app.data import by_ids, upsert
 
 JOURNALED = WriteConcern(j=True)
+LOWEST_ID = ObjectId(b"\x00" * 12)
 
 
 def pair_key(a, b):
@@ -73,6 +79,11 @@ def every_chat_of(user_id):
     return list(db().chats.find({"members": user_id}).sort("created_at", 1))
 
 
+def ids_of(user_id):
+    """The ids of all of a member's chats, those they blocked too."""
+    return [chat["_id"] for chat in db().chats.find({"members": user_id}, {"_id": 1})]
+
+
 def for_member(user_id, since=None):
     """A member's chats, most recent activity first, but for those they
     blocked; with `since`, only those active since then. SecantusDB reads the
@@ -93,7 +104,9 @@ def other_member(members, user_id):
     return second if first == user_id else first
 
 
-_members = {}  # chat id -> its two members; members never change
+# chat id -> its two members, which never change: read on every send,
+# signal and page of a chat; the chats least lately used go first.
+_members = LRUCache(maxsize=20_000)
 
 
 def members(chat_id):
@@ -105,8 +118,6 @@ def members(chat_id):
         chat = db().chats.find_one({"_id": chat_id}, {"members": 1})
         if chat is None:
             return None
-        if len(_members) >= 20_000:
-            _members.clear()
         found = _members[chat_id] = tuple(chat["members"])
     return found
 
@@ -174,6 +185,8 @@ def record_messages(latest, added, recounted=None):
         }
         if increments:
             update["$inc"] = increments
+            waiting = [member for member, n in added.get(chat_id, {}).items() if n]
+            update["$addToSet"] = {"unmailed": {"$each": waiting}}
         if exact:
             update["$set"] = {f"unread.{member}": n for member, n in exact.items()}
         operations.append(UpdateOne({"_id": chat_id}, update))
@@ -201,7 +214,25 @@ def unread(chat, member_id):
 
 
 def mark_read(chat_id, member_id):
-    db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}})
+    db().chats.update_one({"_id": chat_id}, {"$set": {f"unread.{member_id}": 0}, "$pull": {"unmailed": member_id}})
+
+
+def mailed(member_id, up_to):
+    """The member was mailed about their unseen messages in these chats ({chat_id:
+    the highest seq the email covered}): they wait no more, unless a later
+    message has come meanwhile."""
+    operations = [
+        UpdateOne({"_id": chat_id, "last_seq": {"$lte": seq}}, {"$pull": {"unmailed": member_id}})
+        for chat_id, seq in up_to.items()
+    ]
+    if operations:
+        db().chats.bulk_write(operations, ordered=False)
+
+
+def waiting_for_mail():
+    """Everyone with unseen messages that no email has told them of yet."""
+    found = db().chats.find({"unmailed": {"$gt": LOWEST_ID}}, {"unmailed": 1})
+    return {member for chat in found for member in chat["unmailed"]}
 
 
 def forget_member_messages(chat_id, member_id, other_id, latest):
@@ -210,5 +241,9 @@ def forget_member_messages(chat_id, member_id, other_id, latest):
     (all that waited for the other was the deleted member's)."""
     db().chats.update_one(
         {"_id": chat_id},
-        {"$set": {"latest_message": latest, f"unread.{other_id}": 0}, "$unset": {f"unread.{member_id}": ""}},
+        {
+            "$set": {"latest_message": latest, f"unread.{other_id}": 0},
+            "$unset": {f"unread.{member_id}": ""},
+            "$pull": {"unmailed": {"$in": [member_id, other_id]}},
+        },
     )

@@ -13,7 +13,14 @@ INDEXES = {
     "chats": [
         IndexModel([("pair", ASCENDING)], unique=True),  # one chat per pair
         IndexModel([("members", ASCENDING), ("updated_at", DESCENDING)]),  # the Chats list
+        IndexModel([("unmailed", ASCENDING)]),  # missed-message checks, found again after Redis lost them
     ],
+    "push_subscriptions": [
+        IndexModel([("endpoint", ASCENDING)], unique=True),  # a browser's subscription is one person's
+        IndexModel([("user_id", ASCENDING)]),
+    ],
+    # The mail worker's record of keyed mail it sent, so a job queued twice is sent once; kept a week.
+    "sent_mail": [IndexModel([("at", ASCENDING)], expireAfterSeconds=7 * 86400)],
     "sessions": [
         IndexModel([("user_id", ASCENDING), ("ended_at", ASCENDING)]),  # sign out of all devices
     ],

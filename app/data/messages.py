@@ -1,5 +1,7 @@
 """messages: chat_id, seq (its place in the chat), sender_id, receiver_id,
-client_id (unique per sender), text, image, seen_at, created_at.
+client_id (unique per sender), text, image, seen_at, created_at, and for a
+message the receiver did not see, mailed_at and pushed_at once an email or
+a browser notification has told them of it.
 
 Every query reads a narrow index range: history by (chat_id, seq), what is
 unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
@@ -8,6 +10,7 @@ unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
 from pymongo.errors import BulkWriteError
 
 from app.connections import db
+from app.data import IDS_PER_QUERY
 
 PAGE_SIZE = 50
 MAX_SEQ = 2**53  # far beyond any chat, and exact as a float in the page's script
@@ -73,6 +76,19 @@ def by_client_ids(sender_id, client_ids):
 def unseen(chat_id, receiver_id):
     """Messages in the chat that `receiver_id` has not seen yet."""
     return list(db().messages.find({"receiver_id": receiver_id, "seen_at": None, "chat_id": chat_id}))
+
+
+def unseen_by(receiver_id):
+    """Everything `receiver_id` has not seen yet, in every chat, without images' URLs."""
+    fields = ("chat_id", "seq", "sender_id", "text", "image.alt", "created_at", "mailed_at", "pushed_at")
+    return list(db().messages.find({"receiver_id": receiver_id, "seen_at": None}, dict.fromkeys(fields, 1)))
+
+
+def mark_told(message_ids, how, at):
+    """The receiver was told of these messages, by `how`: "mailed_at" or "pushed_at"."""
+    message_ids = list(message_ids)
+    for start in range(0, len(message_ids), IDS_PER_QUERY):
+        db().messages.update_many({"_id": {"$in": message_ids[start : start + IDS_PER_QUERY]}}, {"$set": {how: at}})
 
 
 def count_unseen(chat_id, receiver_id):

@@ -41,6 +41,14 @@ def end(session_id, now):
     db().sessions.update_one({"_id": session_id, "ended_at": None}, {"$set": {"ended_at": now}})
 
 
+def delete_all(user_id):
+    """Remove every session of the person, live or ended; returns their ids."""
+    ids = [found["_id"] for found in db().sessions.find({"user_id": user_id}, {"_id": 1})]
+    if ids:
+        db().sessions.delete_many({"_id": {"$in": ids}})
+    return ids
+
+
 def end_all(user_id, now):
     """End every live session of the person; returns their ids."""
     ids = [found["_id"] for found in db().sessions.find({"user_id": user_id, "ended_at": None}, {"_id": 1})]

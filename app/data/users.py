@@ -4,9 +4,14 @@ at most a minute old), time_zone (an IANA name, None until known),
 name_chosen (False until the person has chosen their name, or skipped
 choosing it, on first sign-in) and chats_shown_since (the latest activity of
 the last chat their Chats navigation showed, when it was last measured:
-see app/chats/present.py)."""
+see app/chats/present.py); notify (how Parley reaches them when they are
+away: `email`, a timing of app/notifications/settings.py, `text`, False
+when emails leave message text out, `browsers`, how many browsers take
+Web Push; none of them set until chosen) and missed_mail (the missed-message
+email under way, `pending`, and when the last one went, `sent_at`: see
+app/notifications/mail.py)."""
 
-import time
+from cachetools import TLRUCache
 
 from app import clock
 from app.connections import db
@@ -90,8 +95,9 @@ def names(user_ids):
 
 
 def people(user_ids):
-    """{user_id: {_id, name, time_zone}} for the given ids: what pushes to them need."""
-    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1})}
+    """{user_id: {_id, name, time_zone, notify}} for the given ids: what pushes
+    to them need, and how to reach them when they are away."""
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "time_zone": 1, "notify": 1})}
 
 
 class RecentPeople:
@@ -101,21 +107,24 @@ class RecentPeople:
 
     def __init__(self, seconds=60):
         self.seconds = seconds
-        self.people = {}
+        # Bounded: the people least lately asked for go first.
+        self.people = TLRUCache(maxsize=100_000, ttu=self.kept_until)
+
+    def kept_until(self, user_id, person, now):
+        # A zone not yet known is asked again soon: the page sets it when it first runs.
+        return now + (self.seconds if person.get("time_zone") else 5)
 
     def forget(self, user_id):
         self.people.pop(user_id, None)
 
     def __call__(self, user_ids):
-        now = time.monotonic()
-        missing = [user_id for user_id in user_ids if self.people.get(user_id, (None, 0))[1] < now]
+        user_ids = list(user_ids)
+        found = {user_id: self.people.get(user_id) for user_id in user_ids}
+        missing = [user_id for user_id, person in found.items() if person is None]
         if missing:
-            if len(self.people) > 100_000:
-                self.people.clear()
             for user_id, person in people(missing).items():
-                # A zone not yet known is asked again soon: the page sets it when it first runs.
-                self.people[user_id] = (person, now + (self.seconds if person.get("time_zone") else 5))
-        return {user_id: self.people[user_id][0] for user_id in user_ids if user_id in self.people}
+                self.people[user_id] = found[user_id] = person
+        return {user_id: found[user_id] for user_id in user_ids if found[user_id] is not None}
 
 
 recent_people = RecentPeople()
@@ -157,6 +166,36 @@ def by_name(prefix, among=None, limit=20):
         return [user for user in found if name_matches(user["name"], prefix)][:limit]
     found = [user for user in by_ids(db().users, among, {"name": 1}) if name_matches(user["name"], prefix)]
     return sorted(found, key=lambda user: (user["name"].lower(), str(user["_id"])))[:limit]
+
+
+def set_notify(user_id, **settings):
+    """Change some of the person's notify settings (email, text, browsers)."""
+    db().users.update_one({"_id": user_id}, {"$set": {f"notify.{name}": value for name, value in settings.items()}})
+    recent_people.forget(user_id)
+
+
+def to_reach(user_id):
+    """What reaching the person when they are away needs: their address,
+    name, zone, notify settings and the missed-message email under way."""
+    fields = ("email", "name", "time_zone", "notify", "missed_mail")
+    return db().users.find_one({"_id": user_id}, dict.fromkeys(fields, 1))
+
+
+def begin_missed_mail(user_id, pending):
+    """Keep `pending` as the person's missed-message email under way, unless
+    one already is (then False: another check got there first)."""
+    changed = db().users.update_one(
+        {"_id": user_id, "missed_mail.pending": None}, {"$set": {"missed_mail.pending": pending}}
+    )
+    return changed.modified_count == 1
+
+
+def end_missed_mail(user_id, key, at):
+    """The email `key` is on its way: no longer under way, and the latest sent."""
+    db().users.update_one(
+        {"_id": user_id, "missed_mail.pending.key": key},
+        {"$unset": {"missed_mail.pending": ""}, "$set": {"missed_mail.sent_at": at}},
+    )
 
 
 def set_chats_shown_since(user_id, at):

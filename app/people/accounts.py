@@ -7,12 +7,16 @@ again, and the user document goes last, so a delete that stopped halfway is
 finished by running it again.
 """
 
-from app import clock
+from app import clock, notifications
 from app.auth import session_store
-from app.chats import contacts, images, present, sending
-from app.connections import redis_client
+from app.chats import contacts, images, live, present, viewing
+from app.chats.sending import pending
 from app.data import chats, messages, users
-from app.realtime import push
+from app.realtime import presence, push
+
+# What each part keeps of a person, beside their messages and profile: all
+# goes with the account (sign-in limits stay: they are per address and requester).
+KEEPERS = (pending, viewing, live, contacts, presence, push, session_store, notifications)
 
 
 def export(user):
@@ -39,6 +43,7 @@ def export(user):
             "created_at": _time(user.get("created_at")),
             "last_seen_at": _time(user.get("last_seen_at")),
         },
+        "notifications": notifications.export(user),
         "chats": [
             {
                 "id": str(chat["_id"]),
@@ -72,7 +77,6 @@ def delete(user):
         contacts.changed(other)
         newest = messages.newest(chat["_id"])
         chats.forget_member_messages(chat["_id"], user_id, other, newest and present.latest_message(newest))
-        redis_client().delete(sending.pending_key(chat["_id"], user_id), sending.unconfirmed_key(chat["_id"], user_id))
-    redis_client().delete(push.stream(user_id))
+    for keeper in KEEPERS:
+        keeper.forget(user_id)
     users.delete(user)
-    contacts.changed(user_id)

@@ -2,11 +2,12 @@ from flask import Blueprint, current_app, flash, g, render_template, request, ur
 
 from app import formatting
 from app.auth.sessions import login_required
+from app.chats.layout import render_signed_in
 from app.data import chats, users
-from app.layout import render_signed_in
+from app.notifications import section
 from app.people import search
 from app.people.forms import NameForm, ProfileForm
-from app.web import go_to, is_htmx
+from app.web import go_to, is_htmx, local_path
 
 bp = Blueprint("people", __name__)
 
@@ -33,6 +34,7 @@ def profile():
                 form=form,
                 user=user,
                 blocked=blocked_people(),
+                **section.context(user),
             )
         saved = saved_message(user, form)
         users.rename(user, form.name.data)
@@ -49,6 +51,7 @@ def profile():
         user=user,
         saved=saved,
         blocked=blocked_people(),
+        **section.context(user),
     )
 
 
@@ -80,15 +83,16 @@ def welcome():
     shown to others as their email's local part. Skipping keeps that name."""
     user = users.get(g.user_id)
     form = NameForm(data={"name": user["name"]})
+    after = local_path(request.args.get("next"))  # where sign-in was taking them
     if request.method == "POST":
         if "skip" in request.form:
             users.keep_name(user["_id"])
-            return go_to(url_for("chats.home"))
+            return go_to(after or url_for("chats.home"))
         if form.validate():
             users.rename(user, form.name.data)
-            return go_to(url_for("chats.home"))
-        return render_template("people/welcome.html", form=form, user=user), 422
-    return render_template("people/welcome.html", form=form, user=user)
+            return go_to(after or url_for("chats.home"))
+        return render_template("people/welcome.html", form=form, user=user, after=after), 422
+    return render_template("people/welcome.html", form=form, user=user, after=after)
 
 
 @bp.get("/people")

@@ -161,6 +161,12 @@ def expect(user_id):
     redis_client().set(expected_key(user_id), 1, ex=EXPECTED_FOR)
 
 
+def forget(user_id):
+    """The account is going: no page of theirs is expected. (Their
+    connections go with their pages, which signing them out closed.)"""
+    redis_client().delete(expected_key(user_id))
+
+
 def ask_reachable(pipe, user_ids):
     """Queued on `pipe` with the caller's other commands: what reads, from
     the pipeline's replies, (those of `user_ids` (ids or their text) that a

@@ -130,6 +130,11 @@ def stream(user_id):
     return key("stream", user_id)
 
 
+def forget(user_id):
+    """The account is going: its pushes kept for replay go too."""
+    redis_client().delete(stream(user_id))
+
+
 def last_id(user_id):
     """The id of the user's newest push: a page rendered now has seen everything up to it."""
     newest = redis_client().xrevrange(stream(user_id), count=1)

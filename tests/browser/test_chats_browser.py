@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, chat_link, send_message, start_chat, two_people
+from tests.support.browser import assert_accessible, chat_link, send_message, start_chat, two_people, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,7 @@ def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):
     expect(bob_log.get_by_text("Look at this sunset!")).to_be_visible()
     image = bob_log.get_by_role("img", name="An orange sky over the sea")
     expect(image).to_be_visible()
+    wait_until(bob, "document.querySelector('#log .message-image img')?.complete")  # lazy: it loads once in view
     assert image.evaluate("img => img.naturalWidth") == 640
     expect(chat_link(bob, alice_name)).not_to_contain_text("unread")
 

@@ -146,7 +146,7 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
 
 
 def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, talk):
-    from app.chats import sending
+    from app.chats.sending.job import Job
     from tests.support.queues import publish
 
     alice, alice_cookies, bob, _, chat_id = talk
@@ -170,7 +170,7 @@ def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app,
     reconnecting = next(e for e in page.evaluate("window.spoken") if e["text"] == "Reconnecting…")
     print(f"\nsocket dropped -> 'Reconnecting…' in {reconnecting['at'] - page.evaluate('window.droppedAt')} ms")
     assert_accessible_in_every_scheme(page, "chat-reconnecting")
-    job = sending.Job.new(uuid.uuid4().hex, chat_id, bob["_id"], "Sent while you were away").fields()
+    job = Job.new(uuid.uuid4().hex, chat_id, bob["_id"], "Sent while you were away").fields()
     publish(app, "chat:messages", job)  # the worker saves and pushes it; the page is not there to hear
     time.sleep(2)  # a few reconnection tries while the web process is down
     processes.web(port=web.port)

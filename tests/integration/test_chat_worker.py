@@ -1,4 +1,4 @@
-"""Delivering messages (app/chats/sending.py), as the chat worker does it, in
+"""Delivering messages (app/chats/sending/delivery.py), as the chat worker does it, in
 this process with pushes captured; the worker as its own process where
 killing it or its queue is the point. Real RabbitMQ, SecantusDB and Redis."""
 
@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from bson import ObjectId
 
-from app.chats import live, numbering, sending, viewing
+from app.chats import live, numbering, viewing
+from app.chats.sending.delivery import deliver
+from app.chats.sending.job import Job
 from app.connections import db, key, redis_client
 from app.data import chats, messages, users
 from tests.support.people import FROM_HERE, HTMX, client_id, say
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.each_queue_type
 
 def job(pair, text, sender="alice", **overrides):
     sender_id = getattr(pair, sender).user["_id"]
-    return {**sending.Job.new(uuid.uuid4().hex, pair.id, sender_id, text).fields(), **overrides}
+    return {**Job.new(uuid.uuid4().hex, pair.id, sender_id, text).fields(), **overrides}
 
 
 def saved(app, pair):
@@ -135,7 +137,7 @@ def test_a_redelivered_job_saved_before_a_crash_still_updates_the_chat(pair, ns_
     payload = job(pair, "Saved, then the worker died")
     bob_id = pair.bob.user["_id"]
     with ns_app.test_request_context():
-        doc = sending.Job.from_json(json.dumps(payload)).message(bob_id)
+        doc = Job.from_json(json.dumps(payload)).message(bob_id)
         doc["seq"] = numbering.reserve({pair.id: 1})[pair.id]
         db().messages.insert_one(doc)
         from workers.chat import handle
@@ -287,7 +289,7 @@ def key_for_counter(app, chat_id):
 
 
 def job_message(pair, text):
-    return sending.Job.from_json(json.dumps(job(pair, text))).message(pair.bob.user["_id"])
+    return Job.from_json(json.dumps(job(pair, text))).message(pair.bob.user["_id"])
 
 
 @pytest.mark.parametrize("fault", ["out of memory", "read-only replica"])
@@ -328,7 +330,7 @@ def test_what_the_worker_has_delivered_survives_the_store_being_killed(ns_app, t
             indexes.create_all()
             alice, bob = (users.find_or_create(f"{name}-{uuid.uuid4().hex[:6]}@example.com") for name in "ab")
             chat = chats.open_between(alice["_id"], bob["_id"])
-            sending.deliver([sending.Job.new(uuid.uuid4().hex, chat["_id"], alice["_id"], "Kept")])
+            deliver([Job.new(uuid.uuid4().hex, chat["_id"], alice["_id"], "Kept")])
         store.kill()
         store.start()
         with app.app_context():

@@ -266,13 +266,13 @@ def save_history(chat_id, alice_id, bob_id, count):
 
 def test_a_message_shown_not_sent_offers_retry_and_delete_that_work_without_javascript(pair, ns_app, monkeypatch):
     from app import broker
-    from app.chats import sending
+    from app.chats.sending import pending
 
     def lost_on_the_way(name, payload):
         raise broker.PublishError("connection lost", maybe_queued=True)
 
     alice = pair.alice
-    monkeypatch.setattr(sending.broker, "publish", lost_on_the_way)
+    monkeypatch.setattr(pending.broker, "publish", lost_on_the_way)
     for text in ("Try me again", "Forget me"):
         assert send(alice, text, headers=HTMX).status_code == 503
     page = alice.get(alice.chat_url).get_data(as_text=True)
@@ -333,3 +333,15 @@ def start_chat_with(app, client):
     other = signed_in_person(app, "other")
     response = client.post("/chats", data={"user_id": str(other.user["_id"]), "csrf_token": client.token})
     return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_each_page_loads_only_the_scripts_it_needs_each_named_by_its_content(pair, ns_app):
+    def scripts(html):
+        found = re.findall(r'<script src="/static/js/(\w+)\.js\?v=([0-9a-f]{12})"', html)
+        return [name for name, _ in found]
+
+    signed_in_pages = ["parley", "upsert", "times", "drafts", "navigation", "live"]
+    assert scripts(ns_app.test_client().get("/signin").get_data(as_text=True)) == ["parley"]
+    assert scripts(pair.alice.get("/profile").get_data(as_text=True)) == signed_in_pages
+    assert scripts(pair.alice.get("/").get_data(as_text=True)) == signed_in_pages
+    assert scripts(pair.alice.get(pair.alice.chat_url).get_data(as_text=True)) == signed_in_pages + ["log", "composer"]

@@ -61,7 +61,7 @@ def test_the_chat_worker_line_for_a_message_carries_the_request_id(ns_app, names
     worker_line = wait_for(
         lambda: [line for line in worker.output().splitlines() if request_id in line], what="the worker's line"
     )
-    assert worker_line[0].startswith("level=info process=chat_worker logger=app.chats.sending")
+    assert worker_line[0].startswith("level=info process=chat_worker logger=app.chats.sending.delivery ")
     assert 'msg="delivered a batch"' in worker_line[0] and "jobs=1" in worker_line[0]
     for output in (web.output(), worker.output()):
         assert text not in output and pair.alice.token not in output

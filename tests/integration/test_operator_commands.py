@@ -91,6 +91,45 @@ def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, 
     assert signed_out.status_code == 303 and signed_out.headers["Location"].endswith("/signin")
 
 
+def test_deleting_a_person_leaves_none_of_their_keys_in_redis(pair, ns_app, monkeypatch):
+    """Each part that keeps something of a person in Redis forgets it: pending
+    and unconfirmed sends, viewing, being about, contacts, an expected page,
+    pushes kept for replay, sessions. Read by scanning the test's key prefix."""
+    from app import broker
+    from app.chats import contacts
+    from app.chats.sending import pending
+    from app.connections import redis_client
+
+    alice, bob = pair.alice, pair.bob
+    alice_id = str(alice.user["_id"])
+    say(bob, "Hello Alice")
+    assert run_chat_worker(ns_app) == {}  # pushed to Alice's stream
+    alice.get(alice.chat_url)  # about, and her page expected
+    signal = {"page": "p1", "visible": "1", "csrf_token": alice.token}
+    assert alice.post(f"{alice.chat_url}/viewing", data=signal, headers=HTMX).status_code == 204
+    say(alice, "On its way")  # pending: no worker runs
+
+    def maybe_lost(name, payload):
+        raise broker.PublishError("connection lost", maybe_queued=True)
+
+    monkeypatch.setattr(pending.broker, "publish", maybe_lost)
+    assert send(alice, "Maybe lost", headers=HTMX).status_code == 503  # unconfirmed
+    monkeypatch.undo()
+    with ns_app.app_context():
+        contacts.of(alice.user["_id"])
+        prefix = ns_app.config["KEY_PREFIX"]
+
+        def hers():
+            return sorted(name for name in redis_client().scan_iter(prefix + "*", count=1000) if alice_id in name)
+
+        kept = hers()
+        kinds = ("pending", "unconfirmed", "viewing", "active", "contacts", "expected", "stream", "session")
+        assert all(any(kind in name for name in kept) for kind in kinds), kept
+        flask(ns_app, "users", "delete", alice.user["email"], "--yes")
+        assert hers() == []
+        assert db().sessions.find_one({"user_id": alice.user["_id"]}) is None
+
+
 def test_release_declares_the_queues_and_refuses_a_queue_of_another_type(namespace):
     from app import create_app
 

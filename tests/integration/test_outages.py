@@ -60,7 +60,7 @@ def test_signing_in_answers_503_while_redis_is_down(ns_app):
 
 def test_a_send_the_broker_may_have_is_kept_and_sending_it_again_is_harmless(pair, ns_app, monkeypatch, pushes):
     from app import broker
-    from app.chats import sending
+    from app.chats.sending import pending
     from tests.support.queues import queued_jobs, run_chat_worker
 
     published = []
@@ -72,7 +72,7 @@ def test_a_send_the_broker_may_have_is_kept_and_sending_it_again_is_harmless(pai
     alice = pair.alice
     page = alice.get(alice.chat_url).get_data(as_text=True)
     data = {"client_id": client_id(page), "text": "Did it go?", "csrf_token": alice.token}
-    monkeypatch.setattr(sending.broker, "publish", lost_on_the_way)
+    monkeypatch.setattr(pending.broker, "publish", lost_on_the_way)
     assert alice.post(alice.chat_url + "/messages", data=data, headers=HTMX).status_code == 503
     shown = alice.get(alice.chat_url).get_data(as_text=True)
     assert f'id="m-{data["client_id"]}"' in shown and ">Not sent<" in shown  # kept, and said so

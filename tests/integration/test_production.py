@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pymongo
 import pytest
 
+from tests.support.queues import code_job
 from tests.support.services import (
     ROOT,
     Certificates,
@@ -56,6 +57,7 @@ def platform(namespace, certificates):
         "MAIL_PORT": str(inbox.port),
         "MAIL_USE_TLS": "true",
         "CLOUDINARY_URL": cloudinary.url,
+        "PUBLIC_URL": "https://parley.example",
     }
     yield SimpleNamespace(env=env, redis=redis_tls, mongo=mongo, inbox=inbox)
     for service in (redis_tls, mongo, inbox, cloudinary):
@@ -160,21 +162,22 @@ def test_amqps_urls_work_for_release_publishing_and_the_workers(namespace, certi
         app = create_app({name: namespace[name] for name in names} | {"RABBITMQ_URL": broker.tls_url})
         assert app.test_cli_runner().invoke(args=["release"]).exit_code == 0
         with app.app_context():
-            publish(SEND_OTP, {"to": "amqps@example.com", "subject": "Over AMQPS", "body": "Hello"})
+            publish(SEND_OTP, code_job("amqps@example.com"))
         processes.env.update(env)
         processes.worker("mail")
-        assert inbox.wait("amqps@example.com")["Subject"] == "Over AMQPS"
+        assert inbox.wait("amqps@example.com")["Subject"] == "Your Parley sign-in code"
     finally:
         broker.remove()
 
 
 def test_codes_go_over_tls_only_to_a_mail_server_whose_certificate_checks_out(base_env, certificates, monkeypatch):
     from app import create_app
+    from app.broker import SEND_OTP
     from app.broker.consumer import Retry
     from workers import mail as mail_worker
 
     def job(to):
-        return SimpleNamespace(body=json.dumps({"to": to, "subject": "Your code", "body": "It is 123456."}).encode())
+        return SimpleNamespace(body=json.dumps(code_job(to)).encode())
 
     inbox = Inbox(certificates=certificates)
     try:
@@ -182,10 +185,10 @@ def test_codes_go_over_tls_only_to_a_mail_server_whose_certificate_checks_out(ba
         with app.app_context():
             monkeypatch.delenv("SSL_CERT_FILE", raising=False)
             with pytest.raises(Retry, match="CERTIFICATE_VERIFY_FAILED"):  # an authority the system does not trust
-                mail_worker.send(job("eve@example.com"))
+                mail_worker.send(job("eve@example.com"), SEND_OTP)
             monkeypatch.setenv("SSL_CERT_FILE", certificates.ca)
-            mail_worker.send(job("ada@example.com"))
-        assert inbox.wait("ada@example.com")["Subject"] == "Your code"
+            mail_worker.send(job("ada@example.com"), SEND_OTP)
+        assert inbox.wait("ada@example.com")["Subject"] == "Your Parley sign-in code"
         assert not inbox.to("eve@example.com")
     finally:
         inbox.stop()

@@ -3,6 +3,7 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jwt as pyjwt
 import pytest
@@ -29,7 +30,7 @@ def test_sign_in_with_an_emailed_code(ns_app, ns_client):
 
     [job] = queued_jobs(ns_app, "send-otp")
     assert job["to"] == email  # lower-cased
-    assert job["subject"] == "Your Parley sign-in code"
+    assert job["template"] == "signin_code" and set(job) == {"to", "template", "values"}
     page = ns_client.get("/verify").get_data(as_text=True)
     assert f"We sent a code to {email}" in page and 'autocomplete="one-time-code"' in page
 
@@ -189,7 +190,7 @@ def test_resend_after_the_cooldown_sends_a_new_code(ns_app, ns_client, clock):
 
 
 def test_limits_per_address_and_browser_and_per_ip(ns_app, ns_client, clock):
-    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL="3 per hour", SIGNIN_LIMIT_PER_IP="5 per hour")
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL=(3, 3600), SIGNIN_LIMIT_PER_IP=(5, 3600))
     email = unique_email()
     token = csrf_token(ns_client)
     for _ in range(3):
@@ -227,7 +228,7 @@ def test_someone_asking_for_codes_to_your_address_cannot_lock_you_out(ns_app, cl
 
 
 def test_many_browsers_at_one_address_only_slow_it_down(ns_app, clock):
-    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL_ALL="4 per hour")
+    ns_app.config.update(SIGNIN_LIMIT_PER_EMAIL_ALL=(4, 3600))
     victim = unique_email("victim")
     for _ in range(4):  # a fresh browser each time, as an attacker may have
         stranger = ns_app.test_client()
@@ -269,8 +270,8 @@ def test_verify_is_limited_per_browser_and_per_ip(ns_app, clock, monkeypatch):
         token[client] = csrf_token(client)
         request_code(client, unique_email(), token[client])
         browsers.append(client)
-    monkeypatch.setattr(throttle, "VERIFY_PER_BROWSER", "4 per 5 minutes")
-    monkeypatch.setattr(throttle, "VERIFY_PER_IP", "6 per 5 minutes")
+    monkeypatch.setattr(throttle, "VERIFY_PER_BROWSER", (4, 300))
+    monkeypatch.setattr(throttle, "VERIFY_PER_IP", (6, 300))
     first, second, third = browsers
     tries = [first.post("/verify", data={"code": "000000", "csrf_token": token[first]}) for _ in range(5)]
     assert [r.status_code for r in tries] == [422] * 4 + [429]
@@ -296,8 +297,8 @@ def test_parallel_requests_cannot_pass_a_limit_together(ns_app):
     assert sorted(statuses) == [303] + [429] * 24
     assert len(queued_jobs(ns_app, "send-otp")) == 1
 
-    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "30 per hour"
-    ns_app.config["SIGNIN_LIMIT_PER_EMAIL_ALL"] = "100 per hour"
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = (30, 3600)
+    ns_app.config["SIGNIN_LIMIT_PER_EMAIL_ALL"] = (100, 3600)
     clients = [ns_app.test_client() for _ in range(60)]
     tokens = {client: csrf_token(client) for client in clients}
     with ThreadPoolExecutor(60) as pool:
@@ -326,7 +327,7 @@ def test_the_keys_each_script_touches_share_a_hash_slot(ns_app, ns_client, monke
 
 
 def test_typos_do_not_count_against_the_limits(ns_app, ns_client):
-    ns_app.config["SIGNIN_LIMIT_PER_IP"] = "2 per hour"
+    ns_app.config["SIGNIN_LIMIT_PER_IP"] = (2, 3600)
     token = csrf_token(ns_client)
     for _ in range(5):
         assert request_code(ns_client, "typo@", token).status_code == 422
@@ -373,7 +374,7 @@ def test_a_tampered_token_signs_nobody_in(app, client):
     header, payload, signature = cookies["accessToken"].split(".")
     client.set_cookie("accessToken", f"{header}.{payload}.{signature[:-4]}AAAA")
     response = client.get("/")
-    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     forged = pyjwt.encode(
         {"sub": str(user["_id"]), "type": "access", "exp": time.time() + 600},
         "a-guessed-secret-of-thirty-two-bytes",
@@ -442,7 +443,7 @@ def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, clock):
     clock.advance(seconds=session_store.ROTATION_GRACE + 1)
     thief = signed_in_client(app, only(cookies, "refreshToken"))
     response = thief.get("/profile")
-    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     assert any(h.startswith("refreshToken=;") for h in response.headers.getlist("Set-Cookie"))
     for name in ("refreshToken", "accessToken"):  # all of the session is over, at once
         assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
@@ -461,14 +462,14 @@ def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
     elsewhere = signed_in_client(app, session_cookies(app, user["email"])[1])  # another sign-in, as on a phone
     assert client.get("/profile").status_code == 200  # now this process holds the session as alive
     response = client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
-    assert response.status_code == 303 and response.headers["Location"] == "/signin"
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     cleared = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(("accessToken=;", "refreshToken=;"))]
     assert len(cleared) == 2
     assert "You have signed out." in client.get("/signin").get_data(as_text=True)
     for name in ("accessToken", "refreshToken"):
         kept = signed_in_client(app, only(cookies, name))
         response = kept.get("/profile")
-        assert response.status_code == 303 and response.headers["Location"] == "/signin"
+        assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     assert elsewhere.get("/profile").status_code == 200  # only that session ended
 
 
@@ -533,12 +534,55 @@ def test_profile_changes_the_name(app, client):
     assert errors_in(empty.get_data(as_text=True)) == ["Enter the name people will see."]
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client):
-    for path in ("/", "/profile", "/people"):
+def test_signed_out_visitors_are_sent_to_sign_in_and_back(client):
+    for path, back in (("/", None), ("/profile", "/profile"), ("/people?q=a", "/people?q=a")):
         response = client.get(path)
-        assert response.status_code == 303 and response.headers["Location"] == "/signin"
+        assert response.status_code == 303 and sent_to_sign_in(response) == back
     htmx = client.get("/profile", headers=HTMX)
     assert htmx.status_code == 204 and htmx.headers["HX-Redirect"] == "/signin"
+
+
+def sent_to_sign_in(response):
+    """The `next` of a redirect to the sign-in page (None if it has none)."""
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/signin"
+    return parse_qs(location.query).get("next", [None])[0]
+
+
+@pytest.mark.parametrize("first_time", [True, False])
+def test_sign_in_lands_where_the_link_pointed(ns_app, ns_client, first_time):
+    """A link to a chat (in a missed-message email) opened without a session:
+    sign in, then the chat, at its first unread message."""
+    email = unique_email("lin")
+    if not first_time:
+        with ns_app.app_context():
+            users.keep_name(users.find_or_create(email)["_id"])
+    target = "/chats/0123456789abcdef01234567/new"
+    signin = ns_client.get(target).headers["Location"]
+    assert sent_to_sign_in(ns_client.get(target)) == target
+    token = csrf_token(ns_client, signin)
+    request_code(ns_client, email, token)
+    [job] = queued_jobs(ns_app, "send-otp")
+    landed = ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token}).headers["Location"]
+    if first_time:  # their name first, then on
+        assert urlsplit(landed).path == "/welcome" and parse_qs(urlsplit(landed).query)["next"] == [target]
+        token = csrf_token(ns_client, landed)
+        landed = ns_client.post(landed, data={"skip": "1", "csrf_token": token}).headers["Location"]
+    assert landed == target
+
+
+@pytest.mark.parametrize(
+    "next_",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "/a\r\nSet-Cookie:x=1"],
+)
+def test_sign_in_never_sends_anyone_to_another_site(ns_app, ns_client, next_):
+    email = unique_email("lin")
+    with ns_app.app_context():
+        users.keep_name(users.find_or_create(email)["_id"])
+    token = csrf_token(ns_client, "/signin?next=" + quote(next_, safe=""))
+    request_code(ns_client, email, token)
+    [job] = queued_jobs(ns_app, "send-otp")
+    assert ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token}).headers["Location"] == "/"
 
 
 def test_the_first_sign_in_asks_for_a_name_once(ns_app, ns_client):

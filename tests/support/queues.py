@@ -2,7 +2,6 @@
 worker on them in the test's own process."""
 
 import json
-import re
 from types import SimpleNamespace
 
 import pika
@@ -93,4 +92,53 @@ def run_chat_worker(app):
 
 
 def code_in(job):
-    return re.search(r"\b(\d{6})\b", job["body"]).group(1)
+    return job["values"]["code"]
+
+
+def code_job(to, code="123456"):
+    """A sign-in code's job, as the sign-in form queues it on send-otp."""
+    return {"to": to, "template": "signin_code", "values": {"code": code, "minutes": 5}}
+
+
+def run_notify_worker(app):
+    """One round of the notify worker in this process: run the checks due
+    now (by the app's clock); returns the checks that were due."""
+    from app import letters
+    from app.notifications import scheduler
+
+    with letters.for_public_url(app):
+        worker = scheduler.Scheduler(app)
+        worker.epoch = 0  # a fresh worker recovers first; these rounds are about the checks
+        return worker.round()
+
+
+def run_mail_worker(app, queue="send-mail"):
+    """Send what is queued on a mail queue, in this process, to the app's
+    SMTP server (as the mail worker would); returns the failures by delivery."""
+    from app import letters
+    from workers import mail
+
+    deliveries = [delivery(body, tag=n) for n, body in enumerate(take_jobs(app, queue), start=1)]
+    with letters.for_public_url(app):
+        return mail.sender_for(queue)(deliveries) if deliveries else {}
+
+
+def missed_job(to, key, text="Are you there?", user_id="0" * 24):
+    """A missed-message email's job, as the notify worker queues it on send-mail."""
+    values = {
+        "name": "Bob",
+        "user_id": user_id,
+        "time_zone": None,
+        "text": True,
+        "chats": [
+            {
+                "chat_id": "1" * 24,
+                "from": "Ada Lovelace",
+                "count": 1,
+                "messages": [{"at": "2026-12-01T10:00:00+00:00", "text": text, "image": None}],
+            }
+        ],
+        "more_chats": 0,
+        "more_messages": 0,
+    }
+    return {"to": to, "template": "missed_messages", "values": values, "key": key}

@@ -153,3 +153,84 @@ class FakeCloudinary:
 
     def stop(self):
         self.server.shutdown()
+
+
+class FakePushService:
+    """A loopback stand-in for a browser's push service (RFC 8030), over TLS
+    with the run's own certificates, that does what the real ones do to a
+    sender: refuses a notification without a valid VAPID signature (RFC
+    8292) for its own origin, and keeps each one decrypted as the browser
+    would (RFC 8291, with the browser's keys it made). `subscribe()` is a
+    browser subscribing; `gone` holds endpoints it answers 410."""
+
+    def __init__(self, certificates, vapid_public_key):
+        import base64
+        import json
+        import secrets
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import http_ece
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from py_vapid import Vapid02
+
+        fake = self
+        self.port = free_port()
+        self.origin = f"https://127.0.0.1:{self.port}"
+        self.browsers = {}  # endpoint path -> (private key, auth secret)
+        self.received = {}  # endpoint -> [payload]
+        self.refused = []  # (endpoint, why)
+        self.gone = set()
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        def unb64(text):
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+        def subscribe():
+            key, auth = ec.generate_private_key(ec.SECP256R1()), secrets.token_bytes(16)
+            path = "/push/" + secrets.token_urlsafe(16)
+            fake.browsers[path] = (key, auth)
+            point = key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+            return {"endpoint": fake.origin + path, "keys": {"p256dh": b64(point), "auth": b64(auth)}}
+
+        self.subscribe = subscribe
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self, status):
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self):
+                endpoint = fake.origin + self.path
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path not in fake.browsers or endpoint in fake.gone:
+                    return self.answer(410)
+                authorization = self.headers.get("Authorization", "")
+                try:
+                    signed = Vapid02.verify(authorization)
+                    fields = dict(part.split("=", 1) for part in authorization.split(" ", 1)[1].split(","))
+                    claims = json.loads(unb64(fields["t"].split(".")[1]))
+                except Exception as error:
+                    signed, claims = False, {"error": repr(error)}
+                if not (signed and fields.get("k") == vapid_public_key and claims.get("aud") == fake.origin):
+                    fake.refused.append((endpoint, claims))
+                    return self.answer(403)
+                key, auth = fake.browsers[self.path]
+                payload = http_ece.decrypt(body, private_key=key, auth_secret=auth, version="aes128gcm")
+                fake.received.setdefault(endpoint, []).append(json.loads(payload))
+                self.answer(201)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.socket = certificates.server_context().wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()

@@ -10,4 +10,5 @@ PRODUCTION = {
     "MAIL_SERVER": "smtp.example",
     "MAIL_DEFAULT_SENDER": "Parley <hi@example.com>",
     "CLOUDINARY_URL": "cloudinary://k:s@cloud",
+    "PUBLIC_URL": "https://parley.example",
 }

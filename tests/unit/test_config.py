@@ -42,6 +42,12 @@ def test_production_names_the_missing_variable(name):
         config.load(environ)
 
 
+def test_production_links_in_emails_are_https():
+    with pytest.raises(config.ConfigError, match="PUBLIC_URL is 'http://parley.example'; expected an https://"):
+        config.load({**PRODUCTION, "PUBLIC_URL": "http://parley.example"})
+    assert config.load({**PRODUCTION, "PUBLIC_URL": "https://parley.example/"})["PUBLIC_URL"] == "https://parley.example"
+
+
 def test_cloudamqp_url_is_accepted():
     environ = {key: value for key, value in PRODUCTION.items() if key != "RABBITMQ_URL"}
     environ["CLOUDAMQP_URL"] = "amqps://cloudamqp.example/vhost"
@@ -89,6 +95,11 @@ MALFORMED = {
     "API_ORIGINS": "chat.example.com",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
+    "PUBLIC_URL": "https://parley.example/app",
+    "MISSED_MESSAGE_DELAY": "10 minutes",
+    "MISSED_MESSAGE_TEXT": "sometimes",
+    "VAPID_PRIVATE_KEY": "not-a-key",
+    "VAPID_SUBJECT": "admin@example.com",
 }
 
 
@@ -143,6 +154,14 @@ def test_both_smtp_encryptions_at_once_are_refused():
         config.load(PRODUCTION | {"MAIL_USE_TLS": "1", "MAIL_USE_SSL": "1"})
 
 
+def test_sign_in_limits_are_parsed_once_at_start_up(secrets_dir):
+    limits = {"SIGNIN_LIMIT_PER_IP": "50 per 10 minutes", "SIGNIN_LIMIT_PER_EMAIL": "3/day"}
+    settings = config.load(DEVELOPMENT | limits)
+    assert settings["SIGNIN_LIMIT_PER_IP"] == (50, 600)
+    assert settings["SIGNIN_LIMIT_PER_EMAIL"] == (3, 24 * 3600)
+    assert settings["SIGNIN_LIMIT_PER_EMAIL_ALL"] == (20, 3600)  # the default, parsed too
+
+
 def test_production_defaults_for_managed_services():
     settings = config.load(PRODUCTION)
     assert settings["QUEUE_TYPE"] == "quorum"
@@ -165,6 +184,7 @@ ENTRY_POINTS = {
     "web": [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
     "chat_worker": [sys.executable, "-m", "workers.chat"],
     "mail_worker": [sys.executable, "-m", "workers.mail"],
+    "notify_worker": [sys.executable, "-m", "workers.notify"],
     "release": [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "wsgi", "release"],
 }
 

@@ -11,7 +11,7 @@ from flask import Flask
 from app import clock
 from app.broker.consumer import Reject
 from app.chats.forms import MessageForm
-from app.chats.sending import MAX_TEXT, Job, text_problem
+from app.chats.sending.job import MAX_TEXT, Job, text_problem
 
 
 @pytest.fixture

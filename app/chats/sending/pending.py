@@ -1,0 +1,96 @@
+"""The web side of a send: the jobs a sender has on their way, kept in Redis
+until the worker has saved them, so that a reloaded page (or one without
+JavaScript) still shows them "Sending". A job the broker may not have is
+marked unconfirmed: its page shows it "Not sent", with Retry and Delete."""
+
+import json
+
+from app import broker
+from app.chats.sending.job import Job
+from app.connections import key, redis_client
+from app.data import chats
+
+PENDING_TTL = 24 * 3600
+
+
+def pending_key(chat_id, sender_id):
+    return key("pending", chat_id, sender_id)
+
+
+def unconfirmed_key(chat_id, sender_id):
+    return key("unconfirmed", chat_id, sender_id)
+
+
+def accept(job):
+    """Keep the job as pending and queue it. False if this client_id is
+    already on its way (a double submit). PublishError if the broker does
+    not confirm it: then nothing of it is kept, unless the broker may have
+    it after all (`maybe_queued`), when it stays pending, marked unconfirmed,
+    and a second try queues it again (the worker saves a client_id once)."""
+    name, unconfirmed = pending_key(job.chat_id, job.sender_id), unconfirmed_key(job.chat_id, job.sender_id)
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hsetnx(name, job.client_id, json.dumps(job.fields()))
+    pipe.expire(name, PENDING_TTL)
+    pipe.sismember(unconfirmed, job.client_id)
+    added, _, retried = pipe.execute()
+    if not (added or retried):
+        return False
+    try:
+        broker.publish(broker.CHAT_MESSAGES, job.fields())
+    except broker.PublishError as error:
+        pipe = redis_client().pipeline(transaction=False)
+        if error.maybe_queued or retried:  # an earlier try, or this one, may be queued
+            pipe.sadd(unconfirmed, job.client_id)
+            pipe.expire(unconfirmed, PENDING_TTL)
+        else:
+            pipe.hdel(name, job.client_id)
+            pipe.srem(unconfirmed, job.client_id)
+        pipe.execute()
+        raise
+    if retried:
+        redis_client().srem(unconfirmed, job.client_id)
+    return True
+
+
+def unconfirmed(chat_id, sender_id, client_id):
+    """The sender's pending job that the broker may not have (shown "Not sent"), or None."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hget(pending_key(chat_id, sender_id), client_id)
+    pipe.sismember(unconfirmed_key(chat_id, sender_id), client_id)
+    fields, maybe_lost = pipe.execute()
+    return Job.from_json(fields) if fields and maybe_lost else None
+
+
+def discard(job, pipe=None):
+    """The job is pending no longer: the worker saved it, or its sender
+    deleted it while it showed "Not sent" (if the broker had it after all,
+    the worker still delivers it). With `pipe`, queued on it for the caller."""
+    own = pipe is None
+    pipe = redis_client().pipeline(transaction=False) if own else pipe
+    pipe.hdel(pending_key(job.chat_id, job.sender_id), job.client_id)
+    pipe.srem(unconfirmed_key(job.chat_id, job.sender_id), job.client_id)
+    if own:
+        pipe.execute()
+
+
+def messages(chat_id, sender_id, receiver_id):
+    """The sender's pending jobs in this chat as message documents, for their
+    chat page; one the broker may not have is marked `unconfirmed`."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hvals(pending_key(chat_id, sender_id))
+    pipe.smembers(unconfirmed_key(chat_id, sender_id))
+    jobs, unconfirmed = pipe.execute()
+    found = []
+    for fields in jobs:
+        message = Job.from_json(fields).message(receiver_id)
+        if message["client_id"] in unconfirmed:
+            message["unconfirmed"] = True
+        found.append(message)
+    return found
+
+
+def forget(user_id):
+    """The account is going: none of its sends is pending any more."""
+    names = [name(chat_id, user_id) for chat_id in chats.ids_of(user_id) for name in (pending_key, unconfirmed_key)]
+    if names:
+        redis_client().delete(*names)
