@@ -212,6 +212,17 @@ def prefix(allow_empty):
     return parse
 
 
+def origins(raw):
+    """Origins such as 'https://chat.example.com, http://localhost:3003': scheme, host and port, no path."""
+    found = []
+    for origin in (part.strip() for part in raw.split(",")):
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise ValueError("origins such as 'https://chat.example.com,http://localhost:3003' (no path)")
+        found.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(found)
+
+
 def directory(raw):
     if os.path.exists(raw) and not os.path.isdir(raw):
         raise ValueError("a directory (this is a file)")
@@ -280,6 +291,10 @@ def load(environ=None):
     mail_tls = setting("MAIL_USE_TLS", mail_port == 587 and not mail_ssl, parse=flag)
     if mail_tls and mail_ssl:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are both on; expected one: STARTTLS (587) or SSL (465)")
+    api_origins = setting("API_ORIGINS", (), parse=origins)
+    # The original's clients on another site send their cookies only if they
+    # are SameSite=None, which browsers take only with Secure (production's).
+    samesite = "None" if production and api_origins else "Lax"
     mail_username, mail_password = setting("MAIL_USERNAME"), setting("MAIL_PASSWORD")
     if bool(mail_username) != bool(mail_password):
         given, missing = ("MAIL_USERNAME", "MAIL_PASSWORD") if mail_username else ("MAIL_PASSWORD", "MAIL_USERNAME")
@@ -293,7 +308,9 @@ def load(environ=None):
         "PORT": port_number,
         # Where people open Parley: the links in emails (a worker has no request to take it from).
         "PUBLIC_URL": public,
-        "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 2, parse=whole_number(1, 64)),
+        # One when the original's clients are served: a Socket.IO polling session
+        # lives in one process (docs/deploying.md, "The original's clients").
+        "WEB_CONCURRENCY": setting("WEB_CONCURRENCY", 1 if api_origins else 2, parse=whole_number(1, 64)),
         "SECRET_KEY": secret_key,
         "MONGODB_URI": setting(
             "MONGODB_URI",
@@ -343,19 +360,24 @@ def load(environ=None):
         "JWT_TOKEN_LOCATION": ["cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=15),
+        # The original system's names: its clients (app/api) and pages share the sessions.
+        "JWT_ACCESS_COOKIE_NAME": "accessToken",
+        "JWT_REFRESH_COOKIE_NAME": "refreshToken",
         "JWT_COOKIE_SECURE": production,
-        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_COOKIE_SAMESITE": samesite,
         "JWT_COOKIE_CSRF_PROTECT": False,
         "JWT_REFRESH_COOKIE_PATH": "/",
         "JWT_SESSION_COOKIE": False,
         "WTF_CSRF_TIME_LIMIT": None,  # a chat tab stays open for days
         "WTF_CSRF_SSL_STRICT": production,
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SAMESITE": samesite,
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SERVER_TIMING": setting("SERVER_TIMING", not production, parse=flag),
         # Who people search finds: see app/people/search.py.
         "DIRECTORY": setting("DIRECTORY", "private", parse=one_of("private", "open")),
+        # Sites whose scripts may use /api/v1 and /socket.io with the person's cookies (app/api/origins.py).
+        "API_ORIGINS": api_origins,
         # gunicorn's worker_connections (gunicorn.conf.py reads it too): event streams get half.
         "WORKER_CONNECTIONS": setting("WORKER_CONNECTIONS", 1000, parse=whole_number(10)),
         "HANDSHAKES_PER_IP": setting("HANDSHAKES_PER_IP", 20, parse=whole_number(1)),  # sockets before their hello

@@ -20,6 +20,12 @@ os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
 bind = f"0.0.0.0:{settings['PORT']}"
 worker_class = "gevent"
 workers = settings["WEB_CONCURRENCY"]
+if settings["API_ORIGINS"] and workers > 1:
+    print(
+        f"Parley: WEB_CONCURRENCY={workers} with API_ORIGINS set: a Socket.IO client that long-polls "
+        "must reach one process each time (docs/deploying.md, \"The original's clients\")",
+        flush=True,
+    )
 # Requests in progress and event streams, at once. An open page's WebSocket
 # is not one once it is served (see PageSocket), so this bounds how many
 # handshakes run together: the rest wait in the listen backlog, costing no

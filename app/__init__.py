@@ -8,7 +8,7 @@ from flask import Flask, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from app import cli, connections, errors, formatting, health, letters, logs, text, timing
+from app import api, cli, connections, errors, formatting, health, letters, logs, text, timing
 from app.auth import sessions
 from app.auth.letters import SIGNIN_CODE
 from app.chats import live
@@ -47,6 +47,7 @@ def create_app(overrides=None):
     errors.init_app(app)
     register_blueprints(app)
     live.init_app(app)
+    api.init_app(app)
     letters.init_app(app, [SIGNIN_CODE, MISSED_MESSAGES])
     app.add_template_global(asset_url_for(app), "asset")
     app.add_template_global(field_attributes)

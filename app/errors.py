@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: "We could not understand that request.",
+    401: "Sign in first.",
     403: "You cannot do that.",
     404: "We could not find that page.",
     405: "That page cannot do that.",
@@ -24,11 +25,14 @@ MESSAGES = {
 }
 
 
-def error_response(message, status, headers=None):
+def error_response(message, status, headers=None, details=None):
     """An htmx request gets the message in the page's alert region, where a
     screen reader announces it; a page load gets an error page. A message
-    that could not be sent is on that page, ready to send again."""
+    that could not be sent is on that page, ready to send again. The API
+    (/api/) answers {message} in JSON, with `details` (which fields are wrong)."""
     headers = dict(headers or {})
+    if request.path.startswith("/api/"):
+        return {"message": message, **({"errors": details} if details else {})}, status, headers
     if is_htmx():
         html = render_template("_alert.html", message=message)
         return html, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML", **headers}
@@ -47,7 +51,9 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        return error_response(MESSAGES.get(error.code, error.description), error.code)
+        data = getattr(error, "data", None) or {}  # what an API view or its request check said
+        message = data.get("message") or MESSAGES.get(error.code, error.description)
+        return error_response(message, error.code, data.get("headers"), data.get("messages"))
 
     @app.errorhandler(PublishError)
     def not_queued(error):

@@ -50,6 +50,13 @@ def iso_time(at):
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_millis(at):
+    """ "2026-12-03T13:27:05.120Z", as JavaScript's toISOString writes it; None stays None."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # isoformat: a third of strftime's time
+
+
 def local(at, tz):
     return at.astimezone(tz or UTC)
 

@@ -364,6 +364,10 @@ def pages(requests=50):
         figures["POST a message (1,000-message chat)"] = post_timings(
             system.url, long_chat, reader_credentials, requests
         )
+        progress("pages: POST a message through the API")
+        figures["POST /api/v1/message (1,000-message chat)"] = post_timings(
+            system.url, long_chat, reader_credentials, requests, api=True
+        )
         first_loads = {
             "sign-in page": first_load(system.url, "/signin", None),
             "chat page": first_load(system.url, f"/chats/{long_chat}", reader_cookie),
@@ -373,29 +377,39 @@ def pages(requests=50):
         system.stop()
 
 
-def post_timings(url, chat, credentials, requests):
-    """Sending, as the chat form's htmx POST does, on the long chat: the answer does not read its history."""
+def post_timings(url, chat, credentials, requests, api=False):
+    """Sending, as the chat form's htmx POST does, on the long chat: the answer does not read its history.
+    With `api`, as the original system's clients do (POST /api/v1/message, multipart, 201)."""
     import uuid
     from urllib.parse import urlencode
 
     parts = urlsplit(url)
     totals, dbs, clients = [], [], []
     for _ in range(requests):
-        body = urlencode({"client_id": uuid.uuid4().hex, "text": "Timed message.", "alt": ""})
-        headers = {
-            "Cookie": credentials["cookie"],
-            "HX-Request": "true",
-            "X-CSRFToken": credentials["csrf"],
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+        if api:
+            path, expected = "/api/v1/message", 201
+            body = (
+                "--b\r\nContent-Disposition: form-data; name=\"chatId\"\r\n\r\n" + str(chat) + "\r\n"
+                "--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nTimed message.\r\n--b--\r\n"
+            )
+            headers = {"Cookie": credentials["cookie"], "Content-Type": "multipart/form-data; boundary=b"}
+        else:
+            path, expected = f"/chats/{chat}/messages", 200
+            body = urlencode({"client_id": uuid.uuid4().hex, "text": "Timed message.", "alt": ""})
+            headers = {
+                "Cookie": credentials["cookie"],
+                "HX-Request": "true",
+                "X-CSRFToken": credentials["csrf"],
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         started = time.perf_counter()
-        connection.request("POST", f"/chats/{chat}/messages", body=body, headers=headers)
+        connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         clients.append((time.perf_counter() - started) * 1000)
         connection.close()
-        if response.status != 200:
+        if response.status != expected:
             raise RuntimeError(f"POST answered {response.status}")
         timing = server_timing(response)
         totals.append(timing["total"])

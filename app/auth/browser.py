@@ -33,7 +33,7 @@ def remember(response):
             _serializer().dumps(g.browser_id),
             max_age=MAX_AGE,
             httponly=True,
-            samesite="Lax",
+            samesite=current_app.config["SESSION_COOKIE_SAMESITE"],
             secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response

@@ -15,6 +15,7 @@ from app.connections import key, redis_client
 
 CODE_TTL = 300
 MAX_TRIES = 5
+DIGITS = 6
 
 # Atomic, so two guesses at once cannot both use the last try and an expiring
 # code cannot come back to life without its TTL.
@@ -45,8 +46,8 @@ class Outcome(enum.Enum):
     USED = "used"
 
 
-def new_code():
-    return f"{secrets.randbelow(1_000_000):06d}"
+def new_code(digits=DIGITS):
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
 def digest(email, code):

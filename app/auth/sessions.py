@@ -113,8 +113,11 @@ def _ended():
     g.session_ended = True  # its cookies are cleared
 
 
-def load_user():
-    """before_request: set g.user_id (an ObjectId, or None when signed out) and g.session_id."""
+def load_user(rotate=True):
+    """before_request: set g.user_id (an ObjectId, or None when signed out) and
+    g.session_id. Without `rotate` (a request whose answer cannot set cookies:
+    a WebSocket handshake, a Socket.IO connect) a live refresh token is enough,
+    and is not rotated: the browser would keep the old one."""
     g.user_id = g.session_id = None
     access = _claims("JWT_ACCESS_COOKIE_NAME", "access")
     if access and access["exp"] - time.time() > RENEW_BEFORE:
@@ -126,27 +129,52 @@ def load_user():
         if access and session_store.alive(access["sub"], access.get("sid")):
             _signed_in(access)  # about to expire, nothing to renew it with: use it while it lasts
         return
-    user_id, session_id = refresh["sub"], refresh.get("sid")
-    if request.headers.get("Upgrade", "").lower() == "websocket":
+    if not rotate or request.headers.get("Upgrade", "").lower() == "websocket":
         # A WebSocket handshake cannot set cookies, so it must not rotate the
         # refresh token the browser holds: a live one is enough to connect.
-        if session_store.refresh_usable(user_id, session_id, refresh["jti"], browser.browser_id()):
+        if session_store.refresh_usable(refresh["sub"], refresh.get("sid"), refresh["jti"], browser.browser_id()):
             _signed_in(refresh)
         return
+    _renew(refresh)
+
+
+def _renew(refresh):
+    """Rotate the refresh token and issue a new pair (sent by save_tokens);
+    a token used again after its rotation ends the session. True if renewed."""
+    user_id, session_id = refresh["sub"], refresh.get("sid")
     csrf = refresh.get("csrf") or secrets.token_urlsafe(24)  # kept, so open pages' tokens stay good
     new_jti = secrets.token_urlsafe(18)
     outcome = session_store.rotate(user_id, session_id, refresh["jti"], new_jti, browser.browser_id())
     if outcome not in ("rotated", "grace"):
-        return _ended()
+        _ended()
+        return False
     _signed_in({"sub": user_id, "sid": session_id, "csrf": csrf})
     g.new_access_token = _new_access_token(user_id, csrf, session_id)
     if outcome == "rotated":
         g.new_refresh_token = _new_refresh_token(user_id, csrf, new_jti, session_id)
+    return True
+
+
+def renew():
+    """Renew the session now (the API's /auth/refresh), unless this request
+    already did: False if its refresh token is missing, ended or used again."""
+    if g.get("new_access_token"):
+        return True
+    refresh = _claims("JWT_REFRESH_COOKIE_NAME", "refresh")
+    if refresh is None:
+        g.user_id = None
+        return False
+    return _renew(refresh)
 
 
 def csrf_token():
     """The token this page's forms and htmx requests send back (a template global)."""
     return g.csrf if g.get("user_id") else generate_csrf()
+
+
+def exempt_from_csrf(app, blueprint):
+    """Requests to `blueprint` carry no token: it checks where they come from instead (app/api/origins.py)."""
+    app.extensions.setdefault("csrf_exempt", set()).add(blueprint.name)
 
 
 def csrf_exempt(view):
@@ -159,6 +187,8 @@ def csrf_exempt(view):
 def check_csrf():
     """before_request, after load_user: a POST without the right token is refused."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.blueprint in current_app.extensions.get("csrf_exempt", ()):
         return
     if getattr(current_app.view_functions.get(request.endpoint), "csrf_exempt", False):
         return

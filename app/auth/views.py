@@ -10,25 +10,13 @@ from flask import (
     url_for,
 )
 
-from app import broker, letters, outages
-from app.auth import browser, codes, sessions, throttle
+from app import broker, outages
+from app.auth import browser, codes, otp, sessions, throttle
 from app.auth.forms import SignInForm, VerifyForm
-from app.auth.letters import SIGNIN_CODE
-from app.data import users
 from app.web import go_to, local_path, render
 
 bp = Blueprint("auth", __name__)
 bp.after_request(browser.remember)
-
-CODE_ERRORS = {
-    codes.Outcome.LOCKED: "Too many wrong tries. Ask for a new code with Resend code.",
-    codes.Outcome.EXPIRED: "That code has expired. Ask for a new one with Resend code.",
-    codes.Outcome.USED: "That code has already been used. Ask for a new one with Resend code.",
-}
-
-
-def _code_email(email, code):
-    return letters.job(email, SIGNIN_CODE, {"code": code, "minutes": codes.CODE_TTL // 60})
 
 
 def _send_code_failed(form, message, status):
@@ -45,14 +33,6 @@ def _send_code_failed(form, message, status):
     return render("auth/signin.html", "auth/_signin_panel.html", status, form=form, error=message)
 
 
-def pending_signin():
-    """(email, attempt) of the sign-in this browser session started, or (None, None)."""
-    pending = session.get("signin")
-    if not isinstance(pending, dict):
-        return None, None
-    return pending.get("email"), pending.get("attempt")
-
-
 @bp.get("/signin")
 def signin():
     """The sign-in page. `next` is where a page that needed a session sent
@@ -64,7 +44,7 @@ def signin():
         session["next"] = after
     browser.browser_id()  # the browser has its id before it asks for a code
     # "Use a different email" comes here: the address given last is there to correct.
-    email, _ = pending_signin()
+    email, _ = otp.pending_signin()
     return render_template("auth/signin.html", form=SignInForm(data={"email": email or ""}))
 
 
@@ -74,22 +54,14 @@ def send_code():
     if not form.validate():
         return _send_code_failed(form, None, 422)
     email = form.email.data
+    attempt = otp.signin_attempt(email)
     try:
-        counted = throttle.asking_for_code(email)
+        otp.send_code(email, attempt)
     except throttle.Refused as refusal:
         return _send_code_failed(form, str(refusal), 429)
-    pending_email, attempt = pending_signin()
-    if pending_email != email or not attempt:
-        attempt = codes.new_attempt()
-    code = codes.new_code()
-    codes.store(email, attempt, code)
-    try:
-        broker.publish(broker.SEND_OTP, _code_email(email, code))
     except broker.PublishError:
-        codes.discard(email, attempt)
-        throttle.give_back(counted)
         return _send_code_failed(form, outages.MESSAGE, 503)
-    session["signin"] = {"email": email, "attempt": attempt}
+    otp.remember_attempt(email, attempt)
     flash(
         f"We sent a new code to {email}."
         if form.resend.data
@@ -100,7 +72,7 @@ def send_code():
 
 @bp.get("/verify")
 def verify():
-    email, _ = pending_signin()
+    email, _ = otp.pending_signin()
     if not email:
         return redirect(url_for("auth.signin"))
     return render_template("auth/verify.html", form=VerifyForm(), email=email)
@@ -108,21 +80,18 @@ def verify():
 
 @bp.post("/verify")
 def check_code():
-    email, attempt = pending_signin()
+    email, attempt = otp.pending_signin()
     if not (email and attempt):
         flash("Your sign-in timed out. Enter your email again.")
         return go_to(url_for("auth.signin"))
     form = VerifyForm()
     if form.validate():
         try:
-            throttle.trying_code()
+            outcome, tries_left, user = otp.try_code(email, attempt, form.code.data)
         except throttle.Refused as refusal:
             form.code.errors.append(str(refusal))
             return render("auth/verify.html", "auth/_verify_panel.html", 429, form=form, email=email)
-        outcome, tries_left = codes.check(email, attempt, form.code.data)
         if outcome is codes.Outcome.OK:
-            throttle.signed_in(email)
-            user = users.find_or_create(email)
             after = local_path(session.get("next"))
             session.clear()  # signed in, the JWT carries all there is: no session cookie to read per request
             if not user.get("name_chosen", True):  # first time: their name first, then on
@@ -130,11 +99,7 @@ def check_code():
             response = make_response(go_to(after or url_for("chats.home")))
             sessions.start(response, user["_id"])
             return response
-        if outcome is codes.Outcome.WRONG:
-            tries = "1 try" if tries_left == 1 else f"{tries_left} tries"
-            form.code.errors.append(f"That code is not right. You have {tries} left.")
-        else:
-            form.code.errors.append(CODE_ERRORS[outcome])
+        form.code.errors.append(otp.code_error(outcome, tries_left))
     return render("auth/verify.html", "auth/_verify_panel.html", 422, form=form, email=email)
 
 

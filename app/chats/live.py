@@ -12,7 +12,7 @@ from app.chats import blocks, contacts, present, receipts, viewing
 from app.connections import key, redis_client
 from app.data import chats, users
 from app.realtime import hooks, limits, presence
-from app.realtime.push import Outbox
+from app.realtime.push import Outbox, as_json
 
 ACTIVE_EVERY = 60  # seconds: how often a page load or send counts as being about
 
@@ -103,7 +103,8 @@ def typing(chat_id, user_id, is_typing):
     name = users.get(user_id)["name"] if is_typing else None  # read when needed, not per connect
     html = render_template("chats/_typing_update.html", chat_id=chat_id, name=name)
     outbox = Outbox()
-    outbox.add(chats.other_member(members, user_id), html, replayable=False)
+    event = present.typing_event(chat_id, user_id, is_typing)
+    outbox.add(chats.other_member(members, user_id), html, replayable=False, events=[event])
     outbox.send()
 
 
@@ -129,6 +130,7 @@ def tell_contacts(user_id, is_online):
     ids = {contact: ObjectId(contact) for contact in reached}
     people = users.recent_people(ids.values())
     rendered = {}
+    events = [as_json(present.presence_event(user_id, is_online))]  # made once for every contact
     outbox = Outbox()
     for contact, contact_id in ids.items():
         tz = present.zone_of(people.get(contact_id))
@@ -138,7 +140,7 @@ def tell_contacts(user_id, is_online):
         # its render; an attached page that reconnects later is sent a
         # snapshot instead (presence_snapshot), so a presence change is not
         # history to keep (each kept push cost Redis about 20 µs, a published one 1).
-        outbox.add(contact_id, rendered[tz], replayable=contact in attaching)
+        outbox.add(contact_id, rendered[tz], replayable=contact in attaching, events=events)
     outbox.send()
 
 

@@ -16,6 +16,7 @@ from flask import render_template
 from app import clock, formatting
 from app.data import chats, messages, users
 from app.realtime import presence
+from app.realtime.push import as_json
 
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
@@ -99,20 +100,61 @@ def conversation(docs, viewer_id, names, tz=None, before=None, now=None):
 
 
 def message_pushes(saved, before, people, now=None):
-    """[(user id, HTML)]: newly saved messages (each chat's in order), each to
-    its sender and, announced, to its receiver. `before` is {chat id: the
-    chat's latest message before these}, `people` {user id: {name, time_zone}}."""
+    """[(user id, HTML, events)]: newly saved messages (each chat's in order),
+    each to its sender and, announced, to its receiver. `before` is {chat id:
+    the chat's latest message before these}, `people` {user id: {name, time_zone}}."""
     previous, pushes = dict(before), []
     for doc in saved:
         last = previous.get(doc["chat_id"])
         if last is not None and last["seq"] >= doc["seq"]:  # a redelivery: the chat had moved past it
             last = messages.before(doc["chat_id"], doc["seq"])
         name = people.get(doc["sender_id"], {}).get("name", "Someone")
+        events = [as_json(message_event(doc))]  # made once, for both members
         for user_id, announce in ((doc["sender_id"], False), (doc["receiver_id"], True)):
             view = message(doc, user_id, name, last, zone_of(people.get(user_id)), now)
-            pushes.append((user_id, message_update(view, announce)))
+            pushes.append((user_id, message_update(view, announce), events))
         previous[doc["chat_id"]] = doc
     return pushes
+
+
+# Events: what a push tells API clients (app/api/events.py names them as the
+# original system did). Ids and times are text, as they travel as JSON.
+
+
+def message_event(doc):
+    """A saved or pending message: its `id` is its client_id, the same before and after it is saved."""
+    image = doc.get("image")
+    return [
+        "message",
+        {
+            "id": doc["client_id"],
+            "chat_id": str(doc["chat_id"]),
+            "sender_id": str(doc["sender_id"]),
+            "text": doc.get("text") or "",
+            "image": image and {"url": image["url"], "ref": image.get("ref", ""), "alt": image.get("alt") or ""},
+            "seen_at": formatting.iso_millis(doc.get("seen_at")),
+            "created_at": formatting.iso_millis(doc["created_at"]),
+            "saved": "seq" in doc,
+        },
+    ]
+
+
+def seen_event(chat_id, seen):
+    """The sender's messages in `seen` were seen."""
+    return ["seen", {"chat_id": str(chat_id), "ids": [doc["client_id"] for doc in seen]}]
+
+
+def typing_event(chat_id, user_id, is_typing):
+    return ["typing", {"chat_id": str(chat_id), "user_id": str(user_id), "typing": is_typing}]
+
+
+def presence_event(user_id, is_online):
+    return ["presence", {"user_id": str(user_id), "online": is_online}]
+
+
+def chat_event(chat_id, created_by):
+    """A chat was started with the receiver."""
+    return ["chat", {"chat_id": str(chat_id), "created_by": str(created_by)}]
 
 
 def seen_updates(chat_id, seen, sender_id, tz=None):

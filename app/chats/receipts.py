@@ -33,6 +33,7 @@ def mark_seen(chat, viewer_id):
             message["seen_at"] = now
         for html in present.seen_updates(chat["_id"], unseen, sender_id, present.zone_of(people.get(sender_id))):
             outbox.add(sender_id, html)
+        outbox.add(sender_id, events=[present.seen_event(chat["_id"], unseen)])
     names = {user_id: person["name"] for user_id, person in people.items()}
     online = presence.online([sender_id])
     entry = present.chat_entry(chat, viewer_id, names, online, 0, present.zone_of(people.get(viewer_id)))

@@ -1,5 +1,4 @@
 import os
-import time
 import uuid
 
 from flask import (
@@ -16,13 +15,12 @@ from flask import (
 )
 from markupsafe import Markup
 
-from app import broker, outages, tracing
+from app import broker, outages
 from app.auth.sessions import login_required
-from app.chats import blocks, contacts, images, live, present, receipts
+from app.chats import actions, blocks, images, live, present, receipts
 from app.chats.forms import MessageForm
 from app.chats.layout import render_signed_in
 from app.chats.sending import pending
-from app.chats.sending.job import Job
 from app.data import chats, messages, users
 from app.realtime import presence, push
 from app.text import bdi
@@ -66,11 +64,10 @@ def home():
 @login_required
 def start():
     """ "Chat with NAME": open the one chat with that person, creating it if needed."""
-    other_id = chats.parse_id(request.form.get("user_id"))
-    if other_id is None or other_id == g.user_id or users.get(other_id) is None:
+    try:
+        chat, _ = actions.start(g.user_id, chats.parse_id(request.form.get("user_id")))
+    except actions.Refused:
         abort(404)
-    chat = chats.open_between(g.user_id, other_id)
-    contacts.changed(g.user_id, other_id)
     return go_to(url_for("chats.show", chat_id=chat["_id"]))
 
 
@@ -175,35 +172,10 @@ def send(chat_id):
 
     if not form.validate():
         return failed(form.first_error(), 422)
-    refusal, you_blocked = block_refusal(chat_id, members)
-    if refusal:
-        return failed(refusal, 403, unblock=you_blocked)
-    image = None
-    if form.image.data:
-        try:
-            images.count_upload(g.user_id)
-            image = images.store(chat_id, form.image.data, form.alt.data)
-        except images.UploadRefused as refusal:
-            return failed(str(refusal), 429)
-        except images.ImageError as error:
-            return failed(str(error), 422)
-        except images.StorageError:
-            return failed("We could not store your image, try again.", 503)
-    job = Job.new(form.client_id.data, chat_id, g.user_id, form.text.data or "", image)
-    if tracing.enabled:
-        tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:
-        if not pending.accept(job):
-            images.discard(image)  # a double submit: the first one is on its way
-    except pending.Refused as refusal:
-        images.discard(image)
-        return failed(str(refusal), refusal.status)
-    except broker.PublishError as error:
-        if not error.maybe_queued:  # else the job may still arrive, with its image
-            images.discard(image)
-        return failed(outages.MESSAGE, 503)
-    tracing.stage(job.client_id, "confirmed")
-    live.active(g.user_id)
+        actions.send(chat_id, members, g.user_id, form.client_id.data, form.text.data, form.image.data, form.alt.data)
+    except actions.Refused as refusal:
+        return failed(refusal.message, refusal.status, unblock=refusal.unblock)
     if not is_htmx():
         return go_to(url_for("chats.show", chat_id=chat_id, _anchor="composer"))
     # The page already shows the message as Sending (its own bubble); the worker's push replaces it.
@@ -225,9 +197,9 @@ def unsent(chat_id, client_id):
         pending.discard(job)
         images.discard(job.image)
         return go_to(back)
-    refusal, _ = block_refusal(chat_id, members)
+    refusal = actions.block_refusal(chat_id, members, g.user_id)
     if refusal:
-        flash(refusal)  # still "Not sent", and Delete forgets it
+        flash(refusal.message)  # still "Not sent", and Delete forgets it
         return go_to(back)
     try:
         pending.accept(job)
@@ -236,16 +208,6 @@ def unsent(chat_id, client_id):
     except broker.PublishError:
         flash(outages.MESSAGE)  # still "Not sent", with Retry
     return go_to(back)
-
-
-def block_refusal(chat_id, members):
-    """(Why nothing can be sent in this chat, whether the sender is the one
-    who blocked), if one of its members blocked the other; else (None, False)."""
-    blocked = blocks.of(chat_id)
-    if not blocked:
-        return None, False
-    other = users.get(chats.other_member(members, g.user_id))
-    return blocks.refusal(blocked, g.user_id, other["name"]), g.user_id in blocked
 
 
 @bp.route("/chats/<chat_id>/block", methods=["GET", "POST"])

@@ -61,8 +61,13 @@ def new_chat(a, b):
 
 def open_between(a, b):
     """The one chat between a and b, created if needed; safe when both start it at once."""
+    return start_between(a, b)[0]
+
+
+def start_between(a, b):
+    """open_between, and whether this call created the chat."""
     chat = new_chat(a, b)
-    return upsert(db().chats, {"pair": chat.pop("pair")}, chat)[0]
+    return upsert(db().chats, {"pair": chat.pop("pair")}, chat)
 
 
 def get(chat_id):

@@ -136,6 +136,16 @@ def recent_names(user_ids):
     return {user_id: found[user_id]["name"] if user_id in found else DELETED_NAME for user_id in user_ids}
 
 
+def profiles(user_ids):
+    """{user_id: {_id, name, created_at}}: what the API shows of people (never their email)."""
+    return {user["_id"]: user for user in by_ids(db().users, user_ids, {"name": 1, "created_at": 1})}
+
+
+def newest(limit):
+    """The `limit` people who joined last (name and when): the API's list of everyone, in an open directory."""
+    return list(db().users.find({}, {"name": 1, "created_at": 1}).sort("_id", -1).limit(limit))
+
+
 def by_email(email):
     return db().users.find_one({"email": email}, {"name": 1})
 

@@ -190,7 +190,7 @@ class PageSocket:
                 while self.outbox or connection.waiting:
                     self._flush()
                     for push in connection.ready():
-                        if self.protocol.state is ConnectionState.OPEN:
+                        if push.for_pages and self.protocol.state is ConnectionState.OPEN:
                             self.sock.sendall(self.protocol.send(TextMessage(frame(push))))
                             tracing.pushed(push.html, "written", connection.user_id)
                         self._flush()

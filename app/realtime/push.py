@@ -1,4 +1,5 @@
-"""Pushes: HTML for one user's open pages.
+"""Pushes: HTML for one user's open pages, and the same change as events
+for the user's API clients (Socket.IO, see app/api/events.py).
 
 Every push goes out on the user's Redis channel, which the web processes'
 hubs listen to. A replayable push is also appended to the user's capped
@@ -39,14 +40,21 @@ return id
 
 class Push(NamedTuple):
     """What one page gets: HTML with its stream id (None when it is not
-    kept); or, with `refresh`, word that the page must fetch its regions
+    kept) and the events an API client gets for the same change (their JSON
+    text, or None: pages never parse them); or, with `refresh`, word that the page must fetch its regions
     afresh (as of stream id `id`); or, with `attached`, word that from now on
     it gets every push (what came before was replayed)."""
 
     id: str | None
     html: str = ""
+    events: str | None = None
     refresh: bool = False
     attached: bool = False
+
+    @property
+    def for_pages(self):
+        """False for a push of events alone, which pages have nothing to show of."""
+        return bool(self.html) or self.refresh or self.attached
 
 
 ATTACHED = Push(None, attached=True)
@@ -75,14 +83,36 @@ def frame(push):
     return json.dumps({"id": push.id, "content": push.html} if push.id else {"content": push.html})
 
 
+# A push with events is kept and published as EVENTS_MARK, their JSON, EVENTS_MARK,
+# then the HTML: JSON text never holds the mark (json.dumps escapes control
+# characters), and a push without events is its HTML alone, as before.
+EVENTS_MARK = "\x00"
+
+
+def body(html, events):
+    """What is kept and published of a push: its HTML, after its events (each
+    already JSON, see Outbox.add) if it has any."""
+    if not events:
+        return html
+    return EVENTS_MARK + "[" + ",".join(events) + "]" + EVENTS_MARK + html
+
+
+def unpack(entry_id, text):
+    """The Push in a kept or published body (see `body`)."""
+    if text.startswith(EVENTS_MARK):
+        events, _, html = text[1:].partition(EVENTS_MARK)
+        return Push(entry_id, html, events)
+    return Push(entry_id, text)
+
+
 def parse_published(data):
     """The Push, or the Close, in a published message (see PUSH_SCRIPT)."""
-    entry_id, _, html = data.partition(" ")
+    entry_id, _, text = data.partition(" ")
     if entry_id == "!":
-        _, code, which = html.split(" ")
+        _, code, which = text.split(" ")
         kind, _, name = which.partition(":")
         return Close(int(code), session=name if kind == "s" else None, connection=name if kind == "c" else None)
-    return Push(None if entry_id == "-" else entry_id, html)
+    return unpack(None if entry_id == "-" else entry_id, text)
 
 
 def close_pages(user_id, code, session=None, connection=None):
@@ -111,29 +141,43 @@ def last_id(user_id):
     return newest[0][0] if newest else NO_PUSHES_YET
 
 
+def as_json(event):
+    """An event as JSON text, made once however many people get it (`events`
+    may hold the text already: a message goes to both members)."""
+    return event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
+
+
 class Outbox:
     """Pushes gathered during one piece of work, sent in one Redis round trip:
-    what one person gets from it goes as one push, in the order added."""
+    what one person gets from it goes as one push, in the order added. Each
+    change is added once, as the HTML its pages show and as the events
+    ([name, data] pairs, see app/chats/present.py) its API clients get."""
 
     def __init__(self):
         self.pushes = {}
+        self.events = {}
 
-    def add(self, user_id, html, replayable=True):
+    def add(self, user_id, html="", replayable=True, events=()):
         if html.strip():
             self.pushes.setdefault((user_id, replayable), []).append(html)
+        if events:
+            self.pushes.setdefault((user_id, replayable), [])
+            self.events.setdefault((user_id, replayable), []).extend(map(as_json, events))
 
     def send(self, pipe=None):
         """Send everything; with `pipe`, queue the commands on it for the caller to execute."""
-        pushes, self.pushes = self.pushes, {}
-        current_app.extensions.get("push_recorder", send_through_redis)(pushes, pipe)
+        pushes, events, self.pushes, self.events = self.pushes, self.events, {}, {}
+        current_app.extensions.get("push_recorder", send_through_redis)(pushes, pipe, events)
 
 
-def send_through_redis(pushes, pipe=None):
-    """{(user id, replayable): [html, ...]} out on each user's channel (and stream)."""
+def send_through_redis(pushes, pipe=None, events=None):
+    """{(user id, replayable): [html, ...]} out on each user's channel (and
+    stream), with `events` {(user id, replayable): [event, ...]}."""
     own_pipe = pipe is None
+    events = events or {}
     pipe = redis_client().pipeline(transaction=False) if own_pipe else pipe
     for (user_id, replayable), parts in pushes.items():
-        html = "".join(parts)
+        html = body("".join(parts), events.get((user_id, replayable)))
         if replayable:
             # EVAL, as in numbering: no SCRIPT EXISTS round trip before the pipeline.
             # As a command: a Redis Cluster pipeline has no eval() method, but routes EVAL by its key.
@@ -161,4 +205,4 @@ def since(user_id, after):
     still_there, entries = pipe.execute()
     if after != NO_PUSHES_YET and not still_there:
         return None
-    return [Push(entry_id, fields["html"]) for entry_id, fields in entries]
+    return [unpack(entry_id, fields["html"]) for entry_id, fields in entries]

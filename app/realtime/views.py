@@ -158,7 +158,7 @@ def events():
                 yield f"event: refresh\ndata: {push.id}\n\n"
             elif push.attached:
                 yield "event: attached\ndata: \n\n"
-            else:
+            elif push.html:
                 data = "".join(f"data: {line}\n" for line in push.html.splitlines())
                 yield (f"id: {push.id}\n" if push.id else "") + data + "\n"
         if connection.close_code in CLOSE_EVENTS:  # what a socket's close code says

@@ -82,7 +82,7 @@ HEADERS = [
     "Content-Type",
     "X-Request-ID",
 ]
-COOKIES = ["access_token_cookie", "refresh_token_cookie", "browser", "session"]
+COOKIES = ["accessToken", "refreshToken", "browser", "session"]
 
 
 def wire(value):

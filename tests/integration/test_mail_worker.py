@@ -62,7 +62,7 @@ def test_a_code_goes_from_the_form_through_the_queue_and_worker_to_smtp(ns_app, 
         ),
         (
             json.dumps({**code_job("x@example.com"), "values": {"code": "<b>1</b>", "minutes": 5}}).encode(),
-            "signin_code: code is not six digits",
+            "signin_code: code is not six or eight digits",
         ),
     ],
 )

@@ -243,7 +243,7 @@ def test_a_message_on_its_way_when_a_block_comes_is_not_delivered_and_its_sender
     assert "Left not sent" not in pushes.to(ada.user["_id"]) and "On its way" not in pushes.to(ada.user["_id"])
     told = pushes.to(bob.user["_id"])
     assert told.count(">Not delivered</p>") == 2
-    assert f"{ada.user['name']} is not taking messages from you." in told
+    assert f"<bdi>{ada.user['name']}</bdi> is not taking messages from you." in told
 
 
 def test_no_seen_crosses_a_block_either_way(pair, ns_app, pushes):

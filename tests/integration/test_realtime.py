@@ -54,7 +54,7 @@ def test_a_socket_without_a_session_is_closed_with_4401(web, ns_app, person):
 
     with ns_app.app_context():
         expired = create_access_token(identity=str(person("x")["_id"]), expires_delta=timedelta(seconds=-5))
-    page = SocketPage(web.url, {"access_token_cookie": expired})
+    page = SocketPage(web.url, {"accessToken": expired})
     assert page.receive() is None and page.close_code == 4401
 
 
@@ -69,11 +69,11 @@ def test_an_expired_access_token_with_a_live_refresh_token_connects_without_rota
     from app.data import sessions
 
     user = person("y")
-    page = SocketPage(web.url, {"refresh_token_cookie": user["cookies"]["refresh_token_cookie"]})
+    page = SocketPage(web.url, {"refreshToken": user["cookies"]["refreshToken"]})
     push_to(ns_app, user, "<p>hello</p>")
     assert page.wait_for_text("<p>hello</p>")
     with ns_app.app_context():  # the cookie the browser holds still works for its next page
-        token = decode_token(user["cookies"]["refresh_token_cookie"])
+        token = decode_token(user["cookies"]["refreshToken"])
         assert sessions.get(token["sid"])["refresh"] == token["jti"]
     page.close()
 
@@ -367,7 +367,7 @@ def test_signing_out_closes_that_sessions_pages_in_every_process_within_a_second
     assert time.monotonic() - started < 1
     stream.close()
 
-    again = SocketPage(web_a.url, {"access_token_cookie": cookies["access_token_cookie"]})
+    again = SocketPage(web_a.url, {"accessToken": cookies["accessToken"]})
     assert again.receive() is None and again.close_code == 4401
     push_to(ns_app, user, "<p>for the phone</p>")
     assert on_phone.wait_for_text("<p>for the phone</p>")  # her other sign-in is untouched

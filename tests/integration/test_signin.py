@@ -43,7 +43,7 @@ def test_sign_in_with_an_emailed_code(ns_app, ns_client):
     response = ns_client.post("/verify", data={"code": code_in(job), "csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"] == "/welcome"  # the first time only
     cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
-    for name, max_age in (("access_token_cookie", 900), ("refresh_token_cookie", 15 * 24 * 3600)):
+    for name, max_age in (("accessToken", 900), ("refreshToken", 15 * 24 * 3600)):
         assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name]
         assert f"Max-Age={max_age}" in cookies[name]
     welcome = ns_client.get("/welcome").get_data(as_text=True)
@@ -475,8 +475,8 @@ def test_csrf_header_is_accepted_for_htmx(ns_app, ns_client):
 
 def test_a_tampered_token_signs_nobody_in(app, client):
     user, cookies = session_cookies(app, unique_email())
-    header, payload, signature = cookies["access_token_cookie"].split(".")
-    client.set_cookie("access_token_cookie", f"{header}.{payload}.{signature[:-4]}AAAA")
+    header, payload, signature = cookies["accessToken"].split(".")
+    client.set_cookie("accessToken", f"{header}.{payload}.{signature[:-4]}AAAA")
     response = client.get("/")
     assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
     forged = pyjwt.encode(
@@ -484,7 +484,7 @@ def test_a_tampered_token_signs_nobody_in(app, client):
         "a-guessed-secret-of-thirty-two-bytes",
         "HS256",
     )
-    client.set_cookie("access_token_cookie", forged)
+    client.set_cookie("accessToken", forged)
     assert client.get("/profile").status_code == 303
 
 
@@ -511,52 +511,52 @@ def test_server_renews_an_expiring_session_and_rotates_the_refresh_token(app, cl
 
     user, cookies = session_cookies(app, unique_email())
     with app.app_context():
-        old = decode_token(cookies["refresh_token_cookie"])
+        old = decode_token(cookies["refreshToken"])
         soon = create_access_token(
             identity=str(user["_id"]), expires_delta=timedelta(seconds=30), additional_claims={"sid": old["sid"]}
         )
-    client.set_cookie("access_token_cookie", soon)
-    client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    client.set_cookie("accessToken", soon)
+    client.set_cookie("refreshToken", cookies["refreshToken"])
     response = client.get("/profile")
     assert response.status_code == 200
     renewed = renewed_cookies(response)
-    assert {"access_token_cookie", "refresh_token_cookie"} <= renewed.keys()
+    assert {"accessToken", "refreshToken"} <= renewed.keys()
     with app.app_context():
-        new = decode_token(renewed["refresh_token_cookie"])
-        assert new["sid"] == old["sid"] == decode_token(renewed["access_token_cookie"])["sid"]
+        new = decode_token(renewed["refreshToken"])
+        assert new["sid"] == old["sid"] == decode_token(renewed["accessToken"])["sid"]
         kept = sessions.get(new["sid"])
         assert kept["refresh"] == new["jti"] and kept["previous"] == old["jti"]
 
 
 def test_an_expired_access_token_is_renewed_while_the_refresh_token_lives(app, client):
     user, cookies = session_cookies(app, unique_email())
-    client.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])  # no access token at all
+    client.set_cookie("refreshToken", cookies["refreshToken"])  # no access token at all
     response = client.get("/profile")
     assert response.status_code == 200
-    assert any(h.startswith("access_token_cookie=") for h in response.headers.getlist("Set-Cookie"))
+    assert any(h.startswith("accessToken=") for h in response.headers.getlist("Set-Cookie"))
 
 
 def test_reusing_a_rotated_refresh_token_ends_the_whole_session(app, clock):
     """Finding 3: a replayed old refresh token was refused, but the token
     rotated from it kept working."""
     user, cookies = session_cookies(app, unique_email())
-    owner = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    owner = signed_in_client(app, only(cookies, "refreshToken"))
     response = owner.get("/profile")  # rotates it
     assert response.status_code == 200
     rotated = renewed_cookies(response)
     clock.advance(seconds=session_store.ROTATION_GRACE + 1)
-    thief = signed_in_client(app, only(cookies, "refresh_token_cookie"))
+    thief = signed_in_client(app, only(cookies, "refreshToken"))
     response = thief.get("/profile")
     assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
-    assert any(h.startswith("refresh_token_cookie=;") for h in response.headers.getlist("Set-Cookie"))
-    for name in ("refresh_token_cookie", "access_token_cookie"):  # all of the session is over, at once
+    assert any(h.startswith("refreshToken=;") for h in response.headers.getlist("Set-Cookie"))
+    for name in ("refreshToken", "accessToken"):  # all of the session is over, at once
         assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
 def test_parallel_requests_with_the_same_refresh_token_all_stay_signed_in(app):
     user, cookies = session_cookies(app, unique_email())
     for _ in range(3):
-        tab = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+        tab = signed_in_client(app, only(cookies, "refreshToken") | only(cookies, browser.COOKIE))
         assert tab.get("/profile").status_code == 200
 
 
@@ -564,18 +564,18 @@ def test_a_refresh_token_replayed_from_another_browser_within_the_grace_ends_the
     """Issue 30, finding 9: within 20 s of a rotation, anyone holding the old
     refresh token got a working access token."""
     user, cookies = session_cookies(app, unique_email())
-    owner = signed_in_client(app, only(cookies, "refresh_token_cookie") | only(cookies, browser.COOKIE))
+    owner = signed_in_client(app, only(cookies, "refreshToken") | only(cookies, browser.COOKIE))
     response = owner.get("/profile")  # rotates it
     assert response.status_code == 200
     rotated = renewed_cookies(response)
     clock.advance(seconds=1)
     thief = signed_in_client(app, {})
     thief.get("/signin")  # a browser cookie of its own
-    thief.set_cookie("refresh_token_cookie", cookies["refresh_token_cookie"])
+    thief.set_cookie("refreshToken", cookies["refreshToken"])
     response = thief.get("/profile")
     assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
-    assert not renewed_cookies(response).get("access_token_cookie")
-    for name in ("refresh_token_cookie", "access_token_cookie"):  # the session is over
+    assert not renewed_cookies(response).get("accessToken")
+    for name in ("refreshToken", "accessToken"):  # the session is over
         assert signed_in_client(app, only(rotated, name)).get("/profile").status_code == 303
 
 
@@ -587,10 +587,10 @@ def test_sign_out_ends_the_session_at_once_and_clears_the_cookies(app, client):
     assert client.get("/profile").status_code == 200  # now this process holds the session as alive
     response = client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
     assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
-    cleared = [h for h in response.headers.getlist("Set-Cookie") if "_token_cookie=;" in h]
+    cleared = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(("accessToken=;", "refreshToken=;"))]
     assert len(cleared) == 2
     assert "You have signed out." in client.get("/signin").get_data(as_text=True)
-    for name in ("access_token_cookie", "refresh_token_cookie"):
+    for name in ("accessToken", "refreshToken"):
         kept = signed_in_client(app, only(cookies, name))
         response = kept.get("/profile")
         assert response.status_code == 303 and response.headers["Location"].startswith("/signin")
@@ -621,9 +621,9 @@ def test_a_redis_that_lost_its_data_signs_nobody_out_and_revives_no_ended_sessio
         session_store._seen_alive.clear()
         for found in list(redis_client().scan_iter(app.config["KEY_PREFIX"] + "*")):
             redis_client().delete(found)  # one by one: a cluster keeps them on different nodes
-    assert signed_in_client(app, only(kept, "access_token_cookie")).get("/profile").status_code == 200
-    assert signed_in_client(app, only(kept, "refresh_token_cookie")).get("/profile").status_code == 200
-    for name in ("access_token_cookie", "refresh_token_cookie"):
+    assert signed_in_client(app, only(kept, "accessToken")).get("/profile").status_code == 200
+    assert signed_in_client(app, only(kept, "refreshToken")).get("/profile").status_code == 200
+    for name in ("accessToken", "refreshToken"):
         assert signed_in_client(app, only(ended, name)).get("/profile").status_code == 303
 
 
@@ -634,7 +634,7 @@ def test_signing_out_tells_the_sessions_open_pages_to_close(app):
     with app.app_context():
         listener = redis_client().pubsub(ignore_subscribe_messages=True)
         listener.subscribe(push.channel(user["_id"]))
-        session_id = decode_token(cookies["access_token_cookie"])["sid"]
+        session_id = decode_token(cookies["accessToken"])["sid"]
     client = signed_in_client(app, cookies)
     client.post("/signout", data={"csrf_token": csrf_token(client, "/profile")})
     order = wait_for(lambda: listener.get_message(timeout=0.1), 5, what="the order to close")

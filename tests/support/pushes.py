@@ -1,6 +1,7 @@
 """Pushes as each person would receive them, captured in the test's own
 process instead of going out through Redis (see push.Outbox.send)."""
 
+import json
 from collections import defaultdict
 
 from app.realtime import push
@@ -12,14 +13,20 @@ class RecordedPushes:
 
     def __init__(self):
         self.received = defaultdict(list)  # user id -> [(html, replayable)]
+        self.events = defaultdict(list)  # user id -> [[name, data], ...], what their API clients get
 
     def record(self, app):
         app.extensions["push_recorder"] = self
         return self
 
-    def __call__(self, pushes, pipe=None):
+    def __call__(self, pushes, pipe=None, events=None):
         for (user_id, replayable), parts in pushes.items():
             self.received[user_id].append(("".join(parts), replayable))
+            self.events[user_id].extend(json.loads(event) for event in (events or {}).get((user_id, replayable), []))
+
+    def events_to(self, user_id, name=None):
+        """The events pushed to `user_id` (those named `name`), in order."""
+        return [event for event in self.events[user_id] if name is None or event[0] == name]
 
     def to(self, user_id):
         """Everything pushed to `user_id`, as one string."""
@@ -31,6 +38,7 @@ class RecordedPushes:
 
     def clear(self):
         self.received.clear()
+        self.events.clear()
 
     def __bool__(self):
         return any(self.received.values())

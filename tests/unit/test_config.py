@@ -92,6 +92,7 @@ MALFORMED = {
     "DEV_MAILBOX": A_FILE,
     "SERVER_TIMING": "sometimes",
     "DIRECTORY": "public",
+    "API_ORIGINS": "chat.example.com",
     "WORKER_CONNECTIONS": "0",
     "HANDSHAKES_PER_IP": "-5",
     "TRUSTED_PROXIES": "all",
@@ -242,3 +243,19 @@ def test_processes_with_app_env_unset_refuse_to_start_with_one_clear_line(tmp_pa
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["Parley cannot start: SECRET_KEY is not set; production needs it"]
+
+
+def test_api_origins_are_whole_origins():
+    found = config.load({**PRODUCTION, "API_ORIGINS": "https://Chat.Example.com, http://localhost:3003"})
+    assert found["API_ORIGINS"] == ("https://chat.example.com", "http://localhost:3003")
+    assert config.load(PRODUCTION)["API_ORIGINS"] == ()
+    for bad in ("chat.example.com", "https://chat.example.com/app", "ftp://x.example"):
+        with pytest.raises(config.ConfigError, match="API_ORIGINS"):
+            config.load({**PRODUCTION, "API_ORIGINS": bad})
+
+
+def test_serving_the_originals_clients_means_one_worker_unless_told():
+    assert config.load(PRODUCTION)["WEB_CONCURRENCY"] == 2
+    assert config.load({**PRODUCTION, "API_ORIGINS": "https://chat.example.com"})["WEB_CONCURRENCY"] == 1
+    told = {**PRODUCTION, "API_ORIGINS": "https://chat.example.com", "WEB_CONCURRENCY": "3"}
+    assert config.load(told)["WEB_CONCURRENCY"] == 3

@@ -35,7 +35,7 @@ LAYERS = [
     ("notifications", {"app.notifications"}),  # reaching people who are away: the chat worker schedules them
     ("chats", {"app.chats"}),
     ("people", {"app.people"}),  # profiles, search, accounts: over chats
-    # A new feature (a future app/api/, say) gets a layer here, above the features it uses.
+    ("api", {"app.api"}),  # the original system's API and events: over chats, people and auth
     ("app", {ROOT, "app.cli", "app.dev", "app.errors", "app.health"}),  # the factory and what wires or watches all
 ]
 

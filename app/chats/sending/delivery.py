@@ -250,8 +250,8 @@ def push(saved, chat_state, looking, online, before, pipe):
     people = users.recent_people(member_ids)
     names = {user_id: person["name"] for user_id, person in people.items()}
     outbox = Outbox()
-    for user_id, html in present.message_pushes(saved, before, people):
-        outbox.add(user_id, html)
+    for user_id, html, events in present.message_pushes(saved, before, people):
+        outbox.add(user_id, html, events=events)
     for chat_id, chat in chat_state.items():
         for member in chat["members"]:
             unread = 0 if (chat_id, member) in looking else None

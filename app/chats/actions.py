@@ -1,0 +1,93 @@
+"""What a person does in chats, the same whether a page or an API client
+asks: start a chat with someone, send a message. The views only read their
+request and answer in their own form (HTML, or JSON for app/api)."""
+
+import time
+
+from flask import g
+
+from app import broker, outages, tracing
+from app.chats import blocks, contacts, images, live, present
+from app.chats.sending import pending
+from app.chats.sending.job import Job
+from app.data import chats, users
+from app.realtime import presence
+from app.realtime.push import Outbox
+
+
+class Refused(Exception):
+    """The action cannot be done: `message` says why, for the person; `status`
+    is the HTTP answer; `unblock`, that the person could undo it by unblocking."""
+
+    def __init__(self, message, status, unblock=False):
+        super().__init__(message)
+        self.message, self.status, self.unblock = message, status, unblock
+
+
+def start(user_id, other_id):
+    """The one chat between the two people, created if needed: (chat, created).
+    Refused for oneself and for someone who does not exist. The other person's
+    API clients hear of a new chat, and each of the other's presence (pages
+    show it on their next load)."""
+    if other_id == user_id:
+        raise Refused("You cannot start a chat with yourself.", 400)
+    if other_id is None or users.get(other_id) is None:
+        raise Refused("There is no such person.", 404)
+    chat, created = chats.start_between(user_id, other_id)
+    contacts.changed(user_id, other_id)
+    if created:  # and each now hears of the other's presence
+        online = presence.online([user_id, other_id])
+        outbox = Outbox()
+        outbox.add(other_id, events=[present.chat_event(chat["_id"], user_id)])
+        for one, other in ((user_id, other_id), (other_id, user_id)):
+            outbox.add(one, events=[present.presence_event(other, other in online)])
+        outbox.send()
+    return chat, created
+
+
+def block_refusal(chat_id, members, sender_id):
+    """Refused, if one of the chat's members blocked the other; else None."""
+    blocked = blocks.of(chat_id)
+    if not blocked:
+        return None
+    other = users.as_seen_by_others(chats.other_member(members, sender_id))
+    return Refused(blocks.refusal(blocked, sender_id, other["name"]), 403, unblock=sender_id in blocked)
+
+
+def send(chat_id, members, sender_id, client_id, text, upload=None, alt=""):
+    """Accept a message from a member of the chat (its text already checked):
+    its image stored, then kept pending and queued, so the chat worker
+    delivers it. A client_id already on its way is not sent twice. Returns
+    the job; Refused (the draft is the caller's to keep) when the chat is
+    blocked, the image is refused or cannot be stored, or the broker does not
+    confirm the job."""
+    refusal = block_refusal(chat_id, members, sender_id)
+    if refusal:
+        raise refusal
+    image = None
+    if upload:
+        try:
+            images.count_upload(sender_id)
+            image = images.store(chat_id, upload, alt)
+        except images.UploadRefused as error:
+            raise Refused(str(error), 429) from None
+        except images.ImageError as error:
+            raise Refused(str(error), 422) from None
+        except images.StorageError:
+            raise Refused("We could not store your image, try again.", 503) from None
+    job = Job.new(client_id, chat_id, sender_id, text or "", image)
+    if tracing.enabled:
+        tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
+    try:
+        if not pending.accept(job):
+            images.discard(image)  # a double submit: the first one is on its way
+    except pending.Refused as refused:  # the job's own rules, or a client_id used in another chat
+        images.discard(image)
+        raise Refused(str(refused), refused.status) from None
+    except broker.PublishError as error:
+        if not error.maybe_queued:  # else the job may still arrive, with its image
+            images.discard(image)
+        raise Refused(outages.MESSAGE, 503) from None
+    tracing.stage(job.client_id, "confirmed")
+    live.active(sender_id)
+    return job
