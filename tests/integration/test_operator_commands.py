@@ -84,7 +84,7 @@ def test_a_person_is_exported_then_deleted_and_shows_as_a_deleted_account(pair, 
     assert chat["latest_message"]["text"] == "Hi Alice" and chat["unread"] == {str(pair.bob.user["_id"]): 0}
     assert os.listdir(folder) == []
     page = pair.bob.get(pair.url).get_data(as_text=True)
-    assert "<h1 id=\"chat-heading\">Deleted account</h1>" in page and "Hello Bob" not in page
+    assert "<h1 id=\"chat-heading\"><bdi>Deleted account</bdi></h1>" in page and "Hello Bob" not in page
     assert "Deleted account" in pair.bob.get("/").get_data(as_text=True)
     assert ns_app.test_cli_runner().invoke(args=["users", "export", email]).exit_code == 1
     signed_out = pair.alice.get("/")  # the session ended with the account
