@@ -135,7 +135,7 @@ def test_a_message_of_another_chat_cannot_be_quoted(pair, ns_app):
 def test_a_forged_job_quoting_someone_outside_the_chat_is_not_delivered(pair, ns_app):
     job = {
         **Job.new(uuid.uuid4().hex, pair.id, pair.alice.user["_id"], "Look what you said").fields(),
-        "reply_to": {"client_id": "1" * 32, "sender_id": str(ObjectId()), "name": "Mal", "text": "Lies", "image": False},
+        "reply_to": {"client_id": "1" * 32, "sender_id": str(ObjectId()), "name": "M", "text": "Lies", "image": False},
     }
     publish(ns_app, "chat:messages", job)
     failures = run_chat_worker(ns_app)
