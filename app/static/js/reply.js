@@ -21,9 +21,15 @@
   };
 
   if (composer) {
-    document.addEventListener("htmx:after:swap", (event) => {
-      if (event.target?.id !== "composer-reply" && !replyBox()?.contains(event.target)) return;
-      if (replyBox()?.hidden === false) text.focus();
+    // Once the quote is in, the cursor goes to the box (Reply was a link in the log).
+    let asked = false;
+    document.addEventListener("click", (event) => {
+      if (event.target.closest(".reply-link")) asked = true;
+    });
+    document.addEventListener("htmx:after:swap", () => {
+      if (!asked || replyBox()?.hidden !== false) return;
+      asked = false;
+      text.focus();
     });
     composer.addEventListener("click", (event) => {
       if (!event.target.closest(".cancel-reply")) return;
