@@ -86,6 +86,7 @@ def quoted(quote, viewer_id):
     """A reply's quote of the message it answers (see replies.quote), as `viewer_id` reads it."""
     return {
         "client_id": quote["client_id"],
+        "seq": quote["seq"],
         "sender": "You" if quote["sender_id"] == viewer_id else quote["name"],
         "text": quote["text"] or ("Image" if quote["image"] else ""),
     }

@@ -24,6 +24,7 @@ def quote(chat_id, members, client_id, names):
     image = bool(original.get("image"))
     return {
         "client_id": original["client_id"],
+        "seq": original["seq"],
         "sender_id": original["sender_id"],
         "name": names.get(original["sender_id"], "Someone")[:MAX_QUOTE],
         "text": present.shortened(original.get("text") or "", QUOTE_LENGTH),

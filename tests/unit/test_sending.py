@@ -14,7 +14,7 @@ from app.chats.forms import MessageForm
 from app.chats.sending.job import MAX_TEXT, Job, text_problem
 from tests.support.images import stored_image
 
-QUOTE = {"client_id": "c" * 32, "sender_id": str(ObjectId()), "name": "Ada", "text": "Where?", "image": False}
+QUOTE = {"client_id": "c" * 32, "seq": 7, "sender_id": str(ObjectId()), "name": "Ada", "text": "Where?", "image": False}
 
 
 @pytest.fixture
@@ -72,9 +72,10 @@ def test_the_stored_message_is_the_job_for_its_receiver(job):
         ({"chat_id": "nope"}, "chat_id is not an id"),
         ({"sender_id": None}, "sender_id is not an id"),
         ({"sent_at": "yesterday"}, "sent_at is not an ISO date"),
-        ({"reply_to": "c" * 32}, "reply_to is not {client_id, sender_id, name, text, image}"),
+        ({"reply_to": "c" * 32}, "reply_to is not {client_id, seq, sender_id, name, text, image}"),
         ({"reply_to": {**QUOTE, "text": "x" * 201}}, "reply_to is not"),
         ({"reply_to": {**QUOTE, "image": "yes"}}, "reply_to is not"),
+        ({"reply_to": {**QUOTE, "seq": "7"}}, "reply_to is not"),
         ({"reply_to": {**QUOTE, "sender_id": "nobody"}}, "sender_id is not an id"),
     ],
 )

@@ -136,12 +136,14 @@ def _reply_to(quote):
         isinstance(quote, dict)
         and isinstance(quote.get("client_id"), str)
         and CLIENT_ID.match(quote["client_id"])
+        and type(quote.get("seq")) is int
+        and 0 < quote["seq"] <= 2**53
         and all(isinstance(quote.get(name), str) and _encodable(quote[name]) for name in ("text", "name"))
         and len(quote["text"]) <= MAX_QUOTE
         and len(quote["name"]) <= MAX_QUOTE
         and type(quote.get("image")) is bool
     ):
-        raise Reject("reply_to is not {client_id, sender_id, name, text, image}")
+        raise Reject("reply_to is not {client_id, seq, sender_id, name, text, image}")
     return {**quote, "sender_id": _object_id(quote, "sender_id")}
 
 

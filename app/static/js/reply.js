@@ -52,7 +52,7 @@
 
   messages.addEventListener("click", (event) => {
     const link = event.target.closest(".quote-link");
-    const original = link && document.getElementById(new URL(link.href).hash.slice(1));
+    const original = link && document.getElementById(link.dataset.original);
     if (!original) return; // not on this page: the link opens the chat there
     event.preventDefault();
     original.tabIndex = -1;
