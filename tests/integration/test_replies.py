@@ -41,7 +41,8 @@ def test_a_reply_carries_a_quote_of_the_original_and_a_link_to_it(pair, ns_app, 
     reply = said(ns_app, pair, "At the station")
     assert reply["reply_to"]["sender_id"] == alice.user["_id"]
 
-    link = f'href="{pair.url}#m-{original["client_id"]}" data-original="m-{original["client_id"]}">Go to the original</a>'
+    element = f'm-{original["client_id"]}'
+    link = f'href="{pair.url}#{element}" data-original="{element}">Go to the original</a>'
     for reader, who in ((alice, "You"), (bob, html.escape(alice.user["name"]))):
         page = reader.get(pair.url).get_data(as_text=True)
         assert f'<bdi class="quote-sender">{who}</bdi>' in page and link in page
@@ -135,7 +136,8 @@ def test_a_message_of_another_chat_cannot_be_quoted(pair, ns_app):
 def test_a_forged_job_quoting_someone_outside_the_chat_is_not_delivered(pair, ns_app):
     job = {
         **Job.new(uuid.uuid4().hex, pair.id, pair.alice.user["_id"], "Look what you said").fields(),
-        "reply_to": {"client_id": "1" * 32, "seq": 1, "sender_id": str(ObjectId()), "name": "M", "text": "Lies", "image": False},
+        "reply_to": {"client_id": "1" * 32, "seq": 1, "sender_id": str(ObjectId()), "name": "M", "text": "Lies"}
+        | {"image": False},
     }
     publish(ns_app, "chat:messages", job)
     failures = run_chat_worker(ns_app)
