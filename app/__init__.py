@@ -88,7 +88,7 @@ def register_macros(app):
     25 µs: a Chats navigation renders a hundred entries, the chat worker four
     partials a message."""
     macros = app.jinja_env.get_template("macros.html").module
-    for name in ("csrf_field", "field", "timestamp", "presence_dot", "pause", "back_icon"):
+    for name in ("csrf_field", "field", "timestamp", "presence_dot", "pause", "back_icon", "message_link"):
         app.add_template_global(getattr(macros, name), name)
 
 

@@ -7,7 +7,7 @@ import time
 from flask import g
 
 from app import broker, outages, tracing
-from app.chats import blocks, contacts, images, live, present
+from app.chats import blocks, contacts, images, live, present, replies
 from app.chats.sending import pending
 from app.chats.sending.job import Job
 from app.data import chats, users
@@ -54,16 +54,23 @@ def block_refusal(chat_id, members, sender_id):
     return Refused(blocks.refusal(blocked, sender_id, other["name"]), 403, unblock=sender_id in blocked)
 
 
-def send(chat_id, members, sender_id, client_id, text, upload=None, alt=""):
-    """Accept a message from a member of the chat (its text already checked):
-    its image stored, then kept pending and queued, so the chat worker
-    delivers it. A client_id already on its way is not sent twice. Returns
-    the job; Refused (the draft is the caller's to keep) when the chat is
-    blocked, the image is refused or cannot be stored, or the broker does not
-    confirm the job."""
+def send(chat_id, members, sender_id, client_id, text, upload=None, alt="", reply_to=None):
+    """Accept a message from a member of the chat (its text already checked),
+    answering the chat's message `reply_to` if given: its image stored, then
+    kept pending and queued, so the chat worker delivers it. A client_id
+    already on its way is not sent twice. Returns the job; Refused (the
+    draft is the caller's to keep) when the chat is blocked, the message it
+    answers is not there, the image is refused or cannot be stored, or the
+    broker does not confirm the job."""
     refusal = block_refusal(chat_id, members, sender_id)
     if refusal:
         raise refusal
+    quote = None
+    if reply_to:
+        try:
+            quote = replies.quote(chat_id, members, reply_to, users.recent_names(members))
+        except replies.NoSuchMessage as error:
+            raise Refused(str(error), 422) from None
     image = None
     if upload:
         try:
@@ -75,7 +82,7 @@ def send(chat_id, members, sender_id, client_id, text, upload=None, alt=""):
             raise Refused(str(error), 422) from None
         except images.StorageError:
             raise Refused("We could not store your image, try again.", 503) from None
-    job = Job.new(client_id, chat_id, sender_id, text or "", image)
+    job = Job.new(client_id, chat_id, sender_id, text or "", image, quote)
     if tracing.enabled:
         tracing.stage(job.client_id, "received", at=time.time() - (time.perf_counter() - g.request_started))
     try:

@@ -1,6 +1,6 @@
 from flask_wtf.file import FileField
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.chats.sending.job import CLIENT_ID, MAX_ALT, text_problem
 from app.forms import Form, strip
@@ -14,6 +14,7 @@ def trim_ends(value):
 class MessageForm(Form):
     client_id = HiddenField(validators=[InputRequired(), Regexp(CLIENT_ID)])
     text = TextAreaField("Message", filters=[trim_ends])
+    reply_to = HiddenField(validators=[Optional(), Regexp(CLIENT_ID)])  # the client_id of the message it answers
     image = FileField("Attach image")
     alt = StringField(
         "Image description",
@@ -29,6 +30,8 @@ class MessageForm(Form):
     def first_error(self):
         if self.client_id.errors:
             return "This form has expired. Reload the page and try again."
+        if self.reply_to.errors:
+            return "The message you are replying to is not in this chat. Reply to another one."
         for name in ("text", "alt"):
             if self[name].errors:
                 return self[name].errors[0]

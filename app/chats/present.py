@@ -22,7 +22,6 @@ STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
 NOT_DELIVERED = "Not delivered"  # the chat worker would not deliver it (a block): final
 PREVIEW_LENGTH = 80  # characters, then the preview ends at a word
-PREVIEW_WORD = 60  # ...unless that would leave fewer than this (one very long word): then mid-word
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
 AVATAR_COLOURS = 8
@@ -79,6 +78,17 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "key": f"{doc['seq']:012d}" if saved else None,
         "version": state if mine else 1,  # only the sender sees the state move on
         "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
+        "reply": doc.get("reply_to") and quoted(doc["reply_to"], viewer_id),
+    }
+
+
+def quoted(quote, viewer_id):
+    """A reply's quote of the message it answers (see replies.quote), as `viewer_id` reads it."""
+    return {
+        "client_id": quote["client_id"],
+        "seq": quote["seq"],
+        "sender": "You" if quote["sender_id"] == viewer_id else quote["name"],
+        "text": quote["text"] or ("Image" if quote["image"] else ""),
     }
 
 
@@ -200,14 +210,20 @@ def latest_message(doc):
 
 
 def preview(text):
-    """The start of a message for the Chats navigation: whole if short, else
-    its first PREVIEW_LENGTH characters or fewer, ending at a word, then "…"."""
+    """The start of a message for the Chats navigation (see shortened)."""
+    return shortened(text, PREVIEW_LENGTH)
+
+
+def shortened(text, length):
+    """The text on one line: whole if short, else its first `length`
+    characters or fewer, ending at a word, then "…" (mid-word only when the
+    words would leave less than three quarters of it: one very long word)."""
     text = " ".join(text.split())
-    if len(text) <= PREVIEW_LENGTH:
+    if len(text) <= length:
         return text
-    cut = text[: PREVIEW_LENGTH - 1]
+    cut = text[: length - 1]
     at_word = cut.rsplit(" ", 1)[0] if " " in cut else cut
-    return (at_word if len(at_word) >= PREVIEW_WORD else cut).rstrip(" ,;:") + "…"
+    return (at_word if len(at_word) >= length * 3 // 4 else cut).rstrip(" ,;:") + "…"
 
 
 def initials(name):

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from app import broker, outages
 from app.auth.sessions import login_required
-from app.chats import actions, blocks, images, live, present, receipts
+from app.chats import actions, blocks, images, live, present, receipts, replies
 from app.chats.forms import MessageForm
 from app.chats.layout import render_signed_in
 from app.chats.sending import pending
@@ -71,7 +71,17 @@ def start():
     return go_to(url_for("chats.show", chat_id=chat["_id"]))
 
 
-def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200):
+def reply_view(chat_id, members, client_id):
+    """What the composer says of the message the next one answers ("Replying
+    to NAME: first words"): (view, None), or (None, why there is none)."""
+    try:
+        quote = replies.quote(chat_id, members, client_id, users.recent_names(members))
+    except replies.NoSuchMessage as error:
+        return None, str(error)
+    return present.quoted(quote, g.user_id), None
+
+
+def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200, reply_to=None):
     stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
@@ -89,6 +99,10 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
     history += [message for message in on_their_way if message["client_id"] not in shown]
     viewer, other = users.with_other(g.user_id, other_id)
     views = present.conversation(history, g.user_id, {other_id: other["name"]}, present.zone_of(viewer), previous)
+    reply = None
+    if reply_to:
+        reply, problem = reply_view(chat_id, members, reply_to)
+        composer_error = composer_error or problem
     blocked = chat.get("blocked_by") or []
     if blocked:  # neither sees the other's presence
         other = {key: value for key, value in other.items() if key not in ("last_seen_at", "active_at")}
@@ -108,6 +122,7 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         earlier_than=history[0]["seq"] if previous else None,
         client_id=uuid.uuid4().hex,
         draft=draft or {"text": "", "alt": ""},
+        reply=reply,
         composer_error=composer_error,
         max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
         max_image_mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),
@@ -120,7 +135,20 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
 @login_required
 def show(chat_id):
     chat_id, members = member_chat(chat_id)
-    return chat_page(chat_id, members, before=older_than())
+    return chat_page(chat_id, members, before=older_than(), reply_to=request.args.get("reply"))
+
+
+@bp.get("/chats/<chat_id>/replying/<client_id>")
+@login_required
+def replying(chat_id, client_id):
+    """ "Reply" on a message, with the page script: the composer's "Replying
+    to NAME: first words". (Without it, Reply opens the chat with that in
+    the composer: `show` with `reply`.)"""
+    chat_id, members = member_chat(chat_id)
+    if not is_htmx():
+        return redirect(url_for("chats.show", chat_id=chat_id, reply=client_id, _anchor="composer"))
+    reply, problem = reply_view(chat_id, members, client_id)
+    return render_template("chats/_replying.html", reply=reply, chat_id=chat_id, composer_error=problem)
 
 
 @bp.get("/chats/<chat_id>/new")
@@ -168,12 +196,22 @@ def send(chat_id):
         if form.image.data:
             message += " Attach the image again."
         draft = {"text": form.text.data or "", "alt": form.alt.data or ""}
-        return chat_page(chat_id, members, draft=draft, composer_error=message, status=status)
+        reply_to = None if form.reply_to.errors else form.reply_to.data
+        return chat_page(chat_id, members, draft=draft, composer_error=message, status=status, reply_to=reply_to)
 
     if not form.validate():
         return failed(form.first_error(), 422)
     try:
-        actions.send(chat_id, members, g.user_id, form.client_id.data, form.text.data, form.image.data, form.alt.data)
+        actions.send(
+            chat_id,
+            members,
+            g.user_id,
+            form.client_id.data,
+            form.text.data,
+            form.image.data,
+            form.alt.data,
+            form.reply_to.data,
+        )
     except actions.Refused as refusal:
         return failed(refusal.message, refusal.status, unblock=refusal.unblock)
     if not is_htmx():

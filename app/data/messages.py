@@ -68,6 +68,11 @@ def highest_seq(chat_id, above=0):
     return found["seq"] if found else above
 
 
+def in_chat(chat_id, members, client_id):
+    """The chat's message with this client_id (client_ids are unique per sender), or None."""
+    return db().messages.find_one({"sender_id": {"$in": list(members)}, "client_id": client_id, "chat_id": chat_id})
+
+
 def by_client_ids(sender_id, client_ids):
     found = db().messages.find({"sender_id": sender_id, "client_id": {"$in": list(client_ids)}})
     return {message["client_id"]: message for message in found}

@@ -14,6 +14,8 @@ from app.chats.forms import MessageForm
 from app.chats.sending.job import MAX_TEXT, Job, text_problem
 from tests.support.images import stored_image
 
+QUOTE = {"client_id": "c" * 32, "seq": 7, "sender_id": str(ObjectId()), "name": "Ada", "text": "Where?", "image": False}
+
 
 @pytest.fixture
 def job():
@@ -25,6 +27,13 @@ def job():
 def test_a_job_goes_through_the_queue_unchanged(job):
     assert Job.from_json(json.dumps(job.fields())) == job
     assert set(job.fields()) == {"client_id", "chat_id", "sender_id", "text", "image", "sent_at"}
+
+
+def test_a_reply_carries_its_quote_through_the_queue_into_the_message(job):
+    reply = Job.from_fields({**job.fields(), "reply_to": QUOTE})
+    assert Job.from_json(json.dumps(reply.fields())) == reply
+    assert reply.message(ObjectId())["reply_to"] == {**QUOTE, "sender_id": ObjectId(QUOTE["sender_id"])}
+    assert "reply_to" not in job.message(ObjectId())  # a message that answers none has no field
 
 
 def test_its_time_is_the_clocks_to_the_millisecond():
@@ -63,6 +72,11 @@ def test_the_stored_message_is_the_job_for_its_receiver(job):
         ({"chat_id": "nope"}, "chat_id is not an id"),
         ({"sender_id": None}, "sender_id is not an id"),
         ({"sent_at": "yesterday"}, "sent_at is not an ISO date"),
+        ({"reply_to": "c" * 32}, "reply_to is not {client_id, seq, sender_id, name, text, image}"),
+        ({"reply_to": {**QUOTE, "text": "x" * 201}}, "reply_to is not"),
+        ({"reply_to": {**QUOTE, "image": "yes"}}, "reply_to is not"),
+        ({"reply_to": {**QUOTE, "seq": "7"}}, "reply_to is not"),
+        ({"reply_to": {**QUOTE, "sender_id": "nobody"}}, "sender_id is not an id"),
     ],
 )
 def test_a_malformed_job_is_rejected_with_its_reason(job, change, reason):

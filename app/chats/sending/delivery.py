@@ -33,8 +33,11 @@ def parse(delivery):
 
 def check(job):
     """Reject a well-formed job that its sender may not send."""
-    if chats.membership(job.chat_id, job.sender_id) is None:
+    members = chats.membership(job.chat_id, job.sender_id)
+    if members is None:
         raise Reject(f"{job.sender_id} is not a member of chat {job.chat_id}, or there is no such chat")
+    if job.reply_to and job.reply_to["sender_id"] not in members:
+        raise Reject(f"the message {job.client_id} answers is not one of chat {job.chat_id}'s")
 
 
 # The latest message this worker saved in each chat (its latest_message

@@ -16,6 +16,7 @@ from app.chats import images
 CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TEXT = 4000
 MAX_ALT = 300
+MAX_QUOTE = 200  # a reply's quote of the message it answers: its first words
 
 
 def text_problem(text, has_image):
@@ -39,13 +40,14 @@ class Job:
     sent_at: datetime
     redelivered: bool = False  # the worker may have done it before
     request_id: str | None = None  # the send's, so the worker's log line for it can be found
+    reply_to: dict | None = None  # the quote of the message it answers (see replies.quote)
 
     @classmethod
-    def new(cls, client_id, chat_id, sender_id, text, image=None):
+    def new(cls, client_id, chat_id, sender_id, text, image=None, reply_to=None):
         """A job for the send view; the time is kept to the millisecond, as MongoDB keeps it."""
         at = clock.now()
         sent_at = at.replace(microsecond=at.microsecond // 1000 * 1000)
-        return cls(client_id, chat_id, sender_id, text, image, sent_at, request_id=logs.request_id())
+        return cls(client_id, chat_id, sender_id, text, image, sent_at, request_id=logs.request_id(), reply_to=reply_to)
 
     def fields(self):
         """The job as JSON fields (DESIGN.md's chat:messages shape, and the request id when there is one)."""
@@ -59,6 +61,8 @@ class Job:
         }
         if self.request_id:
             fields["request_id"] = self.request_id
+        if self.reply_to:
+            fields["reply_to"] = {**self.reply_to, "sender_id": str(self.reply_to["sender_id"])}
         return fields
 
     @classmethod
@@ -86,6 +90,7 @@ class Job:
         except (KeyError, TypeError, ValueError):
             raise Reject("sent_at is not an ISO date") from None
         request_id = fields.get("request_id")
+        reply_to = _reply_to(fields.get("reply_to"))
         return cls(
             fields["client_id"],
             chat_id,
@@ -95,6 +100,7 @@ class Job:
             sent_at,
             redelivered,
             request_id if isinstance(request_id, str) and logs.REQUEST_ID.match(request_id) else None,
+            reply_to,
         )
 
     def checked(self):
@@ -112,6 +118,7 @@ class Job:
             "image": self.image,
             "seen_at": None,
             "created_at": self.sent_at,
+            **({"reply_to": self.reply_to} if self.reply_to else {}),
         }
 
 
@@ -119,6 +126,25 @@ def _object_id(fields, name):
     if not isinstance(fields.get(name), str) or not ObjectId.is_valid(fields[name]):
         raise Reject(f"{name} is not an id")
     return ObjectId(fields[name])
+
+
+def _reply_to(quote):
+    """A reply's quote as replies.quote makes it, or None for a message that answers none."""
+    if quote is None:
+        return None
+    if not (
+        isinstance(quote, dict)
+        and isinstance(quote.get("client_id"), str)
+        and CLIENT_ID.match(quote["client_id"])
+        and type(quote.get("seq")) is int
+        and 0 < quote["seq"] <= 2**53
+        and all(isinstance(quote.get(name), str) and _encodable(quote[name]) for name in ("text", "name"))
+        and len(quote["text"]) <= MAX_QUOTE
+        and len(quote["name"]) <= MAX_QUOTE
+        and type(quote.get("image")) is bool
+    ):
+        raise Reject("reply_to is not {client_id, seq, sender_id, name, text, image}")
+    return {**quote, "sender_id": _object_id(quote, "sender_id")}
 
 
 def _encodable(text):
