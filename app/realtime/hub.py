@@ -173,8 +173,13 @@ class Hub:
 
     def start(self):
         if not self.started:
+            # Before the first connection counts as live. Marked started only
+            # after it: a Redis refusing it (down, OOM) fails this page, and
+            # the next page starts the hub again, rather than finding it
+            # started with nothing listening.
+            presence.heartbeat(self.id)
+        if not self.started:  # another page may have started it while this one beat
             self.started = True
-            presence.heartbeat(self.id)  # before the first connection counts as live
             for loop in (self._listen, self._heartbeat, self._ping):
                 gevent.spawn(loop)
 

@@ -287,6 +287,31 @@ def test_restarting_redis_resubscribes_and_the_pages_resync(namespace, processes
         private.stop()
 
 
+def test_a_web_process_whose_first_page_came_while_redis_refused_writes_gets_pushes_after(
+    namespace, processes, person, ns_app, private_redis
+):
+    # The hub starts with its first page. Redis refusing that start's heartbeat
+    # (OOM) left the process marked started with no listener: its pages were
+    # attached afterwards, but no push ever reached them.
+    processes.env.update(namespace, REDIS_URL=private_redis.url)
+    web = processes.web()
+    ns_app.config["REDIS_URL"] = private_redis.url
+    from app import connections
+
+    connections.init_app(ns_app)
+    ann = person("ann")
+    broken = private_redis.client()
+    broken.config_set("maxmemory", 1)  # every write refused: OOM
+    refused = SocketPage(web.url, ann["cookies"])
+    assert refused.receive() is None and refused.close_code == 1011  # the page tries again
+    broken.config_set("maxmemory", 0)
+    page = SocketPage(web.url, ann["cookies"])
+    page.wait_until_attached()
+    push_to(ns_app, ann, "<p>after</p>")
+    page.wait_for_text("after")
+    page.close()
+
+
 def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk, ns_app):
     alice, bob, chat_id, processes = talk
     web = processes.web()
