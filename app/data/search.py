@@ -30,7 +30,8 @@ from app.text import search_words
 # start at two letters and stop at ten: a longer last word is looked up by
 # its first ten letters, and the rest checked on the text.
 MIN_PREFIX, MAX_PREFIX = 2, 10
-FIRST_WINDOW = timedelta(minutes=1)
+FIRST_WINDOW = timedelta(minutes=2)
+CLOCK_SLACK = timedelta(minutes=1)  # a message stamped by a worker whose clock runs a little ahead
 GROWTH = 4  # each window this many times the one before: a rare word reads a dozen empty ranges
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any message: where the windows stop
 FIELDS = {"search_keys": 0}  # what a found message carries back, all but its keys
@@ -60,10 +61,12 @@ def add_keys(message):
 def newest(person_id, key, until=None, wanted=21, keep=lambda message: True):
     """Up to `wanted` messages with `key` ("<word or beginning>") in `person_id`'s
     chats, newest first, created before `until` (a (created_at, _id) pair, or None
-    for now), that `keep(message)` accepts. Reads back in time in windows
-    that double, so a word in every message reads about a page, and a rare
-    one a few dozen empty ranges."""
-    top = clock.now() + timedelta(days=1) if until is None else until[0]
+    for now), that `keep(message)` accepts. Reads back in time in windows:
+    one that found nothing makes the next GROWTH times longer; one that
+    found some, as much longer as the rest needs at that rate (up to GROWTH
+    times). So a word in every message reads about a page, and a rare one a
+    dozen empty ranges."""
+    top = clock.now() + CLOCK_SLACK if until is None else until[0]
     found, span = [], FIRST_WINDOW
     first = True
     while len(found) < wanted and top > OLDEST:
@@ -73,8 +76,10 @@ def newest(person_id, key, until=None, wanted=21, keep=lambda message: True):
         batch = sorted(batch, key=lambda message: (message["created_at"], message["_id"]), reverse=True)
         if first and until:  # the cursor's own instant: only those after it in the order
             batch = [m for m in batch if (m["created_at"], m["_id"]) < until]
-        found += [message for message in batch if keep(message)]
-        top, span, first = low, span * GROWTH, False
+        kept = [message for message in batch if keep(message)]
+        found += kept
+        rest = wanted - len(found)
+        top, span, first = low, span * (min(GROWTH, max(1, -(-rest // len(kept)))) if kept else GROWTH), False
     return found[:wanted]
 
 
