@@ -146,7 +146,7 @@ def message(chat_id, seq):
     and focuses it with or without JavaScript. A number no message has (a gap
     left by a redelivered job) opens at the next one."""
     chat_id, _ = member_chat(chat_id)
-    found = messages.at_or_after(chat_id, seq)
+    found = messages.at_or_after(chat_id, seq) if seq <= messages.MAX_SEQ else None
     if found is None:
         abort(404)
     return redirect(url_for("chats.show", chat_id=chat_id, at=found["seq"], _anchor=f"m-{found['client_id']}"))

@@ -161,6 +161,7 @@ def test_a_message_link_opens_the_chat_at_it_with_earlier_and_newer_a_step_away(
     # Not a member, or no such message: 404.
     assert person(pair.alice.application, "eve").get(f"{pair.url}/messages/100").status_code == 404
     assert pair.bob.get(f"{pair.url}/messages/601").status_code == 404
+    assert pair.bob.get(f"{pair.url}/messages/99999999999999999999").status_code == 404
     assert pair.bob.get(f"{pair.url}?at=99999999999999999999").status_code == 400
 
 
