@@ -58,10 +58,10 @@ def add_keys(message):
     message["search_keys"] = keys(message.get("text"), (message["sender_id"], message["receiver_id"]))
 
 
-def newest(person_id, key, until=None, wanted=21, keep=lambda message: True):
+def newest(person_id, key, until=None, wanted=21, keep=lambda found: found):
     """Up to `wanted` messages with `key` ("<word or beginning>") in `person_id`'s
     chats, newest first, created before `until` (a (created_at, _id) pair, or None
-    for now), that `keep(message)` accepts. Reads back in time in windows:
+    for now), of those `keep(messages)` keeps from each window's. Reads back in time in windows:
     one that found nothing makes the next GROWTH times longer; one that
     found some, as much longer as the rest needs at that rate (up to GROWTH
     times). So a word in every message reads about a page, and a rare one a
@@ -76,7 +76,7 @@ def newest(person_id, key, until=None, wanted=21, keep=lambda message: True):
         batch = sorted(batch, key=lambda message: (message["created_at"], message["_id"]), reverse=True)
         if first and until:  # the cursor's own instant: only those after it in the order
             batch = [m for m in batch if (m["created_at"], m["_id"]) < until]
-        kept = [message for message in batch if keep(message)]
+        kept = keep(batch) if batch else []
         found += kept
         rest = wanted - len(found)
         top, span, first = low, span * (min(GROWTH, max(1, -(-rest // len(kept)))) if kept else GROWTH), False

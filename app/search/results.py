@@ -39,11 +39,13 @@ def find(person_id, query, before=None):
     key = max((search.key_for(word, n == last) for n, word in enumerate(words)), key=len)
     blocked = {}
 
-    def keep(message):
-        chat_id = message["chat_id"]
-        if chat_id not in blocked:
-            blocked[chat_id] = bool(chats.blocked_by(chat_id))
-        return not blocked[chat_id] and has_words(message.get("text"), words)
+    def keep(batch):
+        """Those with every word, in chats without a block (read once a chat, one query a window)."""
+        unknown = {message["chat_id"] for message in batch} - blocked.keys()
+        if unknown:
+            found = chats.get_many(unknown)
+            blocked.update({chat_id: bool(found.get(chat_id, {}).get("blocked_by")) for chat_id in unknown})
+        return [m for m in batch if not blocked[m["chat_id"]] and has_words(m.get("text"), words)]
 
     until = search.cursor(before) if before else None
     found = search.newest(person_id, key, until, PAGE_SIZE + 1, keep)
