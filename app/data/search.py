@@ -12,9 +12,11 @@ field). A message whose text is cleared (deleted) has no keys, so it drops
 out; one whose text changes gets its keys again from `keys()`.
 
 The index is (search_keys, created_at): the query reads newest first in
-time windows that grow from a minute, so it reads about a page of keys
+time windows that grow from two minutes, so it reads about a page of keys
 however many messages match (SecantusDB reads a whole range before any
 limit); words after the first are checked on the text of what it found.
+What it cannot bound: a burst of many matches after a long silence is read
+whole by the window that reaches it.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -32,7 +34,10 @@ from app.text import search_words
 MIN_PREFIX, MAX_PREFIX = 2, 10
 FIRST_WINDOW = timedelta(minutes=2)
 CLOCK_SLACK = timedelta(minutes=1)  # a message stamped by a worker whose clock runs a little ahead
-GROWTH = 4  # each window this many times the one before: a rare word reads a dozen empty ranges
+# A window that found nothing makes the next EMPTY_GROWTH times longer (a word in
+# nothing reads nine empty ranges back to OLDEST, about 0.7 ms each); one that
+# found some, as much longer as the rest needs at that rate, at most GROWTH times.
+EMPTY_GROWTH, GROWTH = 8, 4
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any message: where the windows stop
 FIELDS = {"search_keys": 0}  # what a found message carries back, all but its keys
 
@@ -61,11 +66,9 @@ def add_keys(message):
 def newest(person_id, key, until=None, wanted=21, keep=lambda found: found):
     """Up to `wanted` messages with `key` ("<word or beginning>") in `person_id`'s
     chats, newest first, created before `until` (a (created_at, _id) pair, or None
-    for now), of those `keep(messages)` keeps from each window's. Reads back in time in windows:
-    one that found nothing makes the next GROWTH times longer; one that
-    found some, as much longer as the rest needs at that rate (up to GROWTH
-    times). So a word in every message reads about a page, and a rare one a
-    dozen empty ranges."""
+    for now), of those `keep(messages)` keeps from each window's. Reads back
+    in time in windows (see EMPTY_GROWTH), so a word in every message reads
+    about a page, and a rare one a few empty ranges."""
     top = clock.now() + CLOCK_SLACK if until is None else until[0]
     found, span = [], FIRST_WINDOW
     first = True
@@ -79,7 +82,7 @@ def newest(person_id, key, until=None, wanted=21, keep=lambda found: found):
         kept = keep(batch) if batch else []
         found += kept
         rest = wanted - len(found)
-        top, span, first = low, span * (min(GROWTH, max(1, -(-rest // len(kept)))) if kept else GROWTH), False
+        top, span, first = low, span * (min(GROWTH, max(1, -(-rest // len(kept)))) if kept else EMPTY_GROWTH), False
     return found[:wanted]
 
 
