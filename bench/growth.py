@@ -126,8 +126,6 @@ def message_search_paths(system, app, sizes, chat_count, requests):
     numb": the last word begun), and a word in none (every window read)."""
     from datetime import UTC, datetime, timedelta
 
-    from app.data import messages as message_data
-
     names = ("message search, words in every message", "message search, a word in none")
     figures = {name: {} for name in names}
     for size in sizes:
@@ -158,10 +156,7 @@ def message_search_paths(system, app, sizes, chat_count, requests):
                             "created_at": newest - timedelta(hours=per_chat - seq),
                         }
                     )
-            # Batches of 200: each message adds about 40 index keys, and SecantusDB on a
-            # busy machine took over the client's timeout for a batch of 1,000.
-            for begin in range(0, len(docs), 200):
-                message_data.save_all(docs[begin : begin + 200])
+            seed.save_messages(docs)
         system.settle()
         figures[names[0]][size] = server_ms(system.url, "/search?q=message+numb", cookie, True, requests)
         figures[names[1]][size] = server_ms(system.url, "/search?q=zebra", cookie, True, requests)
