@@ -153,7 +153,11 @@ def test_search_finds_only_your_chats_and_opens_a_result_at_its_message(new_page
 
     # Bob, the other member, finds the same messages of their chat, and not Carol's.
     bob = open_as(new_page, live, people["bob_cookies"], **NARROW)
-    bob.goto("/search?q=cabin")
+    bob.goto("/")  # at 320 px Chats is the home page, and its search is there
+    bob.get_by_role("searchbox", name="Search messages").fill("cabin")
+    shoot(bob, "search-in-chats-320", LIGHT_AND_DARK)
+    bob.get_by_role("searchbox", name="Search messages").press("Enter")
+    expect(bob).to_have_url(re.compile(r"/search\?q=cabin$"))
     expect(results(bob).get_by_role("heading", level=2)).to_have_text(["Alice Appleton"])
     expect(results(bob).get_by_role("link")).to_have_count(3)
     bob.goto("/search?q=cafe")
