@@ -2,7 +2,10 @@
 cost follows the data where an index range or a bound could keep it flat
 shows here as a column that climbs."""
 
+import os
+import shutil
 import statistics
+import tempfile
 import time
 from functools import partial
 
@@ -11,6 +14,7 @@ from bson import ObjectId
 from bench import seed
 from bench.scenarios import get, post_timings, progress
 from bench.system import System
+from sandbox.services import SecantusDB
 
 
 def server_ms(url, path, cookie, htmx, requests):
@@ -39,8 +43,12 @@ def growth(
     search_chats=1_000,
     only_search=False,
 ):
-    """Each path at each size, on one web worker (`only_search`: message search alone)."""
-    system = System(web_workers=1, chat_workers=1, server_timing=True)
+    """Each path at each size, on one web worker (`only_search`: message search alone).
+    SecantusDB keeps its data on disk here: in memory, its cache overflowed
+    (WT_CACHE_FULL) at about 100,000 messages with their search keys."""
+    storage = tempfile.mkdtemp(prefix="bench-growth-")
+    mongo = SecantusDB(storage_path=storage, log_path=os.path.join("/tmp", os.path.basename(storage) + ".log"))
+    system = System(web_workers=1, chat_workers=1, server_timing=True, mongo=mongo)
     try:
         app = system.app()
         figures = {"requests": requests}
@@ -52,6 +60,8 @@ def growth(
         return figures
     finally:
         system.stop()
+        mongo.stop()
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def history_paths(system, app, sizes, requests):
