@@ -73,8 +73,9 @@ def register_blueprints(app):
     from app.notifications.views import bp as notifications
     from app.people.views import bp as people
     from app.realtime.views import bp as realtime
+    from app.search.views import bp as search
 
-    for blueprint in (health.bp, auth, chats, notifications, people, realtime):
+    for blueprint in (health.bp, auth, chats, notifications, people, realtime, search):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev

@@ -3,6 +3,7 @@ the sentence around them (so a right-to-left name, or one with direction
 controls, cannot reorder it), and web addresses in messages made links."""
 
 import re
+import unicodedata
 
 from markupsafe import Markup, escape
 
@@ -52,9 +53,32 @@ def linkify(text):
             continue
         start, end = found.start(), found.start() + len(address)
         parts.append(escape(text[done:start]))
-        parts.append(
-            Markup('<a href="{0}" rel="{1}" target="_blank">{0}</a>').format(address, LINK_REL)
-        )
+        parts.append(Markup('<a href="{0}" rel="{1}" target="_blank">{0}</a>').format(address, LINK_REL))
         done = end
     parts.append(escape(text[done:]))
     return Markup("").join(parts)
+
+
+# Search: a word is a run of letters and digits, compared casefolded and
+# without accents ("Café" is "cafe"); a very long one (a hash, a long address
+# piece) counts by its first MAX_WORD characters.
+WORD = re.compile(r"\w+")
+MAX_WORD = 24
+
+
+def search_word(token):
+    """One word as search compares it: compatibility-decomposed (NFKD), its
+    combining marks dropped, casefolded, cut to MAX_WORD characters."""
+    decomposed = unicodedata.normalize("NFKD", token)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return unicodedata.normalize("NFC", bare.casefold())[:MAX_WORD]
+
+
+def search_words(text):
+    """The words of `text` as search compares them, in order (repeats kept)."""
+    return [word for word in (search_word(token) for token in WORD.findall(text or "")) if word]
+
+
+def search_spans(text):
+    """(start, end, word) for each word of `text`: where to mark a match."""
+    return [(found.start(), found.end(), search_word(found.group())) for found in WORD.finditer(text or "")]

@@ -3,6 +3,7 @@
 python -m bench            the full run (about fifteen minutes): the ladder three times, the rest once
 python -m bench --smoke    a seconds-long run of every scenario, for the test suite
 python -m bench --only pages,idle
+python -m bench --only search  message search's growth alone (part of growth)
 python -m bench --only ladder --repeat 1 --rates 200   one rate, once: a quick before/after
 """
 
@@ -29,7 +30,9 @@ SMOKE = {
     "ladder": dict(pairs=4, idle=8, rates=(10, 20), warmup=1, measure=2),
     "idle": dict(count=100, messages=5),
     "pages": dict(requests=3),
-    "growth": dict(messages=(10, 100), people=(10, 100), chats=(3, 10), requests=3),
+    "growth": dict(
+        messages=(10, 100), people=(10, 100), chats=(3, 10), requests=3, searched=(20, 100), search_chats=20
+    ),
 }
 
 
@@ -64,6 +67,8 @@ def main(argv=None):
         figures["pages"] = scenarios.pages(**sizes["pages"])
     if "growth" in wanted:
         figures["growth"] = growth.growth(**sizes["growth"])
+    elif "search" in wanted:
+        figures["growth"] = growth.growth(**sizes["growth"], only_search=True)
     figures["minutes"] = round((time.time() - started) / 60, 1)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.json"), "w") as file:

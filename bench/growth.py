@@ -2,13 +2,19 @@
 cost follows the data where an index range or a bound could keep it flat
 shows here as a column that climbs."""
 
+import os
+import shutil
 import statistics
+import tempfile
 import time
 from functools import partial
+
+from bson import ObjectId
 
 from bench import seed
 from bench.scenarios import get, post_timings, progress
 from bench.system import System
+from sandbox.services import SecantusDB
 
 
 def server_ms(url, path, cookie, htmx, requests):
@@ -28,18 +34,34 @@ def in_process_ms(work, requests):
     return round(statistics.median(took), 2)
 
 
-def growth(messages=(1_000, 10_000, 100_000), people=(1_000, 10_000, 100_000), chats=(10, 100, 1_000), requests=30):
-    """Each path at each size, on one web worker."""
-    system = System(web_workers=1, chat_workers=1, server_timing=True)
+def growth(
+    messages=(1_000, 10_000, 100_000),
+    people=(1_000, 10_000, 100_000),
+    chats=(10, 100, 1_000),
+    requests=30,
+    searched=(1_000, 10_000, 100_000),
+    search_chats=1_000,
+    only_search=False,
+):
+    """Each path at each size, on one web worker (`only_search`: message search alone).
+    SecantusDB keeps its data on disk here: in memory, its cache overflowed
+    (WT_CACHE_FULL) at about 100,000 messages with their search keys."""
+    storage = tempfile.mkdtemp(prefix="bench-growth-")
+    mongo = SecantusDB(storage_path=storage, log_path=os.path.join("/tmp", os.path.basename(storage) + ".log"))
+    system = System(web_workers=1, chat_workers=1, server_timing=True, mongo=mongo)
     try:
         app = system.app()
         figures = {"requests": requests}
-        figures["chat page"], figures["Load earlier messages"] = history_paths(system, app, messages, requests)
-        figures["people search"] = search_path(system, app, people, requests)
-        figures.update(chat_list_paths(system, app, chats, requests))
+        if not only_search:
+            figures["chat page"], figures["Load earlier messages"] = history_paths(system, app, messages, requests)
+            figures["people search"] = search_path(system, app, people, requests)
+            figures.update(chat_list_paths(system, app, chats, requests))
+        figures.update(message_search_paths(system, app, searched, search_chats, requests))
         return figures
     finally:
         system.stop()
+        mongo.stop()
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def history_paths(system, app, sizes, requests):
@@ -100,4 +122,53 @@ def chat_list_paths(system, app, sizes, requests):
             figures["presence told on connect"][size] = in_process_ms(told, requests)
             snapshot = partial(live.presence_snapshot, person["_id"])
             figures["presence snapshot on reconnect"][size] = in_process_ms(snapshot, requests)
+    return figures
+
+
+SEARCHER_CHATS = 10  # of the chats, the searcher's; the rest are other people's
+
+
+def message_search_paths(system, app, sizes, chat_count, requests):
+    """Message search by messages in `chat_count` chats, the searcher in
+    SEARCHER_CHATS of them: at each size a new searcher and new chats, each
+    chat a message an hour, the newest half an hour ago (so the searcher's
+    words come ten an hour). Two queries: words in every message ("message
+    numb": the last word begun), and a word in none (every window read)."""
+    from datetime import UTC, datetime, timedelta
+
+    names = ("message search, words in every message", "message search, a word in none")
+    figures = {name: {} for name in names}
+    for size in sizes:
+        progress(f"growth: message search over {size:,} messages in {chat_count:,} chats")
+        searcher = seed.people(app, 1, "searcher")[0]
+        friends = seed.people(app, chat_count, "talker")
+        pairs = [(searcher, friend) for friend in friends[:SEARCHER_CHATS]]
+        pairs += [(friends[n], friends[n - 1]) for n in range(SEARCHER_CHATS, chat_count)]
+        chat_ids = seed.chats_between(app, pairs)
+        cookie = seed.credentials(app, searcher)["cookie"]
+        per_chat = size // chat_count
+        newest = datetime.now(UTC) - timedelta(minutes=30)
+        with app.app_context():
+            docs = []
+            for chat_id, (first, second) in zip(chat_ids, pairs):
+                for seq in range(1, per_chat + 1):
+                    sender, receiver = (first, second) if seq % 2 else (second, first)
+                    docs.append(
+                        {
+                            "chat_id": chat_id,
+                            "seq": seq,
+                            "sender_id": sender["_id"],
+                            "receiver_id": receiver["_id"],
+                            "client_id": ObjectId().binary.hex() + "00000000",
+                            "text": f"History message number {seq}.",
+                            "image": None,
+                            "seen_at": newest,
+                            "created_at": newest - timedelta(hours=per_chat - seq),
+                        }
+                    )
+            seed.save_messages(docs)
+        system.settle()
+        figures[names[0]][size] = server_ms(system.url, "/search?q=message+numb", cookie, True, requests)
+        figures[names[1]][size] = server_ms(system.url, "/search?q=zebra", cookie, True, requests)
+        progress(f"growth: message search at {size:,}: {figures[names[0]][size]} ms, none {figures[names[1]][size]} ms")
     return figures

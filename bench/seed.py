@@ -1,6 +1,7 @@
 """Benchmark data, made with the app's own data layer and token code."""
 
 import secrets
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -70,10 +71,29 @@ def history(app, chat_id, first, second, count, seen=True):
                     "created_at": start + timedelta(seconds=seq),
                 }
             )
-        for begin in range(0, count, 1000):
-            messages.save_all(docs[begin : begin + 1000])
+        save_messages(docs)
         unread = Counter(str(doc["receiver_id"]) for doc in docs if doc["seen_at"] is None)
         chats.record_messages({chat_id: present.latest_message(docs[-1])}, {chat_id: unread})
+
+
+SAVE_BATCH = 100  # messages: each adds about 40 search keys, and a long insert starves SecantusDB's heartbeats
+
+
+def save_messages(docs):
+    """Save messages as the chat worker does (search keys and all), a batch at
+    a time; a batch cut off by a busy SecantusDB is sent again (a message saved
+    twice is kept once: messages.save_all)."""
+    from pymongo.errors import AutoReconnect
+
+    for begin in range(0, len(docs), SAVE_BATCH):
+        for attempt in range(5):
+            try:
+                messages.save_all(docs[begin : begin + SAVE_BATCH])
+                break
+            except AutoReconnect:
+                if attempt == 4:
+                    raise
+                time.sleep(1)
 
 
 def credentials(app, user):

@@ -76,6 +76,7 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "day": formatting.day_label(at, tz, now) if new_day else None,
         "continued": continued,
         "key": f"{doc['seq']:012d}" if saved else None,
+        "seq": doc["seq"] if saved else None,
         "version": state if mine else 1,  # only the sender sees the state move on
         "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
         "reply": doc.get("reply_to") and quoted(doc["reply_to"], viewer_id),

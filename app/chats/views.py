@@ -28,15 +28,17 @@ from app.web import go_to, is_htmx, same_site_navigation
 
 bp = Blueprint("chats", __name__)
 
-UNREAD_CONTEXT = 10  # messages shown above the first unread one
+UNREAD_CONTEXT = 10  # messages shown above the first unread one, or above one a link opens at
 MAX_PAGE = 500  # the most a chat page shows at once, however much is unread
+AFTER_AT = 40  # messages shown after one a link opens at, when the newest are further than MAX_PAGE
 
 
-def older_than():
-    """The `older_than` of a history page: a message number, or None for the
-    newest page. Anything else is a bad request (MongoDB takes no integer
-    over 8 bytes, so an unchecked one was a 500)."""
-    raw = request.args.get("older_than", "").strip()
+def older_than(name="older_than"):
+    """The `older_than` of a history page (or the `at` of a page opened at a
+    message): a message number, or None for the newest page. Anything else
+    is a bad request (MongoDB takes no integer over 8 bytes, so an unchecked
+    one was a 500)."""
+    raw = request.args.get(name, "").strip()
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 16 and 0 < int(raw) <= messages.MAX_SEQ):
@@ -81,16 +83,27 @@ def reply_view(chat_id, members, client_id):
     return present.quoted(quote, g.user_id), None
 
 
-def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200, reply_to=None):
+def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200, at=None, reply_to=None):
+    """The chat: its newest messages (or those before `before`), or, opened
+    at message number `at`, that message with UNREAD_CONTEXT before it and
+    everything after it, up to MAX_PAGE; when the newest are further on, it
+    shows AFTER_AT after it and "Load newer messages" (and pushes of new
+    messages wait behind that, see upsert.js)."""
     stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
     # then forgets the job, so read in this order it is found in one or the other.
     on_their_way = pending.messages(chat_id, g.user_id, other_id) if before is None else []
     chat = chats.get(chat_id)
+    newer_than = None
+    if at is not None and chat["last_seq"] - at + 1 + UNREAD_CONTEXT > MAX_PAGE:
+        before = at + AFTER_AT + 1
+        on_their_way, newer_than = [], at + AFTER_AT
     # Enough history to hold the first unread message, read before it is marked seen.
-    unread = chats.unread(chat, g.user_id) if before is None else 0
+    unread = chats.unread(chat, g.user_id) if before is None and at is None else 0
     size = min(max(messages.PAGE_SIZE, unread + UNREAD_CONTEXT), MAX_PAGE)
+    if at is not None:
+        size = min(max(messages.PAGE_SIZE, (before or chat["last_seq"] + 1) - at + UNREAD_CONTEXT), MAX_PAGE)
     history, previous = messages.page(chat, before, size)
     if same_site_navigation():  # a link on another site must not mark anything seen
         receipts.mark_seen(chat, g.user_id)
@@ -120,6 +133,8 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         first_unread=new[0]["client_id"] if new else None,
         new_count=len(new),
         earlier_than=history[0]["seq"] if previous else None,
+        newer_than=newer_than if newer_than is not None and newer_than < chat["last_seq"] else None,
+        focus_id=next((m["client_id"] for m in history if m.get("seq") == at), None),
         client_id=uuid.uuid4().hex,
         draft=draft or {"text": "", "alt": ""},
         reply=reply,
@@ -135,7 +150,21 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
 @login_required
 def show(chat_id):
     chat_id, members = member_chat(chat_id)
-    return chat_page(chat_id, members, before=older_than(), reply_to=request.args.get("reply"))
+    return chat_page(chat_id, members, before=older_than(), at=older_than("at"), reply_to=request.args.get("reply"))
+
+
+@bp.get("/chats/<chat_id>/messages/<int:seq>")
+@login_required
+def message(chat_id, seq):
+    """A message's permalink (search results and replies link here): the chat
+    opened at that message, in context, at its fragment, which scrolls to it
+    and focuses it with or without JavaScript. A number no message has (a gap
+    left by a redelivered job) opens at the next one."""
+    chat_id, _ = member_chat(chat_id)
+    found = messages.at_or_after(chat_id, seq) if seq <= messages.MAX_SEQ else None
+    if found is None:
+        abort(404)
+    return redirect(url_for("chats.show", chat_id=chat_id, at=found["seq"], _anchor=f"m-{found['client_id']}"))
 
 
 @bp.get("/chats/<chat_id>/replying/<client_id>")

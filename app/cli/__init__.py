@@ -1,6 +1,5 @@
 """Operator commands (`flask --app wsgi COMMAND`): the release step, dead
-letters, and a person's data."""
-
+letters, a person's data, and message search's keys."""
 
 import unicodedata
 
@@ -20,7 +19,7 @@ def printable(text, keep=""):
 
 
 def init_app(app):
-    from app.cli import dead_letters, release, users
+    from app.cli import dead_letters, release, search, users
 
-    for command in (release.release, dead_letters.group, users.group):
+    for command in (release.release, dead_letters.group, users.group, search.group):
         app.cli.add_command(command)

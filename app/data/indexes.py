@@ -28,6 +28,7 @@ INDEXES = {
         IndexModel([("chat_id", ASCENDING), ("seq", ASCENDING)], unique=True),  # history, by page
         IndexModel([("sender_id", ASCENDING), ("client_id", ASCENDING)], unique=True),  # no doubles
         IndexModel([("receiver_id", ASCENDING), ("seen_at", ASCENDING), ("chat_id", ASCENDING)]),  # unread
+        IndexModel([("search_keys", ASCENDING), ("created_at", DESCENDING)]),  # search, see data/search.py
     ],
 }
 

@@ -1,5 +1,6 @@
 """messages: chat_id, seq (its place in the chat), sender_id, receiver_id,
-client_id (unique per sender), text, image, seen_at, created_at, and for a
+client_id (unique per sender), text, image, seen_at, created_at,
+search_keys (its words for each member, app/data/search.py), and for a
 message the receiver did not see, mailed_at and pushed_at once an email or
 a browser notification has told them of it.
 
@@ -10,7 +11,7 @@ unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
 from pymongo.errors import BulkWriteError
 
 from app.connections import db
-from app.data import IDS_PER_QUERY
+from app.data import IDS_PER_QUERY, search
 
 PAGE_SIZE = 50
 MAX_SEQ = 2**53  # far beyond any chat, and exact as a float in the page's script
@@ -38,6 +39,11 @@ def run(chat_id, first, last):
     return found, before(chat_id, first)
 
 
+def at_or_after(chat_id, seq):
+    """The chat's message number `seq`, or the first after it; None if there is none."""
+    return db().messages.find_one({"chat_id": chat_id, "seq": {"$gte": seq}}, sort=[("seq", 1)])
+
+
 def before(chat_id, seq):
     """The chat's message just before seq `seq` (a gap left by a redelivered job is skipped), or None."""
     return db().messages.find_one({"chat_id": chat_id, "seq": {"$lt": seq}}, sort=[("seq", -1)])
@@ -49,6 +55,8 @@ def save_all(new_messages):
     seq was taken (to number again)."""
     if not new_messages:
         return set(), set()
+    for message in new_messages:
+        search.add_keys(message)
     try:
         db().messages.insert_many(new_messages, ordered=False)
     except BulkWriteError as error:

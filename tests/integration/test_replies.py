@@ -42,7 +42,7 @@ def test_a_reply_carries_a_quote_of_the_original_and_a_link_to_it(pair, ns_app, 
     assert reply["reply_to"]["sender_id"] == alice.user["_id"]
 
     element = f'm-{original["client_id"]}'
-    link = f'href="{pair.url}#{element}" data-original="{element}">Go to the original</a>'
+    link = f'href="{pair.url}/messages/{original["seq"]}" data-original="{element}">Go to the original</a>'
     for reader, who in ((alice, "You"), (bob, html.escape(alice.user["name"]))):
         page = reader.get(pair.url).get_data(as_text=True)
         assert f'<bdi class="quote-sender">{who}</bdi>' in page and link in page

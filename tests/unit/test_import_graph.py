@@ -35,6 +35,7 @@ LAYERS = [
     ("notifications", {"app.notifications"}),  # reaching people who are away: the chat worker schedules them
     ("chats", {"app.chats"}),
     ("people", {"app.people"}),  # profiles, search, accounts: over chats
+    ("search", {"app.search"}),  # finding words in a person's chats: over chats
     ("api", {"app.api"}),  # the original system's API and events: over chats, people and auth
     ("app", {ROOT, "app.cli", "app.dev", "app.errors", "app.health"}),  # the factory and what wires or watches all
 ]

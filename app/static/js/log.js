@@ -89,14 +89,41 @@
 
   // Opening with unread messages: the first of them in view, and focus where it always is (a page
   // opened at a fragment, as the Chats link to unread messages is, gets no autofocus of its own).
+  // Opened at a message (its permalink, a search result): that message in view, with focus on it.
+  const target = location.hash.startsWith("#m-") ? document.getElementById(location.hash.slice(1)) : null;
   const divider = document.getElementById("unread");
-  if (divider) divider.scrollIntoView({ block: "start" });
+  if (target) {
+    const focusTarget = () => {
+      target.scrollIntoView({ block: "center" });
+      target.focus({ preventScroll: true });
+    };
+    focusTarget();
+    addEventListener("load", () => setTimeout(focusTarget), { once: true }); // after the fragment's own scrolling
+  } else if (divider) divider.scrollIntoView({ block: "start" });
   else if (scroller() !== log) toBottom();
-  if (location.hash) {
+  if (location.hash && !target) {
     const focusMessage = () => {
       if (document.activeElement === document.body) document.getElementById("message-text")?.focus({ preventScroll: true });
     };
     focusMessage();
     addEventListener("load", () => setTimeout(focusMessage), { once: true }); // after the fragment's own focusing
   }
+
+  // "Copy link": a message's permalink to the clipboard, said once. A click with a modifier key
+  // (a new tab), or a browser that refuses the clipboard, follows the link instead.
+  const announcements = document.querySelector("[id^=announcements-]");
+  log.addEventListener("click", (event) => {
+    const link = event.target.closest(".message-link");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || !navigator.clipboard) return;
+    event.preventDefault();
+    navigator.clipboard.writeText(link.href).then(
+      () => {
+        const label = link.querySelector(".with-script");
+        label.textContent = "Copied";
+        setTimeout(() => { label.textContent = "Copy link"; }, 2000);
+        if (announcements) announcements.innerHTML = "<p>Link copied.</p>";
+      },
+      () => { location.href = link.href; },
+    );
+  });
 }

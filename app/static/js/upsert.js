@@ -3,7 +3,7 @@
 // id) is replaced, unless the page's copy is further along (data-version: a
 // message goes Sending, Sent, Seen and never back). New elements are placed by
 // data-key, ascending, or descending when the target says data-order="desc";
-// an element without a key goes last.
+// an element without a key goes last, and one keyed past data-newest not at all.
 "use strict";
 
 htmx.registerExtension("parley-upsert", {
@@ -13,6 +13,8 @@ htmx.registerExtension("parley-upsert", {
     const comesBefore = (key, other) => other === undefined || (descending ? key > other : key < other);
     for (const incoming of [...fragment.children]) {
       const current = incoming.id && document.getElementById(incoming.id);
+      // A log opened at an older message holds no newer ones: they wait behind "Load newer messages".
+      if (!current && target.dataset.newest && incoming.dataset.key > target.dataset.newest) continue;
       let focused = null;
       if (current) {
         if (Number(current.dataset.version || 0) > Number(incoming.dataset.version || 0)) continue;

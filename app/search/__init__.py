@@ -1,0 +1,1 @@
+"""Search: finding words in a person's own chats (docs/architecture.md, "Search")."""
