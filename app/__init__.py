@@ -69,12 +69,13 @@ def create_app_or_exit():
 
 def register_blueprints(app):
     from app.auth.views import bp as auth
+    from app.chats.editing import bp as editing
     from app.chats.views import bp as chats
     from app.notifications.views import bp as notifications
     from app.people.views import bp as people
     from app.realtime.views import bp as realtime
 
-    for blueprint in (health.bp, auth, chats, notifications, people, realtime):
+    for blueprint in (health.bp, auth, chats, editing, notifications, people, realtime):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev

@@ -1,5 +1,5 @@
 """What a person does in chats, the same whether a page or an API client
-asks: start a chat with someone, send a message. The views only read their
+asks: start a chat with someone, send a message, edit or delete one's own. The views only read their
 request and answer in their own form (HTML, or JSON for app/api)."""
 
 import time
@@ -8,9 +8,9 @@ from flask import g
 
 from app import broker, outages, tracing
 from app.chats import blocks, contacts, images, live, present
-from app.chats.sending import pending
-from app.chats.sending.job import Job
-from app.data import chats, users
+from app.chats.sending import change, pending
+from app.chats.sending.job import Job, text_problem
+from app.data import chats, messages, users
 from app.realtime import presence
 from app.realtime.push import Outbox
 
@@ -91,3 +91,52 @@ def send(chat_id, members, sender_id, client_id, text, upload=None, alt=""):
     tracing.stage(job.client_id, "confirmed")
     live.active(sender_id)
     return job
+
+
+NOT_YOURS = "You can edit or delete only your own messages."
+
+
+def own_message(chat_id, members, user_id, client_id):
+    """The person's message in this chat with this client_id: saved, or
+    still on its way (a pending send, not numbered yet). Refused when it is
+    the other person's (403) or there is none (404)."""
+    found = messages.of_sender(user_id, client_id)
+    if found is not None and found["chat_id"] == chat_id:
+        return found
+    other_id = chats.other_member(members, user_id)
+    on_its_way = pending.job(chat_id, user_id, client_id)
+    if on_its_way is not None:
+        return on_its_way.message(other_id)
+    theirs = messages.of_sender(other_id, client_id)
+    if theirs is not None and theirs["chat_id"] == chat_id:
+        raise Refused(NOT_YOURS, 403)
+    raise Refused("There is no such message in this chat.", 404)
+
+
+def change_message(kind, chat_id, members, user_id, client_id, text="", edit_id=""):
+    """Queue an edit (new `text`, already trimmed; `edit_id` makes a second
+    submit of the same form a no-op) or a delete of the person's own message,
+    for the chat worker to apply after the sends before it. Returns the
+    message as it was, or None when an edit changes nothing. Refused: not
+    theirs or no such message; already deleted; an edit past the window,
+    without text or across a block; the broker does not confirm it."""
+    message = own_message(chat_id, members, user_id, client_id)
+    if message.get("deleted_at"):
+        raise Refused("This message was deleted.", 409)
+    if kind == "edit":
+        if not change.editable(message):
+            raise Refused(change.TOO_LATE, 403)
+        problem = text_problem(text, bool(message.get("image")))
+        if problem:
+            raise Refused(problem, 422)
+        refusal = block_refusal(chat_id, members, user_id)
+        if refusal:
+            raise refusal
+        if text == (message.get("text") or ""):
+            return None
+    try:
+        change.queue(change.Change.new(kind, client_id, chat_id, user_id, text, edit_id))
+    except broker.PublishError:
+        raise Refused(outages.MESSAGE, 503) from None
+    live.active(user_id)
+    return message

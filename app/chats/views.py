@@ -71,7 +71,8 @@ def start():
     return go_to(url_for("chats.show", chat_id=chat["_id"]))
 
 
-def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200):
+def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200, editing=None):
+    """The chat's page; `editing` (see editing.py): the composer edits that message, without JavaScript."""
     stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
@@ -107,7 +108,8 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         new_count=len(new),
         earlier_than=history[0]["seq"] if previous else None,
         client_id=uuid.uuid4().hex,
-        draft=draft or {"text": "", "alt": ""},
+        draft=draft or {"text": editing["text"] if editing else "", "alt": ""},
+        editing=editing,
         composer_error=composer_error,
         max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
         max_image_mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),

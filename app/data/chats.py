@@ -247,3 +247,20 @@ def forget_member_messages(chat_id, member_id, other_id, latest):
             "$pull": {"unmailed": {"$in": [member_id, other_id]}},
         },
     )
+
+
+def message_changed(chat_id, summary, unseen_by=None, recount=None):
+    """After a message was edited or deleted: `summary` (its latest_message
+    summary, a revision on) replaces the chat's latest message if that is
+    the same message ($max: the same seq, a higher revision; a later
+    message stays). `unseen_by`: the deleted message was waiting unseen for
+    this member, one fewer now (never below nothing); `recount`: {member:
+    unread, counted afresh}, when a redelivered delete may or may not have
+    counted already. Returns the chat as it now is."""
+    update = {"$max": {"latest_message": summary}}
+    if recount:
+        update["$set"] = {f"unread.{member}": n for member, n in recount.items()}
+    db().chats.update_one({"_id": chat_id}, update)
+    if unseen_by is not None and not recount:
+        db().chats.update_one({"_id": chat_id, f"unread.{unseen_by}": {"$gt": 0}}, {"$inc": {f"unread.{unseen_by}": -1}})
+    return get(chat_id)

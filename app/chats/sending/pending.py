@@ -91,6 +91,17 @@ def accept(job):
     return True
 
 
+def is_pending(chat_id, sender_id, client_id):
+    """The send is on its way: accepted, not yet saved by the worker."""
+    return bool(redis_client().hexists(pending_key(chat_id, sender_id), client_id))
+
+
+def job(chat_id, sender_id, client_id):
+    """The sender's pending job with this client_id, or None."""
+    fields = redis_client().hget(pending_key(chat_id, sender_id), client_id)
+    return Job.from_json(fields) if fields else None
+
+
 def unconfirmed(chat_id, sender_id, client_id):
     """The sender's pending job that the broker may not have (shown "Not sent"), or None."""
     pipe = redis_client().pipeline(transaction=False)
