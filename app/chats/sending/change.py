@@ -21,12 +21,14 @@ from bson import ObjectId
 from app import broker, clock, logs
 from app.broker.consumer import Reject
 from app.chats.sending.job import CLIENT_ID, _encodable, _object_id, text_problem
+from app.connections import key, redis_client
 
 log = logging.getLogger(__name__)
 
 KINDS = ("edit", "delete")
 # As Signal: a message can be edited for a day after it was sent (deleted at any time).
 EDIT_WINDOW = timedelta(hours=24)
+EDIT_IDS_KEPT = 24 * 3600  # seconds an edit_id is remembered, against a form submitted twice
 TOO_LATE = "Messages can be edited for 24 hours after they are sent. You can still delete this one."
 
 
@@ -115,6 +117,17 @@ def is_change(fields):
 
 
 def queue(change):
-    """Queue the change after the sends before it; PublishError if the broker does not confirm it."""
+    """Queue the change after the sends before it, once per edit_id (a form
+    submitted twice queues its edit once); PublishError if the broker does
+    not confirm it, and then the edit_id may be used again."""
     change.checked()
-    broker.publish(broker.CHAT_MESSAGES, change.fields())
+    if change.kind == "edit":
+        claim = key("edit", change.sender_id, change.edit_id)
+        if not redis_client().set(claim, "1", nx=True, ex=EDIT_IDS_KEPT):
+            return
+    try:
+        broker.publish(broker.CHAT_MESSAGES, change.fields())
+    except broker.PublishError:
+        if change.kind == "edit":
+            redis_client().delete(claim)
+        raise

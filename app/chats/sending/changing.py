@@ -59,8 +59,10 @@ def _edit(change, doc):
         return None
     while doc is not None and not doc.get("deleted_at"):
         current = doc.get("edit_key") or ""
-        if change.edit_key <= current:  # this edit, or a later one, is already there
-            return doc if change.redelivered and change.edit_key == current else None
+        if current.endswith(f" {change.edit_id}"):  # this edit is already there (queued twice, or redelivered)
+            return doc if change.redelivered else None
+        if change.edit_key <= current:  # a later edit is already there
+            return None
         if not (change.text or doc.get("image")):
             return None
         edited = messages.edit(doc, change.text, change.at, change.edit_key)
