@@ -169,6 +169,7 @@ def test_a_delete_asks_once_then_leaves_message_deleted_for_both_and_removes_the
     confirm = message(alice, "the plan").get_by_role("button", name="Delete")
     expect(confirm).to_be_focused()
     assert_accessible(alice)
+    shoot_both_sizes(alice, "delete-confirm-in-place")
     alice.keyboard.press("Escape")  # changed their mind: asked again next time
     expect(question).to_be_hidden()
     expect(message(alice, "the plan").get_by_role("link", name="Delete")).to_be_focused()

@@ -45,7 +45,9 @@
     function start(link) {
       const row = link.closest(".message-row");
       const shown = row.querySelector(".bubble > .message-text:not(.message-deleted)");
+      if (editing) document.getElementById(`m-${editing.id}`)?.classList.remove("being-edited");
       editing = { id: row.id.slice(2), action: link.pathname, original: shown?.textContent ?? "", draft: editing ? editing.draft : text.value };
+      row.classList.add("being-edited");
       composer.action = editing.action;
       composer.dataset.editing = editing.id;
       composer.classList.add("editing");
@@ -62,6 +64,7 @@
     function finish(said) {
       const { id, draft } = editing;
       editing = null;
+      document.getElementById(`m-${id}`)?.classList.remove("being-edited");
       composer.action = sendAction;
       delete composer.dataset.editing;
       composer.classList.remove("editing");
