@@ -14,7 +14,7 @@ from app.connections import db
 from tests.support.people import FROM_HERE, HTMX, image_bytes, say, send
 from tests.support.queues import delivery, publish, queued_jobs, run_chat_worker
 
-EDITED = '<summary>Edited</summary>'
+EDITED = '">Edited</summary>'
 
 
 def messages_of(app, pair):
