@@ -11,7 +11,7 @@ import uuid
 from urllib.parse import urlencode, urlsplit
 
 from bench import seed
-from bench.scenarios import post_timings, progress, server_timing
+from bench.scenarios import progress, server_timing
 from bench.system import System
 
 
@@ -30,22 +30,26 @@ def post(url, path, credentials, fields, expected):
     connection.close()
     if response.status != expected:
         raise RuntimeError(f"POST {path} answered {response.status}")
-    return server_timing(response)["total"]
+    timing = server_timing(response)
+    return timing["total"], timing.get("db", 0.0)
 
 
-def background_sends(url, chat, credentials, rate, stop):
-    """Sends at `rate` a second until `stop` is set; returns how many went."""
-    sent, started = [0], time.monotonic()
+def background_sends(url, chat, credentials, rate, stop, senders=4):
+    """Sends at `rate` a second (from `senders` threads) until `stop` is set; returns the threads and how many went."""
+    sent, started, lock = [0], time.monotonic(), threading.Lock()
 
     def run():
         while not stop.is_set():
+            with lock:
+                sent[0] += 1
+                due = started + sent[0] / rate
+            time.sleep(max(0.0, due - time.monotonic()))
             post(url, f"/chats/{chat}/messages", credentials, {"client_id": uuid.uuid4().hex, "text": "load"}, 200)
-            sent[0] += 1
-            time.sleep(max(0.0, started + sent[0] / rate - time.monotonic()))
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, sent
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    return threads, sent
 
 
 def saved_messages(app, chat_id, sender_id, count, timeout=30):
@@ -74,24 +78,33 @@ def changes(requests=100, rate=100):
         me, load = seed.credentials(app, editor), seed.credentials(app, loader)
         system.settle()
         stop = threading.Event()
-        thread, sent = background_sends(system.url, busy, load, rate, stop)
-        time.sleep(2)  # the load under way
         progress(f"changes: {requests} sends, edits and deletes beside {rate} msg/s")
         figures = {"rate": rate, "requests": requests}
-        figures["send"] = post_timings(system.url, chat, me, requests)["server_ms"]
+        for _ in range(requests):  # the messages to change, saved before the timing starts
+            post(system.url, f"/chats/{chat}/messages", me, {"client_id": uuid.uuid4().hex, "text": "To change."}, 200)
         client_ids = saved_messages(app, chat, editor["_id"], requests)
-        for kind, fields, expected in (
-            ("edit", lambda: {"text": "Edited text.", "client_id": uuid.uuid4().hex}, 204),
-            ("delete", dict, 204),
-        ):
-            took = [
-                post(system.url, f"/chats/{chat}/messages/{client_id}/{kind}", me, fields(), expected)
-                for client_id in client_ids
-            ]
-            figures[kind] = {"median": median(took), "p95": round(sorted(took)[int(0.95 * len(took))], 2)}
+        threads, sent = background_sends(system.url, busy, load, rate, stop)
+        time.sleep(2)  # the load under way
+        began = time.monotonic()
+        timings = {"send": [], "edit": [], "delete": []}
+        # Interleaved, so that each kind meets the same moments of a shared machine.
+        for client_id in client_ids:
+            send = {"client_id": uuid.uuid4().hex, "text": "Timed message."}
+            timings["send"].append(post(system.url, f"/chats/{chat}/messages", me, send, 200))
+            edit = {"text": "Edited text.", "client_id": uuid.uuid4().hex}
+            timings["edit"].append(post(system.url, f"/chats/{chat}/messages/{client_id}/edit", me, edit, 204))
+            timings["delete"].append(post(system.url, f"/chats/{chat}/messages/{client_id}/delete", me, {}, 204))
+        for kind, measured in timings.items():
+            took = sorted(total for total, _ in measured)
+            figures[kind] = {
+                "median": median(took),
+                "p95": took[int(0.95 * len(took))],
+                "db_median": median([db for _, db in measured]),
+            }
         stop.set()
-        thread.join()
-        figures["background_sends"] = sent[0]
+        for thread in threads:
+            thread.join()
+        figures["background_rate"] = round(sent[0] / (time.monotonic() - began + 2), 1)
         return figures
     finally:
         system.stop()

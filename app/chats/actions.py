@@ -10,6 +10,7 @@ from app import broker, outages, tracing
 from app.chats import blocks, contacts, images, live, present
 from app.chats.sending import change, pending
 from app.chats.sending.job import Job, text_problem
+from app.connections import redis_client
 from app.data import chats, messages, users
 from app.realtime import presence
 from app.realtime.push import Outbox
@@ -120,23 +121,47 @@ def change_message(kind, chat_id, members, user_id, client_id, text="", edit_id=
     message as it was, or None when an edit changes nothing. Refused: not
     theirs or no such message; already deleted; an edit past the window,
     without text or across a block; the broker does not confirm it."""
-    message = own_message(chat_id, members, user_id, client_id)
-    if message.get("deleted_at"):
-        raise Refused("This message was deleted.", 409)
-    if kind == "edit":
-        if not change.editable(message):
-            raise Refused(change.TOO_LATE, 403)
-        problem = text_problem(text, bool(message.get("image")))
-        if problem:
-            raise Refused(problem, 422)
-        refusal = block_refusal(chat_id, members, user_id)
-        if refusal:
-            raise refusal
-        if text == (message.get("text") or ""):
-            return None
+    # The sender's record of their recent sends knows the author and the
+    # message's age, read with the edit's claim in one round trip: at 100
+    # msg/s, reading the message from MongoDB made an edit cost more than a
+    # send (10 ms of a 50 ms edit). The record cannot say whether a message
+    # has an image, which an edit to no text needs: then MongoDB is asked.
+    pipe = redis_client().pipeline(transaction=False)
+    read_recent = pending.ask_sent_recently(pipe, chat_id, user_id, client_id)
+    read_claim = change.ask_claim(pipe, user_id, edit_id) if kind == "edit" else None
+    replies = pipe.execute()
+    recent = read_recent(replies) if kind == "delete" or text else None
+    if read_claim and not read_claim(replies):
+        return None  # this form's edit is on its way already
     try:
+        message = recent or own_message(chat_id, members, user_id, client_id)
+        if message.get("deleted_at"):
+            raise Refused("This message was deleted.", 409)
+        if kind == "edit":
+            _check_edit(message, text, chat_id, members, user_id)
+            if "text" in message and text == (message.get("text") or ""):
+                change.release(user_id, edit_id)
+                return None  # nothing changes (the worker too leaves a message whose text is the same)
         change.queue(change.Change.new(kind, client_id, chat_id, user_id, text, edit_id))
+    except Refused:
+        if kind == "edit":
+            change.release(user_id, edit_id)
+        raise
     except broker.PublishError:
         raise Refused(outages.MESSAGE, 503) from None
+    if kind == "delete" and recent:
+        pending.mark_deleted({**recent, "sender_id": user_id})
     live.active(user_id)
     return message
+
+
+def _check_edit(message, text, chat_id, members, user_id):
+    """Refused if the message may not get this text now: past the window, no text for a message without an image, a block."""
+    if not change.editable(message):
+        raise Refused(change.TOO_LATE, 403)
+    problem = text_problem(text, bool(message.get("image")))
+    if problem:
+        raise Refused(problem, 422)
+    refusal = block_refusal(chat_id, members, user_id)
+    if refusal:
+        raise refusal

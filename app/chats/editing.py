@@ -60,8 +60,8 @@ def delete(chat_id, client_id):
     chat_id, members = member_chat(chat_id)
     back = url_for("chats.show", chat_id=chat_id, _anchor="composer")
     try:
-        message = actions.own_message(chat_id, members, g.user_id, client_id)
         if request.method == "GET":
+            message = actions.own_message(chat_id, members, g.user_id, client_id)
             viewer = users.get(g.user_id)
             view = present.message(message, g.user_id, "You", None, present.zone_of(viewer))
             return render_signed_in("chats/delete.html", chat_id=chat_id, m=view, current_chat_id=chat_id)

@@ -246,3 +246,18 @@ def test_a_change_job_keeps_one_shape_end_to_end():
     assert Change.from_fields(json.loads(json.dumps(change.fields()))) == change
     delete = Change.new("delete", "a" * 32, ObjectId(), ObjectId())
     assert set(delete.fields()) == {"kind", "client_id", "chat_id", "sender_id", "at"}
+
+
+def test_without_the_record_of_recent_sends_the_message_is_read_from_mongodb(pair, ns_app):
+    from app.chats.sending import pending
+    from app.connections import redis_client
+
+    alice = pair.alice
+    message = sent(ns_app, pair, alice, "kept")
+    with ns_app.app_context():
+        redis_client().delete(pending.clients_key(alice.user["_id"]))  # lost with Redis, or sent long ago
+    assert edit(alice, pair, message, "kept, and edited").status_code == 204
+    assert edit(alice, pair, message, "kept, and edited").status_code == 204  # the same text: nothing queued
+    assert delete(alice, pair, {"client_id": "f" * 32}).status_code == 404
+    assert run_chat_worker(ns_app) == {}
+    assert messages_of(ns_app, pair)[0]["text"] == "kept, and edited"

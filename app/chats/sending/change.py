@@ -116,18 +116,31 @@ def is_change(fields):
     return "kind" in fields
 
 
+def claim_key(sender_id, edit_id):
+    return key("edit", sender_id, edit_id)
+
+
+def ask_claim(pipe, sender_id, edit_id):
+    """Claim an edit_id, queued on `pipe` (a form submitted twice queues its
+    edit once): returns what reads from the replies whether it was free."""
+    start = len(pipe)
+    pipe.set(claim_key(sender_id, edit_id), "1", nx=True, ex=EDIT_IDS_KEPT)
+    return lambda replies: bool(replies[start])
+
+
+def release(sender_id, edit_id):
+    """The claimed edit was not queued: its form may be sent again."""
+    redis_client().delete(claim_key(sender_id, edit_id))
+
+
 def queue(change):
-    """Queue the change after the sends before it, once per edit_id (a form
-    submitted twice queues its edit once); PublishError if the broker does
-    not confirm it, and then the edit_id may be used again."""
+    """Queue the change after the sends before it (an edit's edit_id
+    claimed); PublishError if the broker does not confirm it, and then
+    the edit_id may be used again."""
     change.checked()
-    if change.kind == "edit":
-        claim = key("edit", change.sender_id, change.edit_id)
-        if not redis_client().set(claim, "1", nx=True, ex=EDIT_IDS_KEPT):
-            return
     try:
         broker.publish(broker.CHAT_MESSAGES, change.fields())
     except broker.PublishError:
         if change.kind == "edit":
-            redis_client().delete(claim)
+            release(change.sender_id, change.edit_id)
         raise

@@ -63,8 +63,8 @@ def _edit(change, doc):
             return doc if change.redelivered else None
         if change.edit_key <= current:  # a later edit is already there
             return None
-        if not (change.text or doc.get("image")):
-            return None
+        if not (change.text or doc.get("image")) or change.text == (doc.get("text") or ""):
+            return None  # no text and no image, or nothing changes
         edited = messages.edit(doc, change.text, change.at, change.edit_key)
         if edited is not None:
             return edited
