@@ -2,7 +2,8 @@
 client_id (unique per sender), text, image, seen_at, created_at, and for a
 message the receiver did not see, mailed_at and pushed_at once an email or
 a browser notification has told them of it. An edited message also has
-edits (its earlier versions, [{text, at}], oldest first), edited_at,
+edits (its earlier versions, [{text, at, edit_id}], oldest first; the
+first has no edit_id), edited_at,
 edit_key (what orders edits, see app/chats/sending/change.py) and revision
 (edits and a delete, counted); a deleted one has deleted_at, and no text,
 image or edits left.
@@ -84,6 +85,8 @@ def edit(doc, text, at, edit_key):
     earlier version; only if it is unchanged since it was read and not
     deleted. Returns the message as it now is, or None if it had changed."""
     earlier = {"text": doc.get("text") or "", "at": doc.get("edited_at") or doc["created_at"]}
+    if doc.get("edit_key"):  # the edit that made that version (its key ends with the edit's id)
+        earlier["edit_id"] = doc["edit_key"].rsplit(" ", 1)[-1]
     changes = {**text_fields(text), "edited_at": at, "edit_key": edit_key}
     return db().messages.find_one_and_update(
         {"_id": doc["_id"], "edit_key": doc.get("edit_key"), "deleted_at": None},

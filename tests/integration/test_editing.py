@@ -7,6 +7,7 @@ import json
 import os
 import re
 import uuid
+from datetime import datetime, timedelta
 
 from app.broker.consumer import Reject, Retry
 from app.chats.sending.change import Change
@@ -78,18 +79,24 @@ def test_a_redelivered_or_doubled_edit_changes_nothing_twice_and_a_late_older_on
     assert edit(alice, pair, message, "two", edit_id=edit_id).status_code == 204
     assert edit(alice, pair, message, "two", edit_id=edit_id).status_code == 204  # a double submit...
     [first] = queued_jobs(ns_app, "chat:messages")  # ...queued once
-    again = {**first, "at": "2100-01-01T00:00:00.000+00:00"}  # and were it queued twice, later
+    def seconds_on(seconds):
+        return (datetime.fromisoformat(first["at"]) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+    again = {**first, "at": seconds_on(2)}  # and were it queued twice, later
     from workers import chat
 
+    later = {**first, "edit_id": uuid.uuid4().hex, "text": "three", "at": seconds_on(1)}
     with ns_app.test_request_context():
-        assert chat.handle([delivery(first), delivery(again, redelivered=True, tag=2)]) == {}
-        assert chat.handle([delivery(first, redelivered=True)]) == {}
+        assert chat.handle([delivery(first), delivery(first, redelivered=True, tag=2)]) == {}
+        assert chat.handle([delivery(later)]) == {}
+        assert chat.handle([delivery(again, redelivered=True)]) == {}  # the first edit again, after "three"
     [saved] = messages_of(ns_app, pair)
-    assert saved["text"] == "two" and saved["revision"] == 1 and len(saved["edits"]) == 1
+    assert saved["text"] == "three" and saved["revision"] == 2
+    assert [earlier["text"] for earlier in saved["edits"]] == ["one", "two"]
     older = {**first, "edit_id": uuid.uuid4().hex, "text": "older", "at": "2000-01-01T00:00:00.000+00:00"}
     with ns_app.test_request_context():
         assert chat.handle([delivery(older)]) == {}
-    assert messages_of(ns_app, pair)[0]["text"] == "two"
+    assert messages_of(ns_app, pair)[0]["text"] == "three"
 
 
 def test_an_edit_of_a_message_still_on_its_way_is_applied_after_its_send(pair, ns_app):

@@ -59,8 +59,10 @@ def _edit(change, doc):
         return None
     while doc is not None and not doc.get("deleted_at"):
         current = doc.get("edit_key") or ""
-        if current.endswith(f" {change.edit_id}"):  # this edit is already there (queued twice, or redelivered)
+        if current.endswith(f" {change.edit_id}"):  # this edit is the current version (queued twice, or redelivered)
             return doc if change.redelivered else None
+        if any(earlier.get("edit_id") == change.edit_id for earlier in doc.get("edits") or ()):
+            return None  # this edit was applied, and a later one since
         if change.edit_key <= current:  # a later edit is already there
             return None
         if not (change.text or doc.get("image")) or change.text == (doc.get("text") or ""):
