@@ -156,7 +156,8 @@ def change_message(kind, chat_id, members, user_id, client_id, text="", edit_id=
 
 
 def _check_edit(message, text, chat_id, members, user_id):
-    """Refused if the message may not get this text now: past the window, no text for a message without an image, a block."""
+    """Refused if the message may not get this text now: past the window,
+    no text for a message without an image, a block."""
     if not change.editable(message):
         raise Refused(change.TOO_LATE, 403)
     problem = text_problem(text, bool(message.get("image")))

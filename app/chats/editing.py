@@ -19,7 +19,8 @@ bp = Blueprint("editing", __name__)
 
 def editing_state(chat_id, client_id, text):
     """What the composer needs to edit a message instead of sending one."""
-    return {"client_id": client_id, "text": text, "action": url_for("editing.edit", chat_id=chat_id, client_id=client_id)}
+    action = url_for("editing.edit", chat_id=chat_id, client_id=client_id)
+    return {"client_id": client_id, "text": text, "action": action}
 
 
 @bp.route("/chats/<chat_id>/messages/<client_id>/edit", methods=["GET", "POST"])

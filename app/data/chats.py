@@ -262,5 +262,6 @@ def message_changed(chat_id, summary, unseen_by=None, recount=None):
         update["$set"] = {f"unread.{member}": n for member, n in recount.items()}
     db().chats.update_one({"_id": chat_id}, update)
     if unseen_by is not None and not recount:
-        db().chats.update_one({"_id": chat_id, f"unread.{unseen_by}": {"$gt": 0}}, {"$inc": {f"unread.{unseen_by}": -1}})
+        field = f"unread.{unseen_by}"
+        db().chats.update_one({"_id": chat_id, field: {"$gt": 0}}, {"$inc": {field: -1}})
     return get(chat_id)

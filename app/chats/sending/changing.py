@@ -55,7 +55,7 @@ def _edit(change, doc):
     push: deleted, too late, across a block, or done before (then pushed
     again only if this is a redelivery, which may have stopped before its push)."""
     if change.at - doc["created_at"] >= EDIT_WINDOW or blocks.of(change.chat_id):
-        log.info("not applying an edit: too late, or the chat is blocked", extra=logs.fields(client_id=doc["client_id"]))
+        log.info("not applying an edit: too late, or blocked", extra=logs.fields(client_id=doc["client_id"]))
         return None
     while doc is not None and not doc.get("deleted_at"):
         current = doc.get("edit_key") or ""

@@ -115,11 +115,13 @@ def _sent(found, chat_id, client_id):
     except ValueError:
         return None
     deleted = len(parts) > 2 and parts[2] == "deleted"
-    return {"client_id": client_id, "chat_id": chat_id, "created_at": sent_at, "deleted_at": sent_at if deleted else None}
+    deleted_at = sent_at if deleted else None
+    return {"client_id": client_id, "chat_id": chat_id, "created_at": sent_at, "deleted_at": deleted_at}
 
 
 def mark_deleted(message):
-    """The sender deleted this message (as ask_sent_recently found it): a second delete or an edit is refused at once."""
+    """The sender deleted this message (as ask_sent_recently found it): a
+    second delete or an edit is refused at once."""
     record = f"{message['chat_id']} {message['created_at'].isoformat(timespec='milliseconds')} deleted"
     redis_client().hset(clients_key(message["sender_id"]), message["client_id"], record)
 
