@@ -10,6 +10,7 @@ from app.auth.sessions import login_required
 from app.chats import actions, present
 from app.chats.forms import EditForm
 from app.chats.layout import render_signed_in
+from app.chats.sending import change
 from app.chats.views import chat_page, member_chat
 from app.data import users
 from app.web import go_to, is_htmx
@@ -39,6 +40,8 @@ def edit(chat_id, client_id):
     if request.method == "GET":
         try:
             message = actions.own_message(chat_id, members, g.user_id, client_id)
+            if not change.editable(message):
+                raise actions.Refused("This message was deleted." if message.get("deleted_at") else change.TOO_LATE, 403)
         except actions.Refused as refusal:
             flash(refusal.message)
             return go_to(url_for("chats.show", chat_id=chat_id))

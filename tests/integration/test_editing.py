@@ -150,6 +150,8 @@ def test_edits_close_24_hours_after_sending_but_a_delete_still_works(pair, ns_ap
     assert "Messages can be edited for 24 hours after they are sent." in response.get_data(as_text=True)
     page = alice.get(alice.chat_url).get_data(as_text=True)
     assert f'id="edit-{message["client_id"]}"' not in page and f'id="delete-{message["client_id"]}"' in page
+    too_late = alice.get(f"{pair.url}/messages/{message['client_id']}/edit", follow_redirects=True)
+    assert "Messages can be edited for 24 hours after they are sent." in too_late.get_data(as_text=True)
     # An edit accepted in time and delivered late still counts (the window is judged at acceptance).
     late = Change.new("edit", message["client_id"], pair.id, alice.user["_id"], "late", "a" * 32).fields()
     publish(ns_app, "chat:messages", late)
