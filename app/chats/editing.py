@@ -41,7 +41,8 @@ def edit(chat_id, client_id):
         try:
             message = actions.own_message(chat_id, members, g.user_id, client_id)
             if not change.editable(message):
-                raise actions.Refused("This message was deleted." if message.get("deleted_at") else change.TOO_LATE, 403)
+                why = "This message was deleted." if message.get("deleted_at") else change.TOO_LATE
+                raise actions.Refused(why, 403)
         except actions.Refused as refusal:
             flash(refusal.message)
             return go_to(url_for("chats.show", chat_id=chat_id))
