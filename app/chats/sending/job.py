@@ -12,6 +12,7 @@ from bson import ObjectId
 from app import clock, logs
 from app.broker.consumer import Reject, json_object
 from app.chats import images
+from app.data import messages
 
 CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TEXT = 4000
@@ -108,7 +109,7 @@ class Job:
             "sender_id": self.sender_id,
             "receiver_id": receiver_id,
             "client_id": self.client_id,
-            "text": self.text,
+            **messages.text_fields(self.text),
             "image": self.image,
             "seen_at": None,
             "created_at": self.sent_at,
