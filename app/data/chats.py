@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 from cachetools import LRUCache
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.write_concern import WriteConcern
 
 from app.connections import db
@@ -260,8 +260,11 @@ def message_changed(chat_id, summary, unseen_by=None, recount=None):
     update = {"$max": {"latest_message": summary}}
     if recount:
         update["$set"] = {f"unread.{member}": n for member, n in recount.items()}
-    db().chats.update_one({"_id": chat_id}, update)
+    chat = db().chats.find_one_and_update({"_id": chat_id}, update, return_document=ReturnDocument.AFTER)
     if unseen_by is not None and not recount:
         field = f"unread.{unseen_by}"
-        db().chats.update_one({"_id": chat_id, field: {"$gt": 0}}, {"$inc": {field: -1}})
-    return get(chat_id)
+        counted = db().chats.find_one_and_update(
+            {"_id": chat_id, field: {"$gt": 0}}, {"$inc": {field: -1}}, return_document=ReturnDocument.AFTER
+        )
+        chat = counted or chat
+    return chat
