@@ -114,6 +114,7 @@ def test_an_edit_shows_edited_live_for_both_without_announcing_a_new_message(new
     assert_accessible(bob)
     expect(message(bob, "See you at 6").get_by_role("link", name="Edit")).to_have_count(0)  # only the author's
     shoot_both_sizes(bob, "edited-message")
+    shoot_both_sizes(alice, "edited-message-own")
 
 
 def test_up_arrow_edits_your_last_message_and_escape_cancels_by_keyboard_alone(new_page, live, app):
