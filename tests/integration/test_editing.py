@@ -262,3 +262,27 @@ def test_without_the_record_of_recent_sends_the_message_is_read_from_mongodb(pai
     assert delete(alice, pair, {"client_id": "f" * 32}).status_code == 404
     assert run_chat_worker(ns_app) == {}
     assert messages_of(ns_app, pair)[0]["text"] == "kept, and edited"
+
+
+def test_the_chats_preview_takes_only_a_later_revision_of_its_latest_message(pair, ns_app):
+    from app.chats import present
+    from app.data import chats
+
+    alice = pair.alice
+    message = sent(ns_app, pair, alice, "v0")
+    with ns_app.app_context():  # a summary written before revisions were counted has none
+        db().chats.update_one({"_id": pair.id}, {"$unset": {"latest_message.revision": ""}})
+    assert edit(alice, pair, message, "v1").status_code == 204
+    assert run_chat_worker(ns_app) == {}
+    assert chat_of(ns_app, pair)["latest_message"]["text"] == "v1"
+    assert edit(alice, pair, message, "v2").status_code == 204
+    assert run_chat_worker(ns_app) == {}
+    [doc] = messages_of(ns_app, pair)
+    stale = present.latest_message({**doc, "text": "v1", "revision": 1})
+    with ns_app.app_context():
+        chats.message_changed(pair.id, stale)  # an earlier edit's update, arriving late
+    assert chat_of(ns_app, pair)["latest_message"]["text"] == "v2"
+    sent(ns_app, pair, pair.bob, "a later message")
+    with ns_app.app_context():
+        chats.message_changed(pair.id, present.latest_message({**doc, "revision": 3}))
+    assert chat_of(ns_app, pair)["latest_message"]["text"] == "a later message"
