@@ -69,13 +69,14 @@ def create_app_or_exit():
 
 def register_blueprints(app):
     from app.auth.views import bp as auth
+    from app.chats.editing import bp as editing
     from app.chats.views import bp as chats
     from app.notifications.views import bp as notifications
     from app.people.views import bp as people
     from app.realtime.views import bp as realtime
     from app.search.views import bp as search
 
-    for blueprint in (health.bp, auth, chats, notifications, people, realtime, search):
+    for blueprint in (health.bp, auth, chats, editing, notifications, people, realtime, search):
         app.register_blueprint(blueprint)
     if app.config["APP_ENV"] == "development":
         from app.dev import bp as dev

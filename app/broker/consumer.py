@@ -259,8 +259,14 @@ def in_batches(parse, work):
     """Adapt `parse(delivery)` (Reject for a bad job) and `work(jobs)` to
     `handle(deliveries)`: the good jobs are done as one batch; if the batch
     fails for a reason other than an outage, they are done one by one to
-    find the job at fault."""
-    each = one_by_one(lambda delivery: work([parse(delivery)]))
+    find the job at fault. `work` may return [(job, Reject or Retry)] for
+    jobs of the batch it did not do."""
+
+    def work_one(delivery):
+        for _, failure in work([parse(delivery)]) or ():
+            raise failure
+
+    each = one_by_one(work_one)
 
     def handle(deliveries):
         failures, jobs = {}, []
@@ -272,7 +278,9 @@ def in_batches(parse, work):
         if not jobs:
             return failures
         try:
-            work([job for _, job in jobs])
+            not_done = work([job for _, job in jobs]) or ()
+            by_job = {id(job): delivery for delivery, job in jobs}
+            failures.update((by_job[id(job)], failure) for job, failure in not_done)
         except Exception as error:
             if is_outage(error):
                 raise

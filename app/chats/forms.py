@@ -36,3 +36,10 @@ class MessageForm(Form):
             if self[name].errors:
                 return self[name].errors[0]
         return "We could not read that message."
+
+
+class EditForm(Form):
+    """A message's new text; `client_id` is the edit's own id (the composer's), so a second submit changes nothing."""
+
+    client_id = HiddenField(validators=[InputRequired(), Regexp(CLIENT_ID)])
+    text = TextAreaField("Message", filters=[trim_ends])

@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import render_template
 
 from app import clock, formatting
+from app.chats.sending import change
 from app.data import chats, messages, users
 from app.realtime import presence
 from app.realtime.push import as_json
@@ -21,6 +22,7 @@ from app.realtime.push import as_json
 STATUSES = ("Sending", "Sent", "Seen")  # a message only ever moves forward
 NOT_SENT = "Not sent"  # the broker may not have it: the person can send it again, harmlessly
 NOT_DELIVERED = "Not delivered"  # the chat worker would not deliver it (a block): final
+DELETED = "Message deleted"  # what a deleted message leaves, for both people
 PREVIEW_LENGTH = 80  # characters, then the preview ends at a word
 GROUP_GAP = timedelta(minutes=5)  # consecutive messages from one person within this read as one group
 IMAGE_BOX = 320  # CSS px: images show at most this wide and tall, their full size a click away
@@ -64,12 +66,22 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         and previous["sender_id"] == doc["sender_id"]
         and timedelta(0) <= at - _at(previous) <= GROUP_GAP
     )
+    deleted = bool(doc.get("deleted_at"))
+    revision = doc.get("revision", 0)
     return {
         "chat_id": doc["chat_id"],
         "client_id": doc["client_id"],
         "mine": mine,
         "sender": "You" if mine else sender_name,
         "text": doc.get("text") or "",
+        "deleted": deleted,
+        "edits": [
+            {"text": earlier["text"], "at": earlier["at"], "time": formatting.full_label(earlier["at"], tz, now)}
+            for earlier in doc.get("edits") or ()
+        ],
+        # Your own saved messages can be deleted, and edited for a while (change.EDIT_WINDOW).
+        "deletable": mine and saved and not deleted,
+        "editable": mine and saved and change.editable(doc, now),
         "image": image,
         "at": at,
         "time": formatting.clock_time(at, tz),
@@ -77,7 +89,8 @@ def message(doc, viewer_id, sender_name, previous=None, tz=None, now=None):
         "continued": continued,
         "key": f"{doc['seq']:012d}" if saved else None,
         "seq": doc["seq"] if saved else None,
-        "version": state if mine else 1,  # only the sender sees the state move on
+        # Only the sender sees the state move on; each edit or delete moves both people's on.
+        "version": 3 * revision + (state if mine else 1),
         "status": (NOT_SENT if doc.get("unconfirmed") else STATUSES[state]) if mine else None,
         "reply": doc.get("reply_to") and quoted(doc["reply_to"], viewer_id),
     }
@@ -199,15 +212,21 @@ def pending(chat_id):
 
 
 def latest_message(doc):
-    """The chat's latest_message summary of a saved message (seq first: see chats.record_messages)."""
-    return {
+    """The chat's latest_message summary of a saved message: seq first, then
+    revision, as chats.record_messages and chats.message_changed compare
+    summaries field by field (an edit's summary beats the message's first)."""
+    summary = {
         "seq": doc["seq"],
+        "revision": doc.get("revision", 0),
         "client_id": doc["client_id"],
         "sender_id": doc["sender_id"],
         "text": preview(doc.get("text") or ""),
         "has_image": bool(doc.get("image")),
         "at": doc["created_at"],
     }
+    if doc.get("deleted_at"):
+        summary["deleted"] = True
+    return summary
 
 
 def preview(text):
@@ -247,7 +266,8 @@ def chat_entry(chat, viewer_id, names, online, unread=None, tz=None, now=None):
     other = chats.other_member(chat["members"], viewer_id)
     latest = chat.get("latest_message")
     if latest:
-        preview = ("You: " if latest["sender_id"] == viewer_id else "") + (latest["text"] or "Image")
+        said = DELETED if latest.get("deleted") else latest["text"] or "Image"
+        preview = ("You: " if latest["sender_id"] == viewer_id else "") + said
     else:
         preview = "No messages yet"
     name = names.get(other, "Someone")

@@ -83,12 +83,16 @@ def reply_view(chat_id, members, client_id):
     return present.quoted(quote, g.user_id), None
 
 
-def chat_page(chat_id, members, before=None, draft=None, composer_error=None, status=200, at=None, reply_to=None):
+def chat_page(
+    chat_id, members, before=None, draft=None, composer_error=None, status=200, at=None, reply_to=None, editing=None
+):
     """The chat: its newest messages (or those before `before`), or, opened
     at message number `at`, that message with UNREAD_CONTEXT before it and
     everything after it, up to MAX_PAGE; when the newest are further on, it
     shows AFTER_AT after it and "Load newer messages" (and pushes of new
-    messages wait behind that, see upsert.js)."""
+    messages wait behind that, see upsert.js). `reply_to`: the composer
+    answers that message; `editing` (see editing.py): it edits that one,
+    without JavaScript."""
     stream_id = push.last_id(g.user_id)  # first: a push after this is replayed, not missed
     other_id = chats.other_member(members, g.user_id)
     # Pending before the chat: the worker saves a message, updates the chat,
@@ -136,8 +140,9 @@ def chat_page(chat_id, members, before=None, draft=None, composer_error=None, st
         newer_than=newer_than if newer_than is not None and newer_than < chat["last_seq"] else None,
         focus_id=next((m["client_id"] for m in history if m.get("seq") == at), None),
         client_id=uuid.uuid4().hex,
-        draft=draft or {"text": "", "alt": ""},
+        draft=draft or {"text": editing["text"] if editing else "", "alt": ""},
         reply=reply,
+        editing=editing,
         composer_error=composer_error,
         max_image_bytes=current_app.config["MAX_IMAGE_BYTES"],
         max_image_mb=current_app.config["MAX_IMAGE_BYTES"] // (1024 * 1024),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 from cachetools import LRUCache
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.write_concern import WriteConcern
 
 from app.connections import db
@@ -247,3 +247,31 @@ def forget_member_messages(chat_id, member_id, other_id, latest):
             "$pull": {"unmailed": {"$in": [member_id, other_id]}},
         },
     )
+
+
+def message_changed(chat_id, summary, unseen_by=None, recount=None):
+    """After a message was edited or deleted: `summary` (its latest_message
+    summary, a revision on) replaces the chat's latest message if that is
+    the same message at an earlier revision (a later message stays; a
+    summary from before revisions were counted has none). `unseen_by`: the
+    deleted message was waiting unseen for this member, one fewer now
+    (never below nothing); `recount`: {member: unread, counted afresh},
+    when a redelivered delete may or may not have counted already. Returns
+    the chat as it now is."""
+    earlier = [
+        {"latest_message.revision": {"$lt": summary["revision"]}},
+        {"latest_message.revision": {"$exists": False}},
+    ]
+    found = {"_id": chat_id, "latest_message.seq": summary["seq"], "$or": earlier}
+    chat = db().chats.find_one_and_update(
+        found, {"$set": {"latest_message": summary}}, return_document=ReturnDocument.AFTER
+    )
+    if recount:
+        update = {"$set": {f"unread.{member}": n for member, n in recount.items()}}
+        chat = db().chats.find_one_and_update({"_id": chat_id}, update, return_document=ReturnDocument.AFTER)
+    elif unseen_by is not None:
+        field = f"unread.{unseen_by}"
+        chat = db().chats.find_one_and_update(
+            {"_id": chat_id, field: {"$gt": 0}}, {"$inc": {field: -1}}, return_document=ReturnDocument.AFTER
+        )
+    return chat or get(chat_id)

@@ -2,12 +2,18 @@
 client_id (unique per sender), text, image, seen_at, created_at,
 search_keys (its words for each member, app/data/search.py), and for a
 message the receiver did not see, mailed_at and pushed_at once an email or
-a browser notification has told them of it.
+a browser notification has told them of it. An edited message also has
+edits (its earlier versions, [{text, at, edit_id}], oldest first; the
+first has no edit_id), edited_at,
+edit_key (what orders edits, see app/chats/sending/change.py) and revision
+(edits and a delete, counted); a deleted one has deleted_at, and no text,
+image or edits left.
 
 Every query reads a narrow index range: history by (chat_id, seq), what is
 unseen by (receiver_id, seen_at, chat_id), never a whole chat's history.
 """
 
+from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
 from app.connections import db
@@ -56,7 +62,7 @@ def save_all(new_messages):
     if not new_messages:
         return set(), set()
     for message in new_messages:
-        search.add_keys(message)
+        message.update(text_fields(message.get("text") or "", message))
     try:
         db().messages.insert_many(new_messages, ordered=False)
     except BulkWriteError as error:
@@ -68,6 +74,47 @@ def save_all(new_messages):
             (collided if "seq" in failure.get("keyPattern", {}) else duplicates).add(client_id)
         return duplicates, collided
     return set(), set()
+
+
+def text_fields(text, message):
+    """The fields `message`'s text sets: the one place that writes text,
+    so that what is derived from it (its search keys, for both members) is
+    written with it, on a send, an edit and a delete alike."""
+    return {"text": text, "search_keys": search.keys(text, (message["sender_id"], message["receiver_id"]))}
+
+
+def of_sender(sender_id, client_id):
+    """The sender's message with this client_id, or None (an indexed lookup)."""
+    return db().messages.find_one({"sender_id": sender_id, "client_id": client_id})
+
+
+def edit(doc, text, at, edit_key):
+    """Give `doc` (as it was read) new text, keeping its current text as an
+    earlier version; only if it is unchanged since it was read and not
+    deleted. Returns the message as it now is, or None if it had changed."""
+    earlier = {"text": doc.get("text") or "", "at": doc.get("edited_at") or doc["created_at"]}
+    if doc.get("edit_key"):  # the edit that made that version (its key ends with the edit's id)
+        earlier["edit_id"] = doc["edit_key"].rsplit(" ", 1)[-1]
+    changes = {**text_fields(text, doc), "edited_at": at, "edit_key": edit_key}
+    return db().messages.find_one_and_update(
+        {"_id": doc["_id"], "edit_key": doc.get("edit_key"), "deleted_at": None},
+        {"$set": changes, "$push": {"edits": earlier}, "$inc": {"revision": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def delete(doc, at):
+    """Leave `doc` "deleted": no text, image or earlier versions. A deleted
+    message waits for no one, so an unseen one counts as seen (no unread
+    count, email or notification includes it). Returns the message as it
+    now is, or None if it was deleted already."""
+    changes = {**text_fields("", doc), "image": None, "edits": [], "deleted_at": at}
+    changes["seen_at"] = doc.get("seen_at") or at
+    return db().messages.find_one_and_update(
+        {"_id": doc["_id"], "deleted_at": None},
+        {"$set": changes, "$inc": {"revision": 1}, "$unset": {"edited_at": "", "edit_key": ""}},
+        return_document=ReturnDocument.AFTER,
+    )
 
 
 def highest_seq(chat_id, above=0):

@@ -58,11 +58,6 @@ def keys(text, member_ids):
     return sorted(f"{member} {beginning}" for member in {str(m) for m in member_ids} for beginning in beginnings_)
 
 
-def add_keys(message):
-    """Give a new message its `search_keys` (messages.save_all does, for every message saved)."""
-    message["search_keys"] = keys(message.get("text"), (message["sender_id"], message["receiver_id"]))
-
-
 def newest(person_id, key, until=None, wanted=21, keep=lambda found: found):
     """Up to `wanted` messages with `key` ("<word or beginning>") in `person_id`'s
     chats, newest first, created before `until` (a (created_at, _id) pair, or None

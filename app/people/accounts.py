@@ -33,6 +33,10 @@ def export(user):
                 "image": _image(message.get("image")),
                 "sent_at": _time(message["created_at"]),
                 "seen_at": _time(message.get("seen_at")),
+                "earlier_versions": [
+                    {"text": earlier["text"], "at": _time(earlier["at"])} for earlier in message.get("edits") or ()
+                ],
+                "deleted_at": _time(message.get("deleted_at")),
             }
         )
     return {

@@ -139,3 +139,46 @@ def test_the_form_says_what_the_worker_would():
             form = MessageForm()
             assert not form.validate()
             assert form.first_error() == text_problem(text, False)
+
+
+# Edits and deletes travel the same queue (app/chats/sending/change.py): a job with a `kind`.
+
+
+def test_a_change_goes_through_the_queue_unchanged_and_a_send_has_no_kind(job):
+    from app.chats.sending.change import Change, is_change
+
+    edit = Change.new("edit", "a" * 32, ObjectId(), ObjectId(), "new words", "b" * 32)
+    assert Change.from_fields(json.loads(json.dumps(edit.fields()))) == edit
+    assert set(edit.fields()) == {"kind", "client_id", "chat_id", "sender_id", "edit_id", "text", "at"}
+    delete = Change.new("delete", "a" * 32, ObjectId(), ObjectId())
+    assert set(delete.fields()) == {"kind", "client_id", "chat_id", "sender_id", "at"}
+    assert is_change(edit.fields()) and not is_change(job.fields())
+
+
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"kind": "undo"}, "kind is not one of edit, delete"),
+        ({"edit_id": "nope"}, "edit_id is not 32 hex digits"),
+        ({"text": "x" * 4001}, "at most 4,000 characters"),
+        ({"at": "yesterday"}, "at is not an ISO date"),
+        ({"sender_id": "me"}, "sender_id is not an id"),
+    ],
+)
+def test_a_bad_change_is_rejected_with_its_reason(fields, reason):
+    from app.chats.sending.change import Change
+
+    good = Change.new("edit", "a" * 32, ObjectId(), ObjectId(), "new words", "b" * 32).fields()
+    with pytest.raises(Reject, match=reason):
+        Change.from_fields({**good, **fields})
+
+
+def test_the_edit_window_is_a_day_and_a_deleted_message_has_none():
+    from datetime import timedelta
+
+    from app.chats.sending.change import editable
+
+    sent = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert editable({"created_at": sent}, sent + timedelta(hours=23, minutes=59))
+    assert not editable({"created_at": sent}, sent + timedelta(hours=24))
+    assert not editable({"created_at": sent, "deleted_at": sent}, sent)

@@ -10,9 +10,10 @@ from collections import Counter
 from cachetools import LRUCache
 
 from app import clock, logs, tracing
-from app.broker.consumer import Reject
+from app.broker.consumer import Reject, json_object
 from app.chats import blocks, numbering, present, receipts, viewing
-from app.chats.sending import pending
+from app.chats.sending import change, changing, pending
+from app.chats.sending.change import Change
 from app.chats.sending.job import Job
 from app.connections import redis_client
 from app.data import chats, messages, users
@@ -24,9 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def parse(delivery):
-    """The job a delivery carries, checked; Reject if it is bad."""
-    job = Job.from_json(delivery.body, delivery.redelivered)
-    tracing.stage(job.client_id, "consumed", at=delivery.received_at)
+    """The job a delivery carries (a send, or a change: an edit or a delete), checked; Reject if it is bad."""
+    fields = json_object(delivery.body)
+    if change.is_change(fields):
+        job = Change.from_fields(fields, delivery.redelivered)
+    else:
+        job = Job.from_fields(fields, delivery.redelivered)
+        tracing.stage(job.client_id, "consumed", at=delivery.received_at)
     check(job)
     return job
 
@@ -48,7 +53,17 @@ _latest_saved = LRUCache(maxsize=100_000)
 
 
 def deliver(jobs):
-    """Save, number, update, push and mark seen a batch of parsed jobs; a job
+    """Deliver a batch of parsed jobs: its sends first (a change may be to a
+    message sent in the same batch), then its changes, in order. Returns
+    [(job, Retry or Reject)] for the changes not done."""
+    sends = [job for job in jobs if not isinstance(job, Change)]
+    if sends:
+        deliver_sends(sends)
+    return changing.apply([job for job in jobs if isinstance(job, Change)])
+
+
+def deliver_sends(jobs):
+    """Save, number, update, push and mark seen a batch of parsed sends; a job
     in a chat with a block is not delivered, and its sender is told why."""
     started_at, started = time.time(), time.perf_counter()
     blocked = blocks.of_many({job.chat_id for job in jobs})

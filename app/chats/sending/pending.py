@@ -5,6 +5,7 @@ marked unconfirmed: its page shows it "Not sent", with Retry and Delete."""
 
 import json
 import logging
+from datetime import datetime
 
 from app import broker
 from app.broker.consumer import Reject
@@ -34,7 +35,10 @@ class Refused(Exception):
 
 
 def clients_key(sender_id):
-    """Which chat each of a sender's recent client_ids is for: one, as the worker stores it once per sender."""
+    """Which chat each of a sender's recent client_ids is for: one, as the
+    worker stores it once per sender. Each value is "CHAT_ID SENT_AT",
+    and " deleted" once its sender deleted it, so that an edit or a delete
+    knows its author and the message's age without reading MongoDB."""
     return key("clients", sender_id)
 
 
@@ -58,7 +62,7 @@ def accept(job):
     name, unconfirmed = pending_key(job.chat_id, job.sender_id), unconfirmed_key(job.chat_id, job.sender_id)
     clients = clients_key(job.sender_id)
     pipe = redis_client().pipeline(transaction=False)
-    pipe.hsetnx(clients, job.client_id, str(job.chat_id))
+    pipe.hsetnx(clients, job.client_id, f"{job.chat_id} {job.sent_at.isoformat(timespec='milliseconds')}")
     pipe.hget(clients, job.client_id)
     pipe.expire(clients, PENDING_TTL)
     pipe.hlen(clients)
@@ -68,7 +72,7 @@ def accept(job):
     _, claimed_for, _, kept, added, _, retried = pipe.execute()
     if kept > CLIENTS_KEPT:
         redis_client().delete(clients)
-    if claimed_for != str(job.chat_id):
+    if (claimed_for or "").split(" ", 1)[0] != str(job.chat_id):
         if added:
             redis_client().hdel(name, job.client_id)
         raise Refused("This form was used for another chat. Reload the page and send it again.", 409)
@@ -89,6 +93,48 @@ def accept(job):
     if retried:
         redis_client().srem(unconfirmed, job.client_id)
     return True
+
+
+def ask_sent_recently(pipe, chat_id, sender_id, client_id):
+    """What the sender's record of recent sends says of this message of
+    theirs in this chat, queued on `pipe`: returns what reads, from the
+    pipeline's replies, {client_id, chat_id, created_at, deleted_at}, or
+    None when it has no word of it (sent over a day ago, by someone else,
+    or the record was lost): then MongoDB is asked."""
+    start = len(pipe)
+    pipe.hget(clients_key(sender_id), client_id)
+    return lambda replies: _sent(replies[start], chat_id, client_id)
+
+
+def _sent(found, chat_id, client_id):
+    parts = found.split(" ") if found else []
+    if len(parts) < 2 or parts[0] != str(chat_id):
+        return None
+    try:
+        sent_at = datetime.fromisoformat(parts[1])
+    except ValueError:
+        return None
+    deleted = len(parts) > 2 and parts[2] == "deleted"
+    deleted_at = sent_at if deleted else None
+    return {"client_id": client_id, "chat_id": chat_id, "created_at": sent_at, "deleted_at": deleted_at}
+
+
+def mark_deleted(message):
+    """The sender deleted this message (as ask_sent_recently found it): a
+    second delete or an edit is refused at once."""
+    record = f"{message['chat_id']} {message['created_at'].isoformat(timespec='milliseconds')} deleted"
+    redis_client().hset(clients_key(message["sender_id"]), message["client_id"], record)
+
+
+def is_pending(chat_id, sender_id, client_id):
+    """The send is on its way: accepted, not yet saved by the worker."""
+    return bool(redis_client().hexists(pending_key(chat_id, sender_id), client_id))
+
+
+def job(chat_id, sender_id, client_id):
+    """The sender's pending job with this client_id, or None."""
+    fields = redis_client().hget(pending_key(chat_id, sender_id), client_id)
+    return Job.from_json(fields) if fields else None
 
 
 def unconfirmed(chat_id, sender_id, client_id):
