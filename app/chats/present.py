@@ -102,7 +102,7 @@ def quoted(quote, viewer_id):
         "client_id": quote["client_id"],
         "seq": quote["seq"],
         "sender": "You" if quote["sender_id"] == viewer_id else quote["name"],
-        "text": quote["text"] or ("Image" if quote["image"] else ""),
+        "text": DELETED if quote.get("deleted") else quote["text"] or ("Image" if quote["image"] else ""),
     }
 
 

@@ -104,10 +104,16 @@ def edit(doc, text, at, edit_key):
 
 
 def delete(doc, at):
-    """Leave `doc` "deleted": no text, image or earlier versions. A deleted
+    """Leave `doc` "deleted": no text, image or earlier versions, nor its
+    words in the quotes of replies to it. A deleted
     message waits for no one, so an unseen one counts as seen (no unread
     count, email or notification includes it). Returns the message as it
     now is, or None if it was deleted already."""
+    # First what replies quote of it (again on a redelivery: the same change), then the message.
+    db().messages.update_many(
+        {"reply_to.client_id": doc["client_id"], "chat_id": doc["chat_id"]},
+        {"$set": {"reply_to.text": "", "reply_to.image": False, "reply_to.deleted": True}},
+    )
     changes = {**text_fields("", doc), "image": None, "edits": [], "deleted_at": at}
     changes["seen_at"] = doc.get("seen_at") or at
     return db().messages.find_one_and_update(

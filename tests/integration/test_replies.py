@@ -143,3 +143,24 @@ def test_a_forged_job_quoting_someone_outside_the_chat_is_not_delivered(pair, ns
     failures = run_chat_worker(ns_app)
     assert len(failures) == 1 and "answers is not one of chat" in str(list(failures.values())[0])
     assert said(ns_app, pair, "Look what you said") is None
+
+
+def test_a_deleted_original_leaves_its_replies_quoting_nothing_of_it(pair, ns_app):
+    alice, bob = pair.alice, pair.bob
+    send(alice, "My bank PIN is 4321", headers=HTMX)
+    run_chat_worker(ns_app)
+    original = said(ns_app, pair, "My bank PIN is 4321")
+    send(bob, "Delete that!", headers=HTMX, reply_to=original["client_id"])
+    run_chat_worker(ns_app)
+    deleted = alice.post(
+        f"{pair.url}/messages/{original['client_id']}/delete", data={"csrf_token": alice.token}, headers=HTMX
+    )
+    assert deleted.status_code < 400
+    run_chat_worker(ns_app)
+    for reader in (alice, bob):
+        page = reader.get(pair.url).get_data(as_text=True)
+        assert "4321" not in page
+        assert '<span class="quote-text" dir="auto">Message deleted</span>' in page
+    with ns_app.app_context():
+        plan = db().messages.find({"reply_to.client_id": original["client_id"], "chat_id": pair.id}).explain()
+    assert "COLLSCAN" not in str(plan["queryPlanner"]["winningPlan"])

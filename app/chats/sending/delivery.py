@@ -41,7 +41,7 @@ def check(job):
     members = chats.membership(job.chat_id, job.sender_id)
     if members is None:
         raise Reject(f"{job.sender_id} is not a member of chat {job.chat_id}, or there is no such chat")
-    if job.reply_to and job.reply_to["sender_id"] not in members:
+    if isinstance(job, Job) and job.reply_to and job.reply_to["sender_id"] not in members:
         raise Reject(f"the message {job.client_id} answers is not one of chat {job.chat_id}'s")
 
 
