@@ -29,7 +29,7 @@ INDEXES = {
         IndexModel([("sender_id", ASCENDING), ("client_id", ASCENDING)], unique=True),  # no doubles
         IndexModel([("receiver_id", ASCENDING), ("seen_at", ASCENDING), ("chat_id", ASCENDING)]),  # unread
         IndexModel([("search_keys", ASCENDING), ("created_at", DESCENDING)]),  # search, see data/search.py
-        IndexModel([("reply_to.client_id", ASCENDING), ("chat_id", ASCENDING)], sparse=True),  # replies to a deleted one
+        IndexModel([("reply_to.client_id", ASCENDING), ("chat_id", ASCENDING)], sparse=True),  # quotes of it
     ],
 }
 
