@@ -413,4 +413,4 @@ def test_each_page_loads_only_the_scripts_it_needs_each_named_by_its_content(pai
     assert scripts(pair.alice.get("/profile").get_data(as_text=True)) == signed_in_pages + ["notify"]
     assert scripts(pair.alice.get("/").get_data(as_text=True)) == signed_in_pages
     chat_page = pair.alice.get(pair.alice.chat_url).get_data(as_text=True)
-    assert scripts(chat_page) == signed_in_pages + ["log", "composer", "editing"]
+    assert scripts(chat_page) == signed_in_pages + ["log", "composer", "reply", "editing"]
