@@ -1,5 +1,5 @@
-// Replies. Reply on a message (htmx fetches "Replying to NAME: first words"
-// into the composer) puts the cursor in the message box; Escape there, or
+// Replies. Reply on a message (fetching "Replying to NAME: first words" into
+// the composer) puts the cursor in the message box; Escape there, or
 // Cancel reply, ends the reply; a send takes the reply with it and empties
 // the box. "Go to the original" stays on the page when the original is here:
 // it scrolls to it and puts focus on it.
@@ -21,10 +21,16 @@
   };
 
   if (composer) {
-    // Once the quote is in, the cursor goes to the box (Reply was a link in the log).
+    // Reply (a link to the chat with ?reply=): "Replying to NAME: first words" fetched into the
+    // composer instead, from the chat's /replying/<client_id>; then the cursor goes to the box.
     let asked = false;
     document.addEventListener("click", (event) => {
-      if (event.target.closest(".reply-link")) asked = true;
+      const link = event.target.closest(".reply-link");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      event.preventDefault();
+      const url = new URL(link.href);
+      asked = true;
+      htmx.ajax("GET", `${url.pathname}/replying/${url.searchParams.get("reply")}`, { target: "#composer-reply", swap: "outerHTML" });
     });
     document.addEventListener("htmx:after:swap", () => {
       if (!asked || replyBox()?.hidden !== false) return;
