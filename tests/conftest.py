@@ -7,6 +7,8 @@ import uuid
 import pika
 import pytest
 
+import sandbox.processes
+
 from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
@@ -29,6 +31,76 @@ def pytest_generate_tests(metafunc):
     """Tests marked each_queue_type (the worker suite) run on classic and on quorum queues."""
     if "queue_type" in metafunc.fixturenames and metafunc.definition.get_closest_marker("each_queue_type"):
         metafunc.parametrize("queue_type", QUEUE_TYPES, indirect=True)
+
+
+# The tiers (pyproject.toml's markers), given by what a test uses, so that no
+# test has to remember its own. `make check` runs the tests in none of
+# browser, process and smoke; the Redis Cluster rerun runs the redis tier.
+PROCESS_FIXTURES = {"processes", "live", "private_redis", "private_rabbit"}
+BROWSER_FIXTURES = {"browser", "live"}
+# A namespace of the test's own: its keys (and queues) are read or written.
+REDIS_FIXTURES = {"namespace"}
+# Modules whose subject is the queues, the mail worker or a platform's own
+# services: their namespace is for queue names, their Redis is not the run's
+# (test_production's is a TLS one of its own), so a Redis Cluster changes
+# nothing for them. tests/unit/test_redis_tier.py checks that the redis tier
+# still reaches every script and multi-key pipeline in app/.
+NOT_REDIS_MODULES = {"test_broker.py", "test_mail_worker.py", "test_production.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROWSER_FIXTURES or "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.path.name.endswith("_smoke.py"):
+            item.add_marker(pytest.mark.smoke)
+        if fixtures & PROCESS_FIXTURES or item.get_closest_marker("smoke"):
+            item.add_marker(pytest.mark.process)
+        if fixtures & REDIS_FIXTURES and item.path.name not in NOT_REDIS_MODULES:
+            item.add_marker(pytest.mark.redis)
+
+
+class ProcessGuard:
+    """A test that starts a process of its own (an app process or a private
+    service) outside the fixtures above must say so with
+    @pytest.mark.process, or `make check` would start it. The run's shared
+    ones (session fixtures) are exempt. A plugin of its own, not conftest
+    hooks: pytest asks only plugins about session fixtures."""
+
+    def __init__(self):
+        self.scopes, self.items = [], []
+        self.start = sandbox.processes.Process.__init__
+        guard = self
+
+        def checked_start(process, name, *args, **kwargs):
+            item = guard.items[-1] if guard.items else None
+            shared = guard.scopes and guard.scopes[-1] == "session"
+            if item and not shared and not item.get_closest_marker("process"):
+                raise AssertionError(f"{item.nodeid} starts {name}: mark it @pytest.mark.process")
+            guard.start(process, name, *args, **kwargs)
+
+        sandbox.processes.Process.__init__ = checked_start
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        self.scopes.append(fixturedef.scope)
+        try:
+            return (yield)
+        finally:
+            self.scopes.pop()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.items.append(item)
+        try:
+            return (yield)
+        finally:
+            self.items.pop()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ProcessGuard(), "parley-process-guard")
 
 
 def pytest_runtest_makereport(item, call):

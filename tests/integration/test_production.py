@@ -141,6 +141,7 @@ def test_production_over_tls_from_release_to_a_sent_message(platform, processes)
     assert platform.redis.client().ping()
 
 
+@pytest.mark.process
 def test_a_self_signed_redis_with_verification_required_stops_start_up_with_one_line(platform):
     env = platform.env
     failed = release({**env, "REDIS_TLS_VERIFY": "required"})
