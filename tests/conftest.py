@@ -8,7 +8,7 @@ import pika
 import pytest
 
 import sandbox.processes
-
+from tests.support import redis_tier
 from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
@@ -101,6 +101,7 @@ class ProcessGuard:
 
 def pytest_configure(config):
     config.pluginmanager.register(ProcessGuard(), "parley-process-guard")
+    config.pluginmanager.register(redis_tier.Recorder(), "parley-redis-tier")
 
 
 def pytest_runtest_makereport(item, call):
