@@ -13,6 +13,7 @@ from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
 from tests.support.services import (
+    Certificates,
     Inbox,
     PrivateRabbitMQ,
     PrivateRedis,
@@ -36,7 +37,7 @@ def pytest_generate_tests(metafunc):
 # The tiers (pyproject.toml's markers), given by what a test uses, so that no
 # test has to remember its own. `make check` runs the tests in none of
 # browser, process and smoke; the Redis Cluster rerun runs the redis tier.
-PROCESS_FIXTURES = {"processes", "live", "private_redis", "private_rabbit"}
+PROCESS_FIXTURES = {"processes", "module_processes", "live", "private_redis", "private_rabbit"}
 BROWSER_FIXTURES = {"browser", "live"}
 # A namespace of the test's own: its keys (and queues) are read or written.
 REDIS_FIXTURES = {"namespace"}
@@ -59,6 +60,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.process)
         if fixtures & REDIS_FIXTURES and item.path.name not in NOT_REDIS_MODULES:
             item.add_marker(pytest.mark.redis)
+        # One boot for the tests that share it, on one pytest-xdist worker.
+        if "private_rabbit" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("private_rabbit"))
+        elif "module_processes" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 class ProcessGuard:
@@ -208,6 +214,14 @@ def namespace(base_env, queue_type):
     clean_namespace(env)
 
 
+@pytest.fixture(scope="module")
+def module_namespace(base_env):
+    """A namespace the tests of one module share, with the processes they share."""
+    env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}")}
+    yield env
+    clean_namespace(env)
+
+
 @pytest.fixture
 def app(base_env):
     from app import create_app
@@ -227,6 +241,15 @@ def processes(request, base_env):
     yield started
     if getattr(request.node, "failed_call", False):
         print(started.report())
+    started.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_processes(module_namespace):
+    """gunicorn or the workers, shared by the tests of one module where the
+    transport is the point and each test is a person of its own."""
+    started = Processes(dict(os.environ, **module_namespace))
+    yield started
     started.stop_all()
 
 
@@ -275,8 +298,10 @@ def private_redis():
 
 @pytest.fixture(scope="session")
 def private_rabbit():
-    """A RabbitMQ node of the run's own, for tests that restart or block it
-    (each leaves it running and well)."""
-    broker = PrivateRabbitMQ()
+    """The run's one RabbitMQ node of its own, for tests that restart or block
+    it (each leaves it running and well); it also speaks AMQPS, at `tls_url`."""
+    certificates = Certificates()
+    broker = PrivateRabbitMQ(certificates=certificates)
     yield broker
     broker.remove()
+    certificates.remove()

@@ -20,9 +20,16 @@ from tests.support.services import PrivateRedis, wait_for
 
 
 @pytest.fixture
-def web(namespace, processes):
-    processes.env.update(namespace)
-    return processes.web()
+def namespace(module_namespace):
+    """The module's tests share one namespace: the one its web process serves."""
+    return module_namespace
+
+
+@pytest.fixture(scope="module")
+def web(module_processes):
+    """One gunicorn for the tests about the transport; those about a
+    process's life (a stop, a kill, two processes) start their own."""
+    return module_processes.web()
 
 
 @pytest.fixture
