@@ -200,6 +200,24 @@ def base_env(secantus, inbox, redis_url, tmp_path_factory):
     clean_namespace(env)
 
 
+@pytest.fixture(autouse=True)
+def apps_closed(monkeypatch):
+    """Every app a test makes (in a fixture or in the test) closes its
+    MongoDB client, Redis pool and publishing threads when the test ends."""
+    from app import connections
+
+    made, init_app = [], connections.init_app
+
+    def init_and_note(app):
+        init_app(app)
+        made.append(app)
+
+    monkeypatch.setattr(connections, "init_app", init_and_note)
+    yield
+    for app in made:
+        connections.close(app)
+
+
 @pytest.fixture
 def queue_type(request):
     """The type of this test's queues: classic, or each in turn for tests marked each_queue_type."""

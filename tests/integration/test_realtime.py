@@ -212,15 +212,15 @@ def test_stopping_a_web_process_closes_its_sockets_with_1012(namespace, processe
 
 
 @pytest.fixture
-def talk(pair, namespace, processes):
+def chat_and_worker(pair, namespace, processes):
     """Alice and Bob with a chat, and a chat worker."""
     processes.env.update(namespace)
     processes.worker("chat")
     return pair.alice, pair.bob, str(pair.id), processes
 
 
-def test_two_web_processes_two_workers_every_feature_across_them(talk):
-    alice, bob, chat_id, processes = talk
+def test_two_web_processes_two_workers_every_feature_across_them(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     processes.worker("chat")
     web_a, web_b = processes.web(), processes.web()
     alice_page = SocketPage(web_a.url, alice.cookies, chat=chat_id, page="alice-page")
@@ -244,8 +244,8 @@ def test_two_web_processes_two_workers_every_feature_across_them(talk):
     alice_page.close()
 
 
-def test_killing_a_web_process_while_messages_flow_loses_nothing(talk):
-    alice, bob, chat_id, processes = talk
+def test_killing_a_web_process_while_messages_flow_loses_nothing(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     web_a, web_b = processes.web(), processes.web()
     bob_page = SocketPage(web_a.url, bob.cookies, chat=chat_id, visible=False)
     sent = [f"flow {n}" for n in range(60)]
@@ -294,8 +294,8 @@ def test_restarting_redis_resubscribes_and_the_pages_resync(namespace, processes
         private.stop()
 
 
-def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk, ns_app):
-    alice, bob, chat_id, processes = talk
+def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(chat_and_worker, ns_app):
+    alice, bob, chat_id, processes = chat_and_worker
     web = processes.web()
     alice_page = SocketPage(web.url, alice.cookies, chat=chat_id)
     tabs = [SocketPage(web.url, bob.cookies, page=f"bob{n}") for n in range(2)]
@@ -311,8 +311,8 @@ def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk, ns_a
     alice_page.close()
 
 
-def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(talk, ns_app):
-    alice, bob, chat_id, processes = talk
+def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(chat_and_worker, ns_app):
+    alice, bob, chat_id, processes = chat_and_worker
     web = processes.web()
     rendered_at = newest_push(ns_app, alice.user)  # alice's page is rendered: bob shows offline
     bob_page = SocketPage(web.url, bob.cookies)
@@ -324,8 +324,8 @@ def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(talk, 
         page.close()
 
 
-def test_a_killed_web_process_leaves_no_one_online(talk):
-    alice, bob, chat_id, processes = talk
+def test_a_killed_web_process_leaves_no_one_online(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     web_a, web_b = processes.web(), processes.web()
     alice_page = SocketPage(web_b.url, alice.cookies, chat=chat_id)
     SocketPage(web_a.url, bob.cookies)
