@@ -35,7 +35,7 @@ def pytest_generate_tests(metafunc):
 
 
 # The tiers (pyproject.toml's markers), given by what a test uses, so that no
-# test has to remember its own. `make check` runs the tests in none of
+# test has to remember its own. A browser test drives the app's processes. `make check` runs the tests in none of
 # browser, process and smoke; the Redis Cluster rerun runs the redis tier.
 PROCESS_FIXTURES = {"processes", "module_processes", "live", "private_redis", "private_rabbit"}
 BROWSER_FIXTURES = {"browser", "live"}
@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
         if item.path.name.endswith("_smoke.py"):
             item.add_marker(pytest.mark.smoke)
-        if fixtures & PROCESS_FIXTURES or item.get_closest_marker("smoke"):
+        if fixtures & PROCESS_FIXTURES or item.get_closest_marker("smoke") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.process)
         if fixtures & REDIS_FIXTURES and item.path.name not in NOT_REDIS_MODULES:
             item.add_marker(pytest.mark.redis)

@@ -23,7 +23,6 @@ from tests.support.browser import (
 )
 from tests.support.conversation import open_as, person, seed
 from tests.support.people import session_cookies
-from tests.support.services import PrivateRabbitMQ
 
 pytestmark = pytest.mark.browser
 
@@ -94,11 +93,13 @@ def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(n
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:'))") == []
 
 
-def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(browser, app, processes):
+def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(
+    browser, app, processes, private_rabbit
+):
     alice_user, alice_cookies = person(app, "alice", "Alice Appleton")
     bob_user, bob_cookies = person(app, "bob", "Bob Okafor")
     chat_id, _ = seed(app, alice_user, bob_user, days=1)
-    rabbit = PrivateRabbitMQ()
+    rabbit = private_rabbit  # left running, as it found it
     processes.env["RABBITMQ_URL"] = rabbit.url
     try:
         web = processes.web()
@@ -127,8 +128,7 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
         assert messages_saved(app, chat_id, "Through a broken broker") == 1
         context.close()
     finally:
-        processes.stop_all()  # before its broker goes
-        rabbit.remove()
+        processes.stop_all()
 
 
 def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, day_of_talk):
