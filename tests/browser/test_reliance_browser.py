@@ -129,6 +129,8 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
         context.close()
     finally:
         processes.stop_all()
+        if not rabbit.process.alive():  # as it found it, for the next test
+            rabbit.start()
 
 
 def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, day_of_talk):
