@@ -19,9 +19,10 @@ REDIS_TIER_RECORD := var/redis-tier
 run: install
 	$(BIN)/python scripts/dev.py run
 
+# Only the folders that hold it: collecting the browser tests costs seconds.
 check: install
 	$(BIN)/python scripts/dev.py services
-	$(PYTEST) -m "$(FAST)"
+	$(PYTEST) -m "$(FAST)" tests/unit tests/integration
 
 # Then the redis tier again, on a local 3-node Redis Cluster (on spare ports)
 # instead of the shared Redis (the queue types need no second run), and a
