@@ -60,11 +60,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.process)
         if fixtures & REDIS_FIXTURES and item.path.name not in NOT_REDIS_MODULES:
             item.add_marker(pytest.mark.redis)
-        # One boot for the tests that share it, on one pytest-xdist worker.
+        # One boot for the tests that share it, on one pytest-xdist process.
         if "private_rabbit" in fixtures:
             item.add_marker(pytest.mark.xdist_group("private_rabbit"))
         elif "module_processes" in fixtures:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
+    # The longest first (the smoke runs take minutes, processes and Chromium
+    # seconds): on several pytest-xdist processes, the quick in-process tests
+    # then fill the end instead of a smoke run starting last.
+    items.sort(key=lambda item: [not item.get_closest_marker(tier) for tier in ("smoke", "process")])
 
 
 class ProcessGuard:
