@@ -423,6 +423,8 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
 
     processes.env.update(namespace)
     web = processes.web(env={"WORKER_CONNECTIONS": "100"})  # streams get 50 of them
+    normal = person("normal")["cookies"]
+    quiet = statistics.median(answers_fast(web.url, normal))  # this machine's pace, before the flood
     flooder = person("flood")
     streams = [EventPage(web.url, flooder["cookies"], page=f"s{n}") for n in range(40)]
     for stream in streams[: 40 - presence.PAGES_PER_PERSON]:  # the oldest are told, and end
@@ -432,8 +434,8 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
     more = [EventPage(web.url, other["cookies"], page=f"o{n}") for other in others for n in range(20)]
     told_to_wait = [stream for stream in more if stream.receive() is None]  # "retry: 10000", and the end
     assert len(told_to_wait) == 20 + 60 - 50  # the cap, for whoever comes last
-    took = answers_fast(web.url, person("normal")["cookies"])
-    assert statistics.median(took) < 0.1, took
+    took = answers_fast(web.url, normal)
+    assert statistics.median(took) < max(0.1, 3 * quiet), (quiet, took)  # 3x: room for a machine others share
     for stream in streams + more:
         stream.close()
 
@@ -477,6 +479,8 @@ def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, p
     from tests.support.live import cookie_header
 
     ann = person("ann")
+    normal = person("normal")["cookies"]
+    quiet = statistics.median(answers_fast(web.url, normal))  # this machine's pace, before the sockets
     url = web.url.replace("http", "ws", 1) + "/ws"
     opened, refused = [], 0
     started = time.monotonic()
@@ -488,8 +492,8 @@ def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, p
             assert error.status_code == 429
             refused += 1
     assert len(opened) == per_ip and refused == 10
-    took = answers_fast(web.url, person("normal")["cookies"])
-    assert statistics.median(took) < 0.1, took
+    took = answers_fast(web.url, normal)
+    assert statistics.median(took) < max(0.1, 3 * quiet), (quiet, took)  # 3x: room for a machine others share
     for sock in opened:
         sock.settimeout(HELLO_TIMEOUT + 2)
         opcode, frame = sock.recv_data_frame(True)
