@@ -1,21 +1,40 @@
 # Two commands: `make run` starts Parley with its workers on http://127.0.0.1:5000,
 # `make test` runs every test. Both set up what they need on a fresh machine.
+# `make check` runs the fast tier (docs/testing.md) while you work.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# pytest-xdist: the tests wait on services more than they compute, so more
+# processes than this machine's 2 cores (docs/testing.md has the figures);
+# 3 for the whole suite, where 4 Chromiums left timed steps short of time.
+TEST_WORKERS ?= 3
+CHECK_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest --dist loadgroup
+# The fast tier: unit and in-process tests, no browser, no process of their own.
+FAST := not browser and not process and not smoke and not slow
+# Where the Cluster rerun notes the scripts and pipelines it reached.
+REDIS_TIER_RECORD := var/redis-tier
 
-.PHONY: run test bench chaos lint install clean
+.PHONY: run check test bench chaos lint install test-install clean
 
 run: install
 	$(BIN)/python scripts/dev.py run
 
-# Then the Redis-dependent suite again, on a local 3-node Redis Cluster (on
-# spare ports) instead of the shared Redis; the queue types need no second run.
-test: install
+# Only the folders that hold it: collecting the browser tests costs seconds.
+check: install
+	$(BIN)/python scripts/dev.py services
+	$(PYTEST) -n $(CHECK_WORKERS) -m "$(FAST)" tests/unit tests/integration
+
+# Then the redis tier again, on a local 3-node Redis Cluster (on spare ports)
+# instead of the shared Redis (the queue types need no second run), and a
+# check that it reached every Lua script and pipeline in app/.
+test: install test-install
 	$(BIN)/python scripts/dev.py services --browser
-	$(BIN)/python -m pytest
-	PARLEY_TEST_REDIS=cluster $(BIN)/python -m pytest tests/integration -k "not quorum"
+	$(PYTEST) -n $(TEST_WORKERS)
+	rm -rf $(REDIS_TIER_RECORD)
+	PARLEY_TEST_REDIS=cluster PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(PYTEST) -n $(TEST_WORKERS) -m redis -k "not quorum"
+	PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(BIN)/python -m pytest -q tests/unit/test_redis_tier.py
 
 bench: install
 	$(BIN)/python scripts/dev.py services
@@ -35,9 +54,16 @@ install: $(VENV)/.installed
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
 
-# The browser tests' virtual screen reader comes from npm (tests/support/npm).
-$(VENV)/.installed: requirements.txt requirements-dev.txt tests/support/npm/package-lock.json | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# The browser tests' virtual screen reader comes from npm (tests/support/npm);
+# only the tests need it, and npm comes from Debian where it is missing.
+test-install: tests/support/npm/node_modules/.installed
+
+tests/support/npm/node_modules/.installed: tests/support/npm/package-lock.json
+	@command -v npm >/dev/null 2>&1 || scripts/apt-install npm
 	npm ci --prefix tests/support/npm --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -42,6 +42,15 @@ def init_app(app):
     app.extensions["publisher"] = Publisher(config["RABBITMQ_URL"], config["QUEUE_TYPE"])
 
 
+def close(app):
+    """Close an app's clients: MongoDB's, the Redis pool and the publishing
+    threads. A process's clients last as long as it does; an app that ends
+    before its process (each test's) closes them."""
+    app.extensions["mongo"].client.close()
+    app.extensions["redis"].close()
+    app.extensions["publisher"].close()
+
+
 def redis_options(config):
     """redis-py's options for REDIS_URL: how a rediss:// certificate is checked."""
     verify = config["REDIS_TLS_VERIFY"]

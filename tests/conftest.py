@@ -7,10 +7,13 @@ import uuid
 import pika
 import pytest
 
+import sandbox.processes
+from tests.support import redis_tier
 from tests.support.clock import Clock
 from tests.support.people import two_people_with_a_chat
 from tests.support.pushes import RecordedPushes
 from tests.support.services import (
+    Certificates,
     Inbox,
     PrivateRabbitMQ,
     PrivateRedis,
@@ -29,6 +32,86 @@ def pytest_generate_tests(metafunc):
     """Tests marked each_queue_type (the worker suite) run on classic and on quorum queues."""
     if "queue_type" in metafunc.fixturenames and metafunc.definition.get_closest_marker("each_queue_type"):
         metafunc.parametrize("queue_type", QUEUE_TYPES, indirect=True)
+
+
+# The tiers (pyproject.toml's markers), given by what a test uses, so that no
+# test has to remember its own. A browser test drives the app's processes. `make check` runs the tests in none of
+# browser, process and smoke; the Redis Cluster rerun runs the redis tier.
+PROCESS_FIXTURES = {"processes", "module_processes", "live", "private_redis", "private_rabbit"}
+BROWSER_FIXTURES = {"browser", "live"}
+# A namespace of the test's own: its keys (and queues) are read or written.
+REDIS_FIXTURES = {"namespace"}
+# Modules whose subject is the queues, the mail worker or a platform's own
+# services: their namespace is for queue names, their Redis is not the run's
+# (test_production's is a TLS one of its own), so a Redis Cluster changes
+# nothing for them. tests/unit/test_redis_tier.py checks that the redis tier
+# still reaches every script and multi-key pipeline in app/.
+NOT_REDIS_MODULES = {"test_broker.py", "test_mail_worker.py", "test_production.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROWSER_FIXTURES or "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.path.name.endswith("_smoke.py"):
+            item.add_marker(pytest.mark.smoke)
+        if fixtures & PROCESS_FIXTURES or item.get_closest_marker("smoke") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.process)
+        if fixtures & REDIS_FIXTURES and item.path.name not in NOT_REDIS_MODULES:
+            item.add_marker(pytest.mark.redis)
+        # One boot for the tests that share it, on one pytest-xdist process.
+        if "private_rabbit" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("private_rabbit"))
+        elif "module_processes" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    # The longest first (the smoke runs take minutes, processes and Chromium
+    # seconds): on several pytest-xdist processes, the quick in-process tests
+    # then fill the end instead of a smoke run starting last.
+    items.sort(key=lambda item: [not item.get_closest_marker(tier) for tier in ("smoke", "process")])
+
+
+class ProcessGuard:
+    """A test that starts a process of its own (an app process or a private
+    service) outside the fixtures above must say so with
+    @pytest.mark.process, or `make check` would start it. The run's shared
+    ones (session fixtures) are exempt. A plugin of its own, not conftest
+    hooks: pytest asks only plugins about session fixtures."""
+
+    def __init__(self):
+        self.scopes, self.items = [], []
+        self.start = sandbox.processes.Process.__init__
+        guard = self
+
+        def checked_start(process, name, *args, **kwargs):
+            item = guard.items[-1] if guard.items else None
+            shared = guard.scopes and guard.scopes[-1] == "session"
+            if item and not shared and not item.get_closest_marker("process"):
+                raise AssertionError(f"{item.nodeid} starts {name}: mark it @pytest.mark.process")
+            guard.start(process, name, *args, **kwargs)
+
+        sandbox.processes.Process.__init__ = checked_start
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        self.scopes.append(fixturedef.scope)
+        try:
+            return (yield)
+        finally:
+            self.scopes.pop()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.items.append(item)
+        try:
+            return (yield)
+        finally:
+            self.items.pop()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ProcessGuard(), "parley-process-guard")
+    config.pluginmanager.register(redis_tier.Recorder(), "parley-redis-tier")
 
 
 def pytest_runtest_makereport(item, call):
@@ -121,6 +204,24 @@ def base_env(secantus, inbox, redis_url, tmp_path_factory):
     clean_namespace(env)
 
 
+@pytest.fixture(autouse=True)
+def apps_closed(monkeypatch):
+    """Every app a test makes (in a fixture or in the test) closes its
+    MongoDB client, Redis pool and publishing threads when the test ends."""
+    from app import connections
+
+    made, init_app = [], connections.init_app
+
+    def init_and_note(app):
+        init_app(app)
+        made.append(app)
+
+    monkeypatch.setattr(connections, "init_app", init_and_note)
+    yield
+    for app in made:
+        connections.close(app)
+
+
 @pytest.fixture
 def queue_type(request):
     """The type of this test's queues: classic, or each in turn for tests marked each_queue_type."""
@@ -131,6 +232,14 @@ def queue_type(request):
 def namespace(base_env, queue_type):
     """A Redis and queue namespace of this test's own, for tests that read queues or keys."""
     env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}"), "QUEUE_TYPE": queue_type}
+    yield env
+    clean_namespace(env)
+
+
+@pytest.fixture(scope="module")
+def module_namespace(base_env):
+    """A namespace the tests of one module share, with the processes they share."""
+    env = {**base_env, **namespace_env(f"{RUN}-{uuid.uuid4().hex[:6]}")}
     yield env
     clean_namespace(env)
 
@@ -154,6 +263,15 @@ def processes(request, base_env):
     yield started
     if getattr(request.node, "failed_call", False):
         print(started.report())
+    started.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_processes(module_namespace):
+    """gunicorn or the workers, shared by the tests of one module where the
+    transport is the point and each test is a person of its own."""
+    started = Processes(dict(os.environ, **module_namespace))
+    yield started
     started.stop_all()
 
 
@@ -202,8 +320,10 @@ def private_redis():
 
 @pytest.fixture(scope="session")
 def private_rabbit():
-    """A RabbitMQ node of the run's own, for tests that restart or block it
-    (each leaves it running and well)."""
-    broker = PrivateRabbitMQ()
+    """The run's one RabbitMQ node of its own, for tests that restart or block
+    it (each leaves it running and well); it also speaks AMQPS, at `tls_url`."""
+    certificates = Certificates()
+    broker = PrivateRabbitMQ(certificates=certificates)
     yield broker
     broker.remove()
+    certificates.remove()

@@ -51,6 +51,15 @@ class Publisher:
             except FutureTimeout:
                 raise PublishError("the broker did not confirm in time", maybe_queued=True) from None
 
+    def close(self):
+        """Stop the publishing threads, each closing its connection, once
+        they have handed over the jobs before this: for an app that ends
+        before its process does (a test's)."""
+        with self._lock:
+            threads = self._threads
+        for _ in range(threads):
+            self._jobs.put(None)
+
     def _grow(self):
         with self._lock:
             if self._idle == 0 and self._threads < self.connections:
@@ -70,10 +79,16 @@ class Publisher:
         channel, declared = None, set()
         while True:
             try:
-                name, body, outcome = self._next_job()
+                job = self._next_job()
             except queue.Empty:
                 channel = self._keep_alive(channel)
                 continue
+            if job is None:  # closed
+                self._close(channel)
+                with self._lock:
+                    self._threads -= 1
+                return
+            name, body, outcome = job
             if not outcome.set_running_or_notify_cancel():
                 continue
             try:

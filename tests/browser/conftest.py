@@ -6,6 +6,7 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.support.conversation import person, seed
 from tests.support.services import Processes
 
 RESEND_COOLDOWN = 3
@@ -62,3 +63,23 @@ def new_page(browser, live):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+@pytest.fixture
+def day_of_talk(app):
+    """Alice and Bob with a day of talk behind them: (alice, alice's cookies,
+    bob, bob's cookies, the chat's id)."""
+    alice, alice_cookies = person(app, "alice", "Alice Appleton")
+    bob, bob_cookies = person(app, "bob", "Bob Okafor")
+    chat_id, _ = seed(app, alice, bob, days=1)
+    return alice, alice_cookies, bob, bob_cookies, chat_id
+
+
+@pytest.fixture
+def picture(tmp_path):
+    """A photo to attach: a 640x480 PNG."""
+    from PIL import Image
+
+    path = tmp_path / "sunset.png"
+    Image.new("RGB", (640, 480), (250, 120, 40)).save(path)
+    return path

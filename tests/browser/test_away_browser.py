@@ -18,7 +18,8 @@ from tests.support.browser import RESULTS, assert_accessible, connected, send_me
 from tests.support.people import unique_email
 from tests.support.services import Processes, free_port, redis_at, wait_for
 
-pytestmark = pytest.mark.browser
+# One deployment of its own (below) for the module: its tests on one pytest-xdist process.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("test_away_browser")]
 
 DELAY = 4  # seconds: MISSED_MESSAGE_DELAY for this deployment
 

@@ -16,7 +16,7 @@ from tests.support.browser import (
     shoot,
     watch_console,
 )
-from tests.support.conversation import open_as, person, seed
+from tests.support.conversation import open_as
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +24,6 @@ LIGHT_AND_DARK = {
     "light": {"color_scheme": "light", "forced_colors": "none"},
     "dark": {"color_scheme": "dark", "forced_colors": "none"},
 }
-
-
-@pytest.fixture
-def talk(app):
-    """Alice and Bob with a day of talk behind them."""
-    alice, alice_cookies = person(app, "alice", "Alice Appleton")
-    bob, bob_cookies = person(app, "bob", "Bob Okafor")
-    chat_id, _ = seed(app, alice, bob, days=1)
-    return alice_cookies, bob_cookies, chat_id
 
 
 def expanded(page, name):
@@ -59,8 +50,8 @@ SIZES = {
 
 # 7. A chat you blocked stays open: "You blocked NAME · Unblock" instead of the message box.
 @pytest.mark.parametrize("size", SIZES)
-def test_blocking_keeps_you_in_the_chat_with_unblock_where_the_composer_was(new_page, live, talk, size):
-    alice_cookies, _, chat_id = talk
+def test_blocking_keeps_you_in_the_chat_with_unblock_where_the_composer_was(new_page, live, day_of_talk, size):
+    _, alice_cookies, _, _, chat_id = day_of_talk
     page = open_as(new_page, live, alice_cookies, **SIZES[size])
     errors = watch_console(page)
     page.goto(f"/chats/{chat_id}")
@@ -85,8 +76,8 @@ def test_blocking_keeps_you_in_the_chat_with_unblock_where_the_composer_was(new_
 
 
 # 8. The blocked person's open page stops showing the blocker "Online" at once, and shows it again after an unblock.
-def test_a_block_hides_the_blockers_presence_from_the_open_page_at_once(new_page, live, talk):
-    alice_cookies, bob_cookies, chat_id = talk
+def test_a_block_hides_the_blockers_presence_from_the_open_page_at_once(new_page, live, day_of_talk):
+    _, alice_cookies, _, bob_cookies, chat_id = day_of_talk
     alice = open_as(new_page, live, alice_cookies, viewport={"width": 1280, "height": 800})
     bob = open_as(new_page, live, bob_cookies, viewport={"width": 1280, "height": 800})
     for page in (alice, bob):
@@ -109,8 +100,8 @@ def test_a_block_hides_the_blockers_presence_from_the_open_page_at_once(new_page
 
 
 # 11. The options menu closes on Escape (focus back on its button) and on a click outside.
-def test_the_chat_options_close_on_escape_and_a_click_outside(new_page, live, talk):
-    alice_cookies, _, chat_id = talk
+def test_the_chat_options_close_on_escape_and_a_click_outside(new_page, live, day_of_talk):
+    _, alice_cookies, _, _, chat_id = day_of_talk
     page = open_as(new_page, live, alice_cookies, viewport={"width": 320, "height": 640})
     page.goto(f"/chats/{chat_id}")
     options = page.get_by_label("Options for Bob Okafor")

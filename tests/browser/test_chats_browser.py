@@ -3,19 +3,11 @@
 import re
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import assert_accessible, chat_link, send_message, start_chat, two_people, wait_until
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def picture(tmp_path):
-    path = tmp_path / "sunset.png"
-    Image.new("RGB", (640, 480), (250, 120, 40)).save(path)
-    return path
 
 
 def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):

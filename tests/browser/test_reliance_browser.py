@@ -23,7 +23,6 @@ from tests.support.browser import (
 )
 from tests.support.conversation import open_as, person, seed
 from tests.support.people import session_cookies
-from tests.support.services import PrivateRabbitMQ
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +40,8 @@ def write(page, text):
     box.press("Enter")
 
 
-@pytest.fixture
-def talk(app):
-    """Alice and Bob with a day of talk behind them."""
-    alice, alice_cookies = person(app, "alice", "Alice Appleton")
-    bob, bob_cookies = person(app, "bob", "Bob Okafor")
-    chat_id, _ = seed(app, alice, bob, days=1)
-    return alice, alice_cookies, bob, bob_cookies, chat_id
-
-
-def test_a_send_written_offline_waits_and_goes_once_when_the_connection_is_back(new_page, live, app, talk):
-    alice, alice_cookies, bob, bob_cookies, chat_id = talk
+def test_a_send_written_offline_waits_and_goes_once_when_the_connection_is_back(new_page, live, app, day_of_talk):
+    alice, alice_cookies, bob, bob_cookies, chat_id = day_of_talk
     bob_page = open_as(new_page, live, bob_cookies, viewport={"width": 1280, "height": 800})
     alice_page = open_as(new_page, live, alice_cookies, viewport={"width": 1280, "height": 800})
     listen_to_live_regions(bob_page)
@@ -81,8 +71,8 @@ def test_a_send_written_offline_waits_and_goes_once_when_the_connection_is_back(
     print("what Bob's screen reader said: " + " | ".join(spoken(bob_page)))
 
 
-def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(new_page, live, app, talk):
-    alice, alice_cookies, bob, bob_cookies, chat_id = talk
+def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(new_page, live, app, day_of_talk):
+    alice, alice_cookies, bob, bob_cookies, chat_id = day_of_talk
     page = open_as(new_page, live, alice_cookies, viewport={"width": 1280, "height": 800})
     page.goto(f"/chats/{chat_id}")
     page.route("**/messages", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
@@ -103,11 +93,13 @@ def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(n
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:'))") == []
 
 
-def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(browser, app, processes):
+def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_once(
+    browser, app, processes, private_rabbit
+):
     alice_user, alice_cookies = person(app, "alice", "Alice Appleton")
     bob_user, bob_cookies = person(app, "bob", "Bob Okafor")
     chat_id, _ = seed(app, alice_user, bob_user, days=1)
-    rabbit = PrivateRabbitMQ()
+    rabbit = private_rabbit  # left running, as it found it
     processes.env["RABBITMQ_URL"] = rabbit.url
     try:
         web = processes.web()
@@ -136,15 +128,16 @@ def test_a_send_the_broker_refuses_says_not_sent_and_retry_after_recovery_lands_
         assert messages_saved(app, chat_id, "Through a broken broker") == 1
         context.close()
     finally:
-        processes.stop_all()  # before its broker goes
-        rabbit.remove()
+        processes.stop_all()
+        if not rabbit.process.alive():  # as it found it, for the next test
+            rabbit.start()
 
 
-def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, talk):
+def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app, processes, day_of_talk):
     from app.chats.sending.job import Job
     from tests.support.queues import publish
 
-    alice, alice_cookies, bob, _, chat_id = talk
+    alice, alice_cookies, bob, _, chat_id = day_of_talk
     web = processes.web()
     context = browser.new_context(base_url=web.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
@@ -212,8 +205,8 @@ def test_a_chat_with_68_unread_opens_at_the_first_of_them(new_page, live, app):
     expect(plain.get_by_role("heading", name="3 new messages")).to_be_in_viewport()
 
 
-def test_jump_to_latest_when_new_messages_arrive_while_reading_back(new_page, live, talk):
-    alice, alice_cookies, bob, bob_cookies, chat_id = talk
+def test_jump_to_latest_when_new_messages_arrive_while_reading_back(new_page, live, day_of_talk):
+    alice, alice_cookies, bob, bob_cookies, chat_id = day_of_talk
     alice_page = open_as(new_page, live, alice_cookies, viewport={"width": 1280, "height": 800})
     bob_page = open_as(new_page, live, bob_cookies, viewport={"width": 1280, "height": 800})
     for page in (alice_page, bob_page):

@@ -83,13 +83,6 @@ def conversation(app):
             "chat_id": chat_id, "docs": docs}
 
 
-@pytest.fixture
-def picture(tmp_path):
-    path = tmp_path / "sunset.png"
-    Image.new("RGB", (640, 480), (250, 120, 40)).save(path)
-    return path
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_the_chat_fills_the_window_and_reflows(new_page, live, conversation, size):
     assert len(conversation["docs"]) >= 60

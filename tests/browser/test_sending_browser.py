@@ -19,7 +19,7 @@ from tests.support.browser import (
     spoken,
     watch_console,
 )
-from tests.support.conversation import open_as, person, seed
+from tests.support.conversation import open_as
 
 pytestmark = pytest.mark.browser
 
@@ -50,17 +50,8 @@ def bubble(page, text):
     return page.get_by_role("log").locator(".message-row", has_text=text)
 
 
-@pytest.fixture
-def talk(app):
-    """Alice and Bob with a day of talk behind them."""
-    alice, alice_cookies = person(app, "alice", "Alice Appleton")
-    bob, bob_cookies = person(app, "bob", "Bob Okafor")
-    chat_id, _ = seed(app, alice, bob, days=1)
-    return alice, alice_cookies, bob, bob_cookies, chat_id
-
-
-def both_open(new_page, live, talk, bob_size=WIDE):
-    alice, alice_cookies, bob, bob_cookies, chat_id = talk
+def both_open(new_page, live, day_of_talk, bob_size=WIDE):
+    alice, alice_cookies, bob, bob_cookies, chat_id = day_of_talk
     alice_page = open_as(new_page, live, alice_cookies, **WIDE)
     bob_page = open_as(new_page, live, bob_cookies, **bob_size)
     for page in (alice_page, bob_page):
@@ -71,9 +62,9 @@ def both_open(new_page, live, talk, bob_size=WIDE):
 
 
 # 4. Written offline: "Waiting for connection", then each goes by itself, in order, once, when it is back.
-def test_messages_written_offline_wait_and_go_by_themselves_in_order(new_page, live, app, talk):
-    chat_id = talk[4]
-    alice_page, bob_page = both_open(new_page, live, talk, NARROW)
+def test_messages_written_offline_wait_and_go_by_themselves_in_order(new_page, live, app, day_of_talk):
+    chat_id = day_of_talk[4]
+    alice_page, bob_page = both_open(new_page, live, day_of_talk, NARROW)
     errors = watch_console(bob_page)
     bob_page.context.set_offline(True)
     for text in ("Train is late", "Stuck at Central", "Start without me"):
@@ -100,11 +91,11 @@ def test_messages_written_offline_wait_and_go_by_themselves_in_order(new_page, l
 
 
 # 6. A refusal offers Delete, not a Retry that cannot work; to the blocker, Unblock.
-def test_a_refused_message_offers_delete_and_no_retry(new_page, live, app, talk, tmp_path):
+def test_a_refused_message_offers_delete_and_no_retry(new_page, live, app, day_of_talk, tmp_path):
     from app.chats import blocks
 
-    alice, alice_cookies, bob, bob_cookies, chat_id = talk
-    alice_page, bob_page = both_open(new_page, live, talk)
+    alice, alice_cookies, bob, bob_cookies, chat_id = day_of_talk
+    alice_page, bob_page = both_open(new_page, live, day_of_talk)
     not_a_picture = tmp_path / "holiday.png"
     not_a_picture.write_bytes(b"this is no PNG at all")
     bob_page.get_by_label("Attach image").set_input_files(not_a_picture)  # its name says PNG: only the server knows
@@ -141,9 +132,9 @@ def test_a_refused_message_offers_delete_and_no_retry(new_page, live, app, talk,
 
 
 # 22. After Retry a screen reader hears "Sending again." and then, once it went, "Sent."
-def test_a_retried_message_says_sent_once_it_went(new_page, live, app, talk):
-    chat_id = talk[4]
-    alice_page, bob_page = both_open(new_page, live, talk)
+def test_a_retried_message_says_sent_once_it_went(new_page, live, app, day_of_talk):
+    chat_id = day_of_talk[4]
+    alice_page, bob_page = both_open(new_page, live, day_of_talk)
     failing = {"left": 1}
 
     def unavailable_once(route):
@@ -169,9 +160,9 @@ def test_a_retried_message_says_sent_once_it_went(new_page, live, app, talk):
 
 
 # 15. "is typing…" ends as soon as the other person empties the box.
-def test_typing_ends_when_the_box_is_emptied(new_page, live, talk):
-    chat_id = talk[4]
-    alice_page, bob_page = both_open(new_page, live, talk)
+def test_typing_ends_when_the_box_is_emptied(new_page, live, day_of_talk):
+    chat_id = day_of_talk[4]
+    alice_page, bob_page = both_open(new_page, live, day_of_talk)
     box = bob_page.get_by_role("textbox", name="Message", exact=True)
     box.press_sequentially("I was going to say", delay=20)
     typing = alice_page.locator(f"#typing-{chat_id}")
@@ -185,13 +176,13 @@ def test_typing_ends_when_the_box_is_emptied(new_page, live, talk):
     expect(typing).to_have_text("Bob Okafor is typing…")
 
 
-def test_a_whole_conversation_heard_by_both(new_page, live, app, talk, tmp_path):
-    """Two people talk, one send fails and is retried, one goes offline:
+def test_a_whole_conversation_heard_by_both(new_page, live, app, day_of_talk, tmp_path):
+    """Two people day_of_talk, one send fails and is retried, one goes offline:
     what each page's live regions say, in order, and a console that stays
     empty while nothing fails."""
     from PIL import Image
 
-    alice_page, bob_page = both_open(new_page, live, talk)
+    alice_page, bob_page = both_open(new_page, live, day_of_talk)
     alice_errors, bob_errors = watch_console(alice_page), watch_console(bob_page)
     bob_box = bob_page.get_by_role("textbox", name="Message", exact=True)
     bob_box.press_sequentially("Are we still on for tonight?", delay=10)

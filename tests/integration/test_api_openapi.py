@@ -42,6 +42,7 @@ def test_the_document_lists_the_originals_routes(api_app):
     }
 
 
+@pytest.mark.slow  # a property-based run over every operation
 def test_no_request_gets_a_5xx_or_an_answer_off_its_schema(api_app):
     checks = [schemathesis.checks.not_a_server_error, response_schema_conformance]
     operations = [result.ok() for result in api_schema_of(api_app).get_all_operations()]

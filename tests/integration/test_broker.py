@@ -16,6 +16,7 @@ pytestmark = pytest.mark.each_queue_type
 
 def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, namespace):
     name = namespace["QUEUE_PREFIX"] + "publisher-test"
+    before = set(threading.enumerate())
     publisher = Publisher(ns_app.config["RABBITMQ_URL"], ns_app.config["QUEUE_TYPE"], connections=4)
     for n in range(5):
         publisher.publish(name, {"n": n})
@@ -37,6 +38,11 @@ def test_sequential_jobs_share_one_connection_and_a_burst_opens_more(ns_app, nam
     assert not failures
     assert 1 < publisher._threads <= 4
     assert queue_depth(ns_app, "publisher-test") == 45
+    threads = [thread for thread in set(threading.enumerate()) - before if thread.name == "rabbitmq-publisher"]
+    publisher.close()  # as each test's app does at its end
+    for thread in threads:
+        thread.join(5)
+    assert publisher._threads == 0 and not any(thread.is_alive() for thread in threads)
     connection = pika.BlockingConnection(pika.URLParameters(ns_app.config["RABBITMQ_URL"]))
     connection.channel().queue_delete(name)
     connection.close()

@@ -317,6 +317,7 @@ def test_a_redis_answering_errors_is_waited_for_and_no_job_is_dead_lettered(
     assert sorted(m["client_id"] for m in saved(ns_app, pair)) == sorted(j["client_id"] for j in jobs)
 
 
+@pytest.mark.process
 def test_what_the_worker_has_delivered_survives_the_store_being_killed(ns_app, tmp_path):
     """The worker acks after delivering: what the store acknowledged must be
     on its disk, not only in its memory, when the store is killed next."""

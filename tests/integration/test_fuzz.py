@@ -6,6 +6,7 @@ import io
 import json
 import random
 
+import pytest
 import websocket
 from bson import ObjectId
 
@@ -164,6 +165,7 @@ def requests_for(rng, pair):
     return rng.choice(routes)
 
 
+@pytest.mark.slow
 def test_two_thousand_fuzzed_requests_answer_no_5xx(pair, ns_app):
     rng = random.Random(SEED)
     signed_out = ns_app.test_client()

@@ -3,14 +3,7 @@ names the service that does not answer while it is down."""
 
 import pytest
 
-from tests.support.services import PrivateRabbitMQ, SecantusDB, wait_for
-
-
-@pytest.fixture(scope="module")
-def private_rabbit():
-    broker = PrivateRabbitMQ()
-    yield broker
-    broker.remove()
+from tests.support.services import SecantusDB, wait_for
 
 
 @pytest.fixture

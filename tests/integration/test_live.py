@@ -18,8 +18,8 @@ from tests.support.queues import run_chat_worker
 
 
 @pytest.fixture
-def page(ns_app):
-    """page(client, **hello): a page of `client`'s person, opened as a socket would open it."""
+def opened_page(ns_app):
+    """opened_page(client, **hello): a page of `client`'s person, opened as a socket would open it."""
     opened = []
 
     def open_page(client, **hello):
@@ -41,15 +41,17 @@ def told(connection):
     return "".join(item.html for item in connection.waiting if hasattr(item, "html"))
 
 
-def test_a_page_of_a_chat_knows_its_chat_only_if_a_member(pair, ns_app, page):
-    assert page(pair.alice, chat=str(pair.id)).state == {"chat_id": pair.id}
+def test_a_page_of_a_chat_knows_its_chat_only_if_a_member(pair, ns_app, opened_page):
+    assert opened_page(pair.alice, chat=str(pair.id)).state == {"chat_id": pair.id}
     eve = person(ns_app, "eve")
-    assert page(eve, chat=str(pair.id)).state == {}
-    assert page(pair.alice, chat="not-an-id").state == {}
+    assert opened_page(eve, chat=str(pair.id)).state == {}
+    assert opened_page(pair.alice, chat="not-an-id").state == {}
 
 
-def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist_leaves(pair, ns_app, page, pushes):
-    bob_page = page(pair.bob, chat=str(pair.id))
+def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist_leaves(
+    pair, ns_app, opened_page, pushes
+):
+    bob_page = opened_page(pair.bob, chat=str(pair.id))
     with ns_app.test_request_context():
         hooks.of(ns_app).message(bob_page, {"type": "typing", "typing": True})
     to_alice = pushes.to(pair.alice.user["_id"])
@@ -63,11 +65,11 @@ def test_typing_goes_to_the_other_member_of_the_moment_and_stops_when_the_typist
     assert f'hx-target="#typing-{pair.id}" hx-swap="innerHTML"></hx-partial>' in pushes.to(pair.alice.user["_id"])
 
 
-def test_a_visible_page_sees_what_was_waiting_and_stops_viewing_when_it_goes(pair, ns_app, page, pushes):
+def test_a_visible_page_sees_what_was_waiting_and_stops_viewing_when_it_goes(pair, ns_app, opened_page, pushes):
     say(pair.alice, "Waiting for Bob")
     run_chat_worker(ns_app)
     pushes.clear()
-    bob_page = page(pair.bob, chat=str(pair.id), visible=True)
+    bob_page = opened_page(pair.bob, chat=str(pair.id), visible=True)
     assert "status-seen" in pushes.to(pair.alice.user["_id"])
     with ns_app.app_context():
         assert chats.unread(chats.get(pair.id), pair.bob.user["_id"]) == 0
@@ -156,11 +158,11 @@ def test_contacts_read_before_a_change_are_not_kept_after_it(pair, ns_app):
         assert contacts.of(bob_id) == []
 
 
-def test_a_fresh_page_is_told_nothing_a_reconnecting_one_who_is_online(pair, ns_app, page):
+def test_a_fresh_page_is_told_nothing_a_reconnecting_one_who_is_online(pair, ns_app, opened_page):
     with ns_app.test_request_context():
         hooks.of(ns_app).online(pair.bob.user["_id"])
-    assert told(page(pair.alice)) == ""
-    snapshot = told(page(pair.alice, fresh=False))
+    assert told(opened_page(pair.alice)) == ""
+    snapshot = told(opened_page(pair.alice, fresh=False))
     assert f'id="presence-status-{pair.bob.user["_id"]}"' in snapshot
 
 
@@ -239,8 +241,6 @@ def test_presence_pushes_are_rendered_in_each_contacts_time_zone(pair, ns_app, p
         ({"Referer": "http://localhost/"}, True),
     ],
 )
-
-
 def test_only_a_navigation_from_here_marks_messages_seen(pair, ns_app, pushes, headers, marked):
     say(pair.alice, "Seen only by Bob's own doing")
     run_chat_worker(ns_app)
@@ -266,9 +266,9 @@ def test_opening_a_chat_with_nothing_unread_asks_the_store_for_nothing_unseen(pa
         assert messages.unseen(pair.id, pair.bob.user["_id"]) == []
 
 
-def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair, ns_app, page, pushes, clock):
+def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair, ns_app, opened_page, pushes, clock):
     """Finding 4: 10,000 typing signals in a burst were all forwarded."""
-    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+    bob_page = opened_page(pair.bob, chat=str(pair.id), visible=False)
     alice_id = pair.alice.user["_id"]
     with ns_app.test_request_context():
         for _ in range(10_000):
@@ -287,8 +287,8 @@ def test_typing_and_viewing_are_acted_on_only_as_often_as_a_page_sends_them(pair
         assert len(pushes.received[alice_id]) == forwarded + 1
 
 
-def test_viewing_renewals_are_acted_on_once_per_renewal(pair, ns_app, page, clock, monkeypatch):
-    bob_page = page(pair.bob, chat=str(pair.id), visible=False)
+def test_viewing_renewals_are_acted_on_once_per_renewal(pair, ns_app, opened_page, clock, monkeypatch):
+    bob_page = opened_page(pair.bob, chat=str(pair.id), visible=False)
     started = []
     monkeypatch.setattr(viewing, "start", lambda *args: started.append(args) or False)
     with ns_app.test_request_context():
@@ -306,3 +306,23 @@ def test_the_fallbacks_posts_are_throttled_per_page_too(pair, ns_app, pushes, cl
         response = pair.bob.post(f"{pair.url}/typing", data={"typing": "1", "page": "p"}, headers=headers)
         assert response.status_code == 204
     assert len(pushes.received[pair.alice.user["_id"]]) == 1
+
+
+def test_a_reconnecting_page_is_replayed_what_came_after_its_last_push_or_told_it_is_gone(ns_app):
+    """push.since, which the hub calls in the web process when a page comes
+    back (test_realtime.py has it end to end); here for the redis tier too."""
+    from bson import ObjectId
+
+    from app.realtime import push
+
+    user_id = str(ObjectId())
+    with ns_app.app_context():
+        assert push.since(user_id, push.NO_PUSHES_YET) == []
+        for n in (1, 2, 3):
+            outbox = push.Outbox()
+            outbox.add(user_id, f"<p>{n}</p>")
+            outbox.send()
+        everything = push.since(user_id, push.NO_PUSHES_YET)
+        assert [p.html for p in everything] == ["<p>1</p>", "<p>2</p>", "<p>3</p>"]
+        assert [p.html for p in push.since(user_id, everything[0].id)] == ["<p>2</p>", "<p>3</p>"]
+        assert push.since(user_id, "1-0") is None  # older than anything kept: the page fetches afresh

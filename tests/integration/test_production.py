@@ -22,7 +22,6 @@ from tests.support.services import (
     Certificates,
     FakeCloudinary,
     Inbox,
-    PrivateRabbitMQ,
     PrivateRedis,
     SecantusDB,
     wait_for,
@@ -141,6 +140,7 @@ def test_production_over_tls_from_release_to_a_sent_message(platform, processes)
     assert platform.redis.client().ping()
 
 
+@pytest.mark.process
 def test_a_self_signed_redis_with_verification_required_stops_start_up_with_one_line(platform):
     env = platform.env
     failed = release({**env, "REDIS_TLS_VERIFY": "required"})
@@ -152,23 +152,20 @@ def test_a_self_signed_redis_with_verification_required_stops_start_up_with_one_
     assert trusted.returncode == 0, trusted.stderr
 
 
-def test_amqps_urls_work_for_release_publishing_and_the_workers(namespace, certificates, inbox, processes):
+def test_amqps_urls_work_for_release_publishing_and_the_workers(namespace, inbox, processes, private_rabbit):
     from app import create_app
     from app.broker import SEND_OTP, publish
 
-    broker = PrivateRabbitMQ(certificates=certificates)
-    try:
-        env = {**namespace, "RABBITMQ_URL": "", "CLOUDAMQP_URL": broker.tls_url}  # as CloudAMQP sets it
-        names = ("KEY_PREFIX", "QUEUE_PREFIX")
-        app = create_app({name: namespace[name] for name in names} | {"RABBITMQ_URL": broker.tls_url})
-        assert app.test_cli_runner().invoke(args=["release"]).exit_code == 0
-        with app.app_context():
-            publish(SEND_OTP, code_job("amqps@example.com"))
-        processes.env.update(env)
-        processes.worker("mail")
-        assert inbox.wait("amqps@example.com")["Subject"] == "Your Parley sign-in code"
-    finally:
-        broker.remove()
+    tls_url = private_rabbit.tls_url
+    env = {**namespace, "RABBITMQ_URL": "", "CLOUDAMQP_URL": tls_url}  # as CloudAMQP sets it
+    names = ("KEY_PREFIX", "QUEUE_PREFIX")
+    app = create_app({name: namespace[name] for name in names} | {"RABBITMQ_URL": tls_url})
+    assert app.test_cli_runner().invoke(args=["release"]).exit_code == 0
+    with app.app_context():
+        publish(SEND_OTP, code_job("amqps@example.com"))
+    processes.env.update(env)
+    processes.worker("mail")
+    assert inbox.wait("amqps@example.com")["Subject"] == "Your Parley sign-in code"
 
 
 def test_codes_go_over_tls_only_to_a_mail_server_whose_certificate_checks_out(base_env, certificates, monkeypatch):

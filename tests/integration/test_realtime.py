@@ -20,9 +20,16 @@ from tests.support.services import PrivateRedis, wait_for
 
 
 @pytest.fixture
-def web(namespace, processes):
-    processes.env.update(namespace)
-    return processes.web()
+def namespace(module_namespace):
+    """The module's tests share one namespace: the one its web process serves."""
+    return module_namespace
+
+
+@pytest.fixture(scope="module")
+def web(module_processes):
+    """One gunicorn for the tests about the transport; those about a
+    process's life (a stop, a kill, two processes) start their own."""
+    return module_processes.web()
 
 
 @pytest.fixture
@@ -205,15 +212,15 @@ def test_stopping_a_web_process_closes_its_sockets_with_1012(namespace, processe
 
 
 @pytest.fixture
-def talk(pair, namespace, processes):
+def chat_and_worker(pair, namespace, processes):
     """Alice and Bob with a chat, and a chat worker."""
     processes.env.update(namespace)
     processes.worker("chat")
     return pair.alice, pair.bob, str(pair.id), processes
 
 
-def test_two_web_processes_two_workers_every_feature_across_them(talk):
-    alice, bob, chat_id, processes = talk
+def test_two_web_processes_two_workers_every_feature_across_them(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     processes.worker("chat")
     web_a, web_b = processes.web(), processes.web()
     alice_page = SocketPage(web_a.url, alice.cookies, chat=chat_id, page="alice-page")
@@ -237,8 +244,8 @@ def test_two_web_processes_two_workers_every_feature_across_them(talk):
     alice_page.close()
 
 
-def test_killing_a_web_process_while_messages_flow_loses_nothing(talk):
-    alice, bob, chat_id, processes = talk
+def test_killing_a_web_process_while_messages_flow_loses_nothing(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     web_a, web_b = processes.web(), processes.web()
     bob_page = SocketPage(web_a.url, bob.cookies, chat=chat_id, visible=False)
     sent = [f"flow {n}" for n in range(60)]
@@ -312,8 +319,8 @@ def test_a_web_process_whose_first_page_came_while_redis_refused_writes_gets_pus
     page.close()
 
 
-def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk, ns_app):
-    alice, bob, chat_id, processes = talk
+def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(chat_and_worker, ns_app):
+    alice, bob, chat_id, processes = chat_and_worker
     web = processes.web()
     alice_page = SocketPage(web.url, alice.cookies, chat=chat_id)
     tabs = [SocketPage(web.url, bob.cookies, page=f"bob{n}") for n in range(2)]
@@ -329,8 +336,8 @@ def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(talk, ns_a
     alice_page.close()
 
 
-def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(talk, ns_app):
-    alice, bob, chat_id, processes = talk
+def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(chat_and_worker, ns_app):
+    alice, bob, chat_id, processes = chat_and_worker
     web = processes.web()
     rendered_at = newest_push(ns_app, alice.user)  # alice's page is rendered: bob shows offline
     bob_page = SocketPage(web.url, bob.cookies)
@@ -342,8 +349,8 @@ def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(talk, 
         page.close()
 
 
-def test_a_killed_web_process_leaves_no_one_online(talk):
-    alice, bob, chat_id, processes = talk
+def test_a_killed_web_process_leaves_no_one_online(chat_and_worker):
+    alice, bob, chat_id, processes = chat_and_worker
     web_a, web_b = processes.web(), processes.web()
     alice_page = SocketPage(web_b.url, alice.cookies, chat=chat_id)
     SocketPage(web_a.url, bob.cookies)
@@ -441,6 +448,8 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
 
     processes.env.update(namespace)
     web = processes.web(env={"WORKER_CONNECTIONS": "100"})  # streams get 50 of them
+    normal = person("normal")["cookies"]
+    quiet = statistics.median(answers_fast(web.url, normal))  # this machine's pace, before the flood
     flooder = person("flood")
     streams = [EventPage(web.url, flooder["cookies"], page=f"s{n}") for n in range(40)]
     for stream in streams[: 40 - presence.PAGES_PER_PERSON]:  # the oldest are told, and end
@@ -450,8 +459,8 @@ def test_a_flood_of_event_streams_leaves_room_for_normal_requests(namespace, pro
     more = [EventPage(web.url, other["cookies"], page=f"o{n}") for other in others for n in range(20)]
     told_to_wait = [stream for stream in more if stream.receive() is None]  # "retry: 10000", and the end
     assert len(told_to_wait) == 20 + 60 - 50  # the cap, for whoever comes last
-    took = answers_fast(web.url, person("normal")["cookies"])
-    assert statistics.median(took) < 0.1, took
+    took = answers_fast(web.url, normal)
+    assert statistics.median(took) < max(0.1, 3 * quiet), (quiet, took)  # 3x: room for a machine others share
     for stream in streams + more:
         stream.close()
 
@@ -495,6 +504,8 @@ def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, p
     from tests.support.live import cookie_header
 
     ann = person("ann")
+    normal = person("normal")["cookies"]
+    quiet = statistics.median(answers_fast(web.url, normal))  # this machine's pace, before the sockets
     url = web.url.replace("http", "ws", 1) + "/ws"
     opened, refused = [], 0
     started = time.monotonic()
@@ -506,8 +517,8 @@ def test_sockets_that_never_say_hello_are_few_per_address_and_soon_closed(web, p
             assert error.status_code == 429
             refused += 1
     assert len(opened) == per_ip and refused == 10
-    took = answers_fast(web.url, person("normal")["cookies"])
-    assert statistics.median(took) < 0.1, took
+    took = answers_fast(web.url, normal)
+    assert statistics.median(took) < max(0.1, 3 * quiet), (quiet, took)  # 3x: room for a machine others share
     for sock in opened:
         sock.settimeout(HELLO_TIMEOUT + 2)
         opcode, frame = sock.recv_data_frame(True)

@@ -262,6 +262,7 @@ def fresh_browser_asks(app, email, ip):
     return request_code(client, email, csrf_token(client)).status_code
 
 
+@pytest.mark.slow  # a minute of polling, 2,400 requests
 def test_a_cookieless_attacker_on_two_networks_cannot_keep_the_owner_from_a_code(ns_app, clock):
     """Issue 30, finding 4: a fresh browser for every request (20 in 0.3 s,
     then one every 0.05 s) from two addresses took every code the address

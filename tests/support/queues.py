@@ -123,6 +123,28 @@ def run_mail_worker(app, queue="send-mail"):
         return mail.sender_for(queue)(deliveries) if deliveries else {}
 
 
+def consume_mail(app, queue):
+    """Work what is queued on a mail queue through the mail worker's own
+    consumer, in this process: each job sent to the app's SMTP server and
+    acked, or dead-lettered or queued for a retry, as the worker would."""
+    from app import letters
+    from app.broker.consumer import Consumer
+    from workers import mail
+
+    name = name_of(app, queue)
+    connection, channel = _channel(app.config["RABBITMQ_URL"])
+    channel.confirm_delivery()  # as the worker's: for retries and dead letters
+    broker.declare(channel, name, app.config["QUEUE_TYPE"])
+    batch = []
+    while (got := channel.basic_get(name))[0] is not None:
+        batch.append(Delivery(*got))
+    with letters.for_public_url(app), app.app_context():
+        if batch:
+            Consumer(app, queue, mail.sender_for(queue), prefetch=len(batch)).work(channel, batch)
+    connection.close()
+    return len(batch)
+
+
 def missed_job(to, key, text="Are you there?", user_id="0" * 24):
     """A missed-message email's job, as the notify worker queues it on send-mail."""
     values = {

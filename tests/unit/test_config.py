@@ -190,6 +190,7 @@ ENTRY_POINTS = {
 }
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("process", sorted(ENTRY_POINTS))
 def test_every_process_refuses_a_missing_secret_with_one_clear_line(process):
     env = {key: value for key, value in os.environ.items() if key not in config.REQUIRED_IN_PRODUCTION}
@@ -199,6 +200,7 @@ def test_every_process_refuses_a_missing_secret_with_one_clear_line(process):
     assert result.stderr.strip().splitlines() == ["Parley cannot start: JWT_SECRET_KEY is not set; production needs it"]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("process", sorted(ENTRY_POINTS))
 def test_every_process_refuses_a_malformed_limit_with_one_clear_line(process):
     env = {**os.environ, "APP_ENV": "development", "SIGNIN_LIMIT_PER_IP": "10000"}
@@ -231,6 +233,7 @@ def test_development_secrets_are_generated_once_and_kept(secrets_dir):
     assert config.load(DEVELOPMENT | {"SECRET_KEY": "mine"})["SECRET_KEY"] == "mine"
 
 
+@pytest.mark.process
 def test_processes_with_app_env_unset_refuse_to_start_with_one_clear_line(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in (*config.REQUIRED_IN_PRODUCTION, "APP_ENV")}
     result = subprocess.run(
