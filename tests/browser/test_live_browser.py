@@ -33,7 +33,7 @@ def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, inbox):
     connected(bob)
     send_message(alice, "Are you there?")
     expect(chat_link(bob, alice_name)).to_contain_text("1 unread")  # Bob is on his home page
-    expect(alice.get_by_role("log").get_by_text("Sent")).to_be_visible()  # "Sending" became "Sent"
+    expect(alice.get_by_role("log").get_by_text("Sent", exact=True)).to_be_visible()  # "Sending" became "Sent"
     send_message(alice, "Hello?")
     expect(chat_link(bob, alice_name)).to_contain_text("2 unread")
     first = bob.get_by_role("navigation", name="Chats").get_by_role("listitem").first.get_by_role("link")
