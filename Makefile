@@ -7,8 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # pytest-xdist: the tests wait on services more than they compute, so more
 # processes than this machine's 2 cores (docs/testing.md has the figures);
-# 3 for the whole suite, where 4 Chromiums left timed steps short of time.
-TEST_WORKERS ?= 3
+# 2 for the whole suite, where 3 or 4 Chromiums left timed steps short of time.
+TEST_WORKERS ?= 2
 CHECK_WORKERS ?= 4
 PYTEST := $(BIN)/python -m pytest --dist loadgroup
 # The fast tier: unit and in-process tests, no browser, no process of their own.

@@ -216,7 +216,7 @@ def test_a_whole_conversation_heard_by_both(new_page, live, app, day_of_talk, tm
     bob_page.context.set_offline(True)
     write(bob_page, "Yes please, for eight")
     bob_page.context.set_offline(False)
-    expect(alice_page.get_by_role("log").get_by_text("Yes please, for eight")).to_be_visible(timeout=15_000)
+    expect(alice_page.get_by_role("log").get_by_text("Yes please, for eight")).to_be_visible(timeout=30_000)
     time.sleep(0.5)
     for name, page in (("Alice", alice_page), ("Bob", bob_page)):
         print(f"\nwhat {name}'s screen reader said, in order:\n  " + "\n  ".join(spoken(page)))

@@ -77,7 +77,7 @@ class Listener:
         with self.changed:
             return [data for event, data in self.heard if event == name]
 
-    def wait(self, name, check=lambda data: True, timeout=10):
+    def wait(self, name, check=lambda data: True, timeout=20):
         """The first `name` event whose data passes `check`."""
         deadline = time.monotonic() + timeout
         with self.changed:
