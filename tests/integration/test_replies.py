@@ -57,8 +57,14 @@ def test_the_quote_stays_as_it_was_sent_when_the_original_changes(pair, ns_app):
     original = said(ns_app, pair, "Meet at noon")
     send(bob, "Fine", headers=HTMX, reply_to=original["client_id"])
     run_chat_worker(ns_app)
-    with ns_app.app_context():
-        db().messages.update_one({"_id": original["_id"]}, {"$set": {"text": "Meet at one"}})
+    edited = alice.post(
+        f"{pair.url}/messages/{original['client_id']}/edit",
+        data={"text": "Meet at one", "client_id": uuid.uuid4().hex, "csrf_token": alice.token},
+        headers=HTMX,
+    )
+    assert edited.status_code < 400
+    run_chat_worker(ns_app)
+    assert said(ns_app, pair, "Meet at one")  # the original, edited
     page = bob.get(pair.url).get_data(as_text=True)
     assert '<span class="quote-text" dir="auto">Meet at noon</span>' in page
 
