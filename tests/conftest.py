@@ -54,6 +54,11 @@ def pytest_collection_modifyitems(config, items):
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & BROWSER_FIXTURES or "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+            # A step Chromium must see within seconds (typing shown, a message written offline
+            # arriving) missed its time now and then with several test processes on 2 cores: a
+            # browser test that fails is run once more, and counts as failed only if it fails again
+            # (pytest's summary lists each rerun with an R).
+            item.add_marker(pytest.mark.flaky(reruns=1))
         if item.path.name.endswith("_smoke.py"):
             item.add_marker(pytest.mark.smoke)
         if fixtures & PROCESS_FIXTURES or item.get_closest_marker("smoke") or item.get_closest_marker("browser"):
