@@ -56,7 +56,7 @@ def test_the_original_clients_flow_end_to_end(deployment, inbox):
         [entry] = alice.get(f"{alice.api}/chat/all").json()["chats"]
         assert entry["user"]["_id"] == bob.user["_id"] and entry["chat"]["latestMessage"] is None
         for socket in (her_socket, his_socket):
-            socket.emit("join:chat", chat_id)
+            socket.call("join:chat", chat_id)
         assert her_socket.wait("user:joined:room") == {"chatId": chat_id, "userId": bob.user["_id"]}
         assert bob.user["_id"] in her_socket.wait("getOnlineUsers", lambda users: bob.user["_id"] in users)
 

@@ -71,9 +71,9 @@ def test_hole_1_a_socket_is_who_its_cookie_says_never_the_query(deployment, peop
         Listener(deployment.url, query={"userId": str(alice["_id"])})  # no cookie: no socket
     chat_id = chat_between(deployment, alice, bob)
     hers = listeners(deployment.url, alice["cookies"])
-    hers.emit("join:chat", chat_id)
+    hers.call("join:chat", chat_id)
     his = listeners(deployment.url, bob["cookies"], query={"userId": str(alice["_id"])})  # claims to be Alice
-    his.emit("join:chat", chat_id)
+    his.call("join:chat", chat_id)
     his.emit("typing:start", {"chatId": chat_id, "userId": str(alice["_id"])})
     typing = hers.wait("typing:status")
     assert typing == {"chatId": chat_id, "userId": str(bob["_id"]), "isTyping": True}
@@ -83,9 +83,9 @@ def test_hole_2_a_stranger_hears_nothing_of_a_chat_and_changes_nothing(deploymen
     alice, bob, mallory = people("alice"), people("bob"), people("mallory")
     chat_id = chat_between(deployment, alice, bob)
     hers = listeners(deployment.url, alice["cookies"])
-    hers.emit("join:chat", chat_id)
+    hers.call("join:chat", chat_id)
     spy = listeners(deployment.url, mallory["cookies"])
-    spy.emit("join:chat", chat_id)
+    spy.call("join:chat", chat_id)
     spy.emit("typing:start", {"chatId": chat_id, "userId": str(bob["_id"])})
     sent = send(deployment, bob, chat_id, "for Alice only")
     spy.emit("message:read", {"chatId": chat_id, "messageIds": [sent["_id"]]})
@@ -101,7 +101,7 @@ def test_messages_typing_and_receipts_reach_both_kinds_of_client(deployment, peo
     alice, bob = people("alice"), people("bob")
     chat_id = chat_between(deployment, alice, bob)
     hers = listeners(deployment.url, alice["cookies"])
-    hers.emit("join:chat", chat_id)
+    hers.call("join:chat", chat_id)
     page = SocketPage(deployment.url, bob["cookies"], chat=chat_id, visible=False)
     page.wait_until_attached()
     # Her send arrives on his page, live; his page not in front of him, she hears nothing yet.
@@ -149,11 +149,11 @@ def test_online_users_are_told_from_redis_across_two_web_processes(namespace, pr
     chat_id = chat_between(first, alice, bob)
     hers = listeners(first.url, alice["cookies"])
     assert hers.wait("getOnlineUsers") == [str(alice["_id"])]
-    hers.emit("join:chat", chat_id)
+    hers.call("join:chat", chat_id)
     his = listeners(second.url, bob["cookies"], transports=["polling"])
     assert sorted(his.wait("getOnlineUsers")) == sorted([str(alice["_id"]), str(bob["_id"])])
     hers.wait("getOnlineUsers", lambda users: str(bob["_id"]) in users)
-    his.emit("join:chat", chat_id)
+    his.call("join:chat", chat_id)
     send(second, bob, chat_id, "across processes")
     assert hers.wait("message:new")["message"]["text"] == "across processes"
     his.close()
