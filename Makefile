@@ -16,7 +16,7 @@ FAST := not browser and not process and not smoke and not slow
 # Where the Cluster rerun notes the scripts and pipelines it reached.
 REDIS_TIER_RECORD := var/redis-tier
 
-.PHONY: run check test bench chaos lint install test-install clean
+.PHONY: run check test screens bench chaos lint install test-install clean
 
 run: install
 	$(BIN)/python scripts/dev.py run
@@ -26,15 +26,20 @@ check: install
 	$(BIN)/python scripts/dev.py services
 	$(PYTEST) -n $(CHECK_WORKERS) -m "$(FAST)" tests/unit tests/integration
 
-# Then the redis tier again, on a local 3-node Redis Cluster (on spare ports)
-# instead of the shared Redis (the queue types need no second run), and a
-# check that it reached every Lua script and pipeline in app/.
+# Then the redis tier's in-process tests again, on a local 3-node Redis Cluster
+# (on spare ports) instead of the shared Redis (the queue types need no second
+# run), and a check that they reached every Lua script and pipeline in app/.
 test: install test-install
 	$(BIN)/python scripts/dev.py services --browser
 	$(PYTEST) -n $(TEST_WORKERS)
 	rm -rf $(REDIS_TIER_RECORD)
-	PARLEY_TEST_REDIS=cluster PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(PYTEST) -n $(TEST_WORKERS) -m redis -k "not quorum"
+	PARLEY_TEST_REDIS=cluster PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(PYTEST) -n $(TEST_WORKERS) -m "redis and not process" -k "not quorum"
 	PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(BIN)/python -m pytest -q tests/unit/test_redis_tier.py
+
+# The browser tests again, taking their screenshots (test-results/screen/) to look at.
+screens: install test-install
+	$(BIN)/python scripts/dev.py services --browser
+	SCREENSHOTS=1 $(PYTEST) -n $(TEST_WORKERS) -m browser tests/browser
 
 bench: install
 	$(BIN)/python scripts/dev.py services
