@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 import config
-from tests.support.browser import RESULTS, assert_accessible, connected, send_message, sign_in, start_chat
+from tests.support.browser import LIGHT_AND_DARK, assert_accessible, connected, send_message, shoot, sign_in, start_chat
 from tests.support.people import unique_email
 from tests.support.services import Processes, free_port, redis_at, wait_for
 
@@ -200,9 +200,7 @@ def test_the_notifications_settings_read_well_at_320_and_1280_and_are_accessible
         frame = page.frame_locator("iframe[title='Preview of the email']")
         expect(frame.get_by_role("heading", level=1)).to_have_text("2 new messages from Ada Lovelace")
         assert_accessible(page)
-        for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            section.screenshot(path=screenshot(f"away-settings-{width}-{scheme}"))
+        shoot(page, f"away-settings-{width}", LIGHT_AND_DARK, of=section)
         page.keyboard.press("Tab")  # reachable by keyboard: the choices, then the checkbox, then the button
         section.get_by_role("radio", name="Within an hour").focus()
         page.keyboard.press("Space")
@@ -243,11 +241,6 @@ def test_without_javascript_there_is_no_browser_button(open_page, inbox):
     expect(page.get_by_role("button", name="Notify me in this browser")).to_be_hidden()
 
 
-def screenshot(name):
-    os.makedirs(RESULTS, exist_ok=True)
-    return f"{RESULTS}/{name}.png"
-
-
 def shoot_email(page, email, name):
     """The email as a mail client shows it: its HTML part, and its plain part, each light and dark."""
     html = email.get_body(("html",)).get_content()
@@ -264,6 +257,4 @@ def shoot_email(page, email, name):
         page.set_content(content)
         if part == "html":
             assert_accessible(page)
-        for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            page.screenshot(path=screenshot(f"{name}-{part}-{scheme}"), full_page=True)
+        shoot(page, f"{name}-{part}", LIGHT_AND_DARK, full_page=True)

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT_AND_DARK,
     assert_accessible,
     assert_accessible_in_every_scheme,
     chat_link,
@@ -19,11 +20,6 @@ from tests.support.browser import (
 from tests.support.conversation import open_as
 
 pytestmark = pytest.mark.browser
-
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 
 
 def expanded(page, name):

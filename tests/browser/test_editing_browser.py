@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT_AND_DARK,
     assert_accessible,
     chat_link,
     connected,
@@ -27,10 +28,6 @@ pytestmark = pytest.mark.browser
 
 NARROW = {"width": 320, "height": 640}
 WIDE = {"width": 1280, "height": 800}
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 
 
 @pytest.fixture

@@ -11,17 +11,13 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, chat_link, connected, shoot
+from tests.support.browser import LIGHT_AND_DARK, assert_accessible, chat_link, connected, shoot
 from tests.support.conversation import open_as, person, seed
 from tests.support.screen_reader import heard, read_aloud
 
 pytestmark = pytest.mark.browser
 
 WIDE = {"viewport": {"width": 1280, "height": 800}}
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 
 
 def parts(phrase):
@@ -34,9 +30,12 @@ def groups(docs, names):
     person's messages in a row, each within 5 minutes of the one before."""
     senders, last = [], None
     for doc in docs:
-        if not (last and last["sender_id"] == doc["sender_id"]
-                and doc["created_at"] - last["created_at"] <= timedelta(minutes=5)
-                and doc["created_at"].date() == last["created_at"].date()):
+        if not (
+            last
+            and last["sender_id"] == doc["sender_id"]
+            and doc["created_at"] - last["created_at"] <= timedelta(minutes=5)
+            and doc["created_at"].date() == last["created_at"].date()
+        ):
             senders.append(names[doc["sender_id"]])
         last = doc
     return senders
@@ -54,8 +53,9 @@ def test_a_conversation_says_each_sender_once_a_group_and_each_time_once(new_pag
     times = page.locator("#log .message-row time").all_inner_texts()
     senders = groups(docs, {alice["_id"]: "You", bob["_id"]: "Bob Okafor"})
     assert len(times) == len(docs) >= 10 and len(senders) >= 3
-    print(f"\nthe messages, {len(docs)} in {len(senders)} groups, heard as {len(said)} phrases:\n  "
-          + "\n  ".join(said))
+    print(
+        f"\nthe messages, {len(docs)} in {len(senders)} groups, heard as {len(said)} phrases:\n  " + "\n  ".join(said)
+    )
     spoken_times = Counter(time for phrase in said for time in parts(phrase) & set(times))
     assert spoken_times == Counter(times)  # each message's time once
     spoken_senders = Counter(name for phrase in said for name in parts(phrase) & {"You", "Bob Okafor"})

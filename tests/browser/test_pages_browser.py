@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT_AND_DARK,
     assert_accessible,
     assert_accessible_in_every_scheme,
     chat_link,
@@ -29,8 +30,6 @@ NARROW = {
     "1280x800-at-400": {"viewport": {"width": 320, "height": 200}, "device_scale_factor": 4},
 }
 WIDE = {"viewport": {"width": 1280, "height": 800}}
-LIGHT = {"light": {"color_scheme": "light", "forced_colors": "none"}}
-LIGHT_AND_DARK = {**LIGHT, "dark": {"color_scheme": "dark", "forced_colors": "none"}}
 
 
 def write(page, text):

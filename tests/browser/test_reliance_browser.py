@@ -84,7 +84,8 @@ def test_messages_still_on_their_way_when_the_page_goes_are_sent_from_the_next(n
     log = page.get_by_role("log")
     for n in range(5):
         expect(log.locator(".message-row", has_text=f"queued {n}").locator(".message-status")).to_have_text(
-            re.compile("Sent|Seen"), timeout=15_000)
+            re.compile("Sent|Seen"), timeout=15_000
+        )
     time.sleep(0.5)
     page.reload()
     texts = log.locator(".message-text").all_inner_texts()
@@ -165,8 +166,10 @@ def test_reconnecting_is_said_once_and_what_was_missed_is_replayed(browser, app,
     back = time.monotonic()
     log = page.get_by_role("log")
     expect(log.get_by_text("Sent while you were away")).to_be_visible(timeout=20_000)
-    print(f"web process back -> missed message replayed in {(time.monotonic() - back) * 1000:.0f} ms "
-          f"({page.evaluate('Date.now() - window.openedAt')} ms after the socket reopened)")
+    print(
+        f"web process back -> missed message replayed in {(time.monotonic() - back) * 1000:.0f} ms "
+        f"({page.evaluate('Date.now() - window.openedAt')} ms after the socket reopened)"
+    )
     expect(page.locator("#connection-status")).to_have_text("")
     expect(presence).not_to_have_text("Unknown", use_inner_text=True)
     said = spoken(page)
@@ -314,7 +317,8 @@ def test_focus_stays_on_what_a_push_replaces(new_page, live, app, tmp_path):
     image_link = alice_page.get_by_role("log").get_by_role("link", name="A green field")
     expect(image_link).to_be_visible()
     expect(alice_page.get_by_role("log").locator(".message-row.mine").last.locator(".message-status")).to_have_text(
-        "Sent")
+        "Sent"
+    )
     focused = lambda: alice_page.evaluate("document.activeElement.id")  # noqa: E731
 
     # A message's status: the receipt replaces the row holding the focused image link.
@@ -323,7 +327,8 @@ def test_focus_stays_on_what_a_push_replaces(new_page, live, app, tmp_path):
     bob_page = open_as(new_page, live, bob_cookies, viewport={"width": 1280, "height": 800})
     bob_page.goto(f"/chats/{chat_id}")
     expect(alice_page.get_by_role("log").locator(".message-row.mine").last.locator(".message-status")).to_have_text(
-        "Seen")
+        "Seen"
+    )
     assert focused() == before
 
     # A Chats entry, replaced and moved by a new message; and typing in it, and presence.
@@ -338,8 +343,9 @@ def test_focus_stays_on_what_a_push_replaces(new_page, live, app, tmp_path):
     expect(entry).to_contain_text("typ")
     assert focused() == before
     bob_page.close()  # Bob goes: his presence changes in the entry and the header
-    expect(alice_page.locator(".presence-status")).to_have_text(re.compile("^Last seen"), timeout=15_000,
-                                                                use_inner_text=True)
+    expect(alice_page.locator(".presence-status")).to_have_text(
+        re.compile("^Last seen"), timeout=15_000, use_inner_text=True
+    )
     assert focused() == before
 
 

@@ -6,17 +6,13 @@ without JavaScript, by keyboard alone."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, connected, shoot
+from tests.support.browser import LIGHT_AND_DARK, assert_accessible, connected, shoot
 from tests.support.conversation import open_as, person, seed
 
 pytestmark = pytest.mark.browser
 
 WIDE = {"viewport": {"width": 1280, "height": 800}}
 NARROW = {"viewport": {"width": 320, "height": 640}}
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 
 
 @pytest.fixture

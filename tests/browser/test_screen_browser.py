@@ -9,6 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT,
     assert_accessible,
     assert_accessible_in_every_scheme,
     connected,
@@ -79,8 +80,14 @@ def conversation(app):
     alice, alice_cookies = person(app, "alice", "Alice Appleton")
     bob, bob_cookies = person(app, "bob", "Bob Okafor")
     chat_id, docs = seed(app, alice, bob, days=3)
-    return {"alice": alice, "bob": bob, "alice_cookies": alice_cookies, "bob_cookies": bob_cookies,
-            "chat_id": chat_id, "docs": docs}
+    return {
+        "alice": alice,
+        "bob": bob,
+        "alice_cookies": alice_cookies,
+        "bob_cookies": bob_cookies,
+        "chat_id": chat_id,
+        "docs": docs,
+    }
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -103,9 +110,9 @@ def test_the_chat_fills_the_window_and_reflows(new_page, live, conversation, siz
     expect(page.get_by_label("Image description")).to_be_visible()
     assert page.evaluate(LABELS) == []
     assert page.evaluate(LAYOUT)["overflow"] <= 0
-    shoot(page, f"chat-{size}-image-chosen", {"light": {"color_scheme": "light", "forced_colors": "none"}})
+    shoot(page, f"chat-{size}-image-chosen", LIGHT)
     page.evaluate("document.querySelector('.log').scrollTop = -1e9; scrollTo(0, 0)")  # the oldest, with a day
-    shoot(page, f"chat-{size}-earlier", {"light": {"color_scheme": "light", "forced_colors": "none"}})
+    shoot(page, f"chat-{size}-earlier", LIGHT)
     assert errors == []
 
 
@@ -118,8 +125,9 @@ def make_picture(page, size=(640, 480)):
 
 
 def test_the_text_spacing_override_and_no_javascript_reflow_too(new_page, live, conversation):
-    page = open_as(new_page, live, conversation["alice_cookies"], viewport={"width": 320, "height": 640},
-                   bypass_csp=True)
+    page = open_as(
+        new_page, live, conversation["alice_cookies"], viewport={"width": 320, "height": 640}, bypass_csp=True
+    )
     page.goto(f"/chats/{conversation['chat_id']}")
     page.add_style_tag(content=TEXT_SPACING)
     assert page.evaluate(LAYOUT)["overflow"] <= 0
@@ -128,10 +136,11 @@ def test_the_text_spacing_override_and_no_javascript_reflow_too(new_page, live, 
         .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
         .map((e) => e.outerHTML.slice(0, 80))""")
     assert clipped == []
-    shoot(page, "chat-320x640-text-spacing", {"light": {"color_scheme": "light", "forced_colors": "none"}})
+    shoot(page, "chat-320x640-text-spacing", LIGHT)
 
-    plain = open_as(new_page, live, conversation["alice_cookies"], viewport={"width": 320, "height": 640},
-                    java_script_enabled=False)
+    plain = open_as(
+        new_page, live, conversation["alice_cookies"], viewport={"width": 320, "height": 640}, java_script_enabled=False
+    )
     plain.goto(f"/chats/{conversation['chat_id']}")
     assert plain.evaluate(LAYOUT)["overflow"] <= 0
     for name in ("Message", "Attach image", "Image description"):  # a plain stacked form, each label shown
@@ -151,8 +160,9 @@ def test_messages_read_as_a_conversation(new_page, live, conversation):
     assert days[1:] == ["Yesterday", "Today"], days
     log.get_by_role("heading", name="Today").scroll_into_view_if_needed()
     shoot(page, "chat-a-new-day")
-    assert re.fullmatch(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+( \d{4})?",
-                        days[0])
+    assert re.fullmatch(
+        r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+( \d{4})?", days[0]
+    )
     # A group's first message shows who (a heading) and when; the others in it have no heading,
     # and their time is for screen readers only (see test_hearing_browser for what is heard).
     meta = log.locator(".message-meta")
@@ -165,10 +175,12 @@ def test_messages_read_as_a_conversation(new_page, live, conversation):
     expect(hidden).to_have_text(re.compile(r"^\d\d:\d\d$"))
     assert hidden.evaluate("e => e.getBoundingClientRect().width") <= 1
     # "Seen" shows once, under the latest seen message; every own message still says its status.
-    assert log.locator(".message-status").count() == sum(d["sender_id"] == conversation["alice"]["_id"]
-                                                          for d in conversation["docs"])
+    assert log.locator(".message-status").count() == sum(
+        d["sender_id"] == conversation["alice"]["_id"] for d in conversation["docs"]
+    )
     visible_statuses = log.locator(".message-status").evaluate_all(
-        "all => all.filter((e) => e.getBoundingClientRect().width > 1).map((e) => e.textContent)")
+        "all => all.filter((e) => e.getBoundingClientRect().width > 1).map((e) => e.textContent)"
+    )
     assert visible_statuses == ["Seen"]
     # Long words and links wrap; images are thumbnails of a set size, a link to the full one.
     assert page.evaluate(LAYOUT)["overflow"] <= 0
@@ -229,7 +241,7 @@ def test_the_composer_by_keyboard_alone(new_page, live, conversation, picture):
     page.keyboard.press("Tab")
     expect(attach).to_be_focused()
     assert focus_shows()
-    shoot(page, "composer-attach-focused", {"light": {"color_scheme": "light", "forced_colors": "none"}})
+    shoot(page, "composer-attach-focused", LIGHT)
     choose(picture)
     expect(page.get_by_role("img", name="Preview of sunset.png")).to_be_visible()
     expect(page.locator("#attachment-file")).to_contain_text("sunset.png")
@@ -351,4 +363,4 @@ def test_the_message_box_grows_to_about_six_lines_then_scrolls(new_page, live, c
     layout = page.evaluate(LAYOUT)
     assert layout["logInView"] >= 250 and layout["lastBottom"] <= layout["composerTop"] + 1, layout
     expect(page.get_by_role("log").locator(".message-row")).not_to_have_count(0)
-    shoot(page, "composer-six-lines-320", {"light": {"color_scheme": "light", "forced_colors": "none"}})
+    shoot(page, "composer-six-lines-320", LIGHT)

@@ -11,6 +11,7 @@ from bson import ObjectId
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT_AND_DARK,
     assert_accessible,
     assert_accessible_in_every_scheme,
     listen_to_live_regions,
@@ -23,10 +24,6 @@ pytestmark = pytest.mark.browser
 
 WIDE = {"viewport": {"width": 1280, "height": 800}}
 NARROW = {"viewport": {"width": 320, "height": 640}}
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 
 
 def talk(app, a, b, texts, start=None):
@@ -78,8 +75,15 @@ def people(app):
     with app.app_context():
         chats.block(dave_chat, alice["_id"])
     talk(app, bob, eve, ["the lake is cold"])
-    return {"alice": alice, "alice_cookies": alice_cookies, "bob": bob, "bob_cookies": bob_cookies,
-            "bob_chat": bob_chat, "carol_chat": carol_chat, "docs": docs}
+    return {
+        "alice": alice,
+        "alice_cookies": alice_cookies,
+        "bob": bob,
+        "bob_cookies": bob_cookies,
+        "bob_chat": bob_chat,
+        "carol_chat": carol_chat,
+        "docs": docs,
+    }
 
 
 def results(page):

@@ -101,7 +101,6 @@ def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
     expect(chat_link(alice, bob_name)).to_have_count(1)
 
 
-
 def test_a_chats_options_fit_a_narrow_screen_and_a_block_says_so_where_the_chat_is(new_page, live, app):
     alice, alice_cookies = conversation.person(app, "alice", "Alice Appleton")
     bob, _ = conversation.person(app, "bob", "Bartholomew Featherstonehaugh-Cholmondeley")

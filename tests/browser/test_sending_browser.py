@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    LIGHT_AND_DARK,
     assert_accessible,
     assert_accessible_in_every_scheme,
     connected,
@@ -25,10 +26,6 @@ pytestmark = pytest.mark.browser
 
 WIDE = {"viewport": {"width": 1280, "height": 800}}
 NARROW = {"viewport": {"width": 320, "height": 640}}
-LIGHT_AND_DARK = {
-    "light": {"color_scheme": "light", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "forced_colors": "none"},
-}
 # What Chromium itself logs while the network is off (its socket's reconnection tries).
 OFFLINE = re.compile("ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
 
@@ -155,7 +152,7 @@ def test_a_retried_message_says_sent_once_it_went(new_page, live, app, day_of_ta
     said = spoken(bob_page)
     print("\nwhat Bob's screen reader said: " + " | ".join(said))
     at = said.index("Sending again.")
-    assert said[at + 1:].count("Sent.") == 1, said
+    assert said[at + 1 :].count("Sent.") == 1, said
     assert saved(app, chat_id, "Lunch at one?") == 1
 
 
