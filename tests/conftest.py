@@ -4,6 +4,8 @@ prefix on the shared services; tests that break a service get their own."""
 import os
 import uuid
 
+import flask
+import jinja2
 import pika
 import pytest
 
@@ -22,6 +24,26 @@ from tests.support.services import (
     SecantusDB,
     redis_at,
 )
+
+
+class SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates, kept in this process for every app a test makes:
+    each app's Jinja environment would otherwise parse and compile each
+    template again (two fifths of an in-process test's time). A template
+    whose source changed is compiled anew (the bucket checks its checksum)."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": SharedBytecode()}
 
 RUN = uuid.uuid4().hex[:8]
 QUEUES = ("send-otp", "send-mail", "chat:messages")

@@ -42,7 +42,7 @@ def signed_in(app, client, email):
     user, cookies = session_cookies(app, email)
     for name, value in cookies.items():
         client.set_cookie(name, value)
-    return user, csrf_token(client, "/profile")
+    return user, csrf_token(client, "/")  # where signing in lands: the lightest signed-in page
 
 
 def unique_email(name="someone"):
