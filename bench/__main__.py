@@ -27,7 +27,7 @@ FULL = {
     "growth": dict(requests=30),
 }
 SMOKE = {
-    "ladder": dict(pairs=4, idle=8, rates=(10, 20), warmup=1, measure=2),
+    "ladder": dict(pairs=4, idle=8, rates=(20,), warmup=1, measure=2),
     "idle": dict(count=100, messages=5),
     "pages": dict(requests=3),
     "growth": dict(

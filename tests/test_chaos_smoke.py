@@ -1,7 +1,7 @@
-"""A short fault run of two faults Parley survives today (the chat worker
-killed, a web worker killed), so `make chaos` never rots and those two stay
-survived. (A Redis restart does not hold yet: a send in the fraction of a
-second Redis is away is answered 500.)"""
+"""A short run of one fault (the chat worker killed), so `make chaos` never
+rots: its rig, load, fault, figures and report. Each fault it can inject
+has its own test besides (tests/integration: the workers', web processes',
+Redis's and RabbitMQ's); `make chaos` runs them all."""
 
 import json
 import os
@@ -16,12 +16,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.timeout(180)
-def test_two_faults_run_and_meet_every_target(tmp_path):
+def test_a_fault_runs_and_meets_every_target(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "chaos", "--smoke", "--out", str(tmp_path)], cwd=ROOT, check=True, timeout=180
     )
     figures = json.loads((tmp_path / "latest.json").read_text())
-    assert list(figures["scenarios"]) == ["chat-worker-kill", "web-worker-kill"]
+    assert list(figures["scenarios"]) == ["chat-worker-kill"]
     for name, scenario in figures["scenarios"].items():
         assert "error" not in scenario, f"{name}: {scenario.get('error')}"
         assert scenario["messages"]["accepted"] > 0 and scenario["codes"]["accepted"] > 0

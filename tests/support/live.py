@@ -175,6 +175,8 @@ class EventPage:
 
     def close(self):
         self.connection.close()
+
+
 class Pushes:
     """Listens on users' push channels, as a web process's hub does."""
 
