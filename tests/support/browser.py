@@ -53,7 +53,7 @@ def wait_until(page, expression, timeout=10):
 def assert_accessible(page, context=None, rules=None):
     """No WCAG 2.2 A/AA violations that axe-core can find on the page as it is now
     (only `rules`, if given). axe-core is injected once per document, and only
-    violations come back: the passes of every node were most of each run's time."""
+    violations come back, not every node that passed."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(axe.axe_script)
     only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": WCAG_22_AA}
