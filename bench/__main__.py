@@ -34,12 +34,16 @@ SMOKE = {
         messages=(10, 100), people=(10, 100), chats=(3, 10), requests=3, searched=(20, 100), search_chats=20
     ),
 }
+EVERY = "ladder,idle,pages,scaleout,growth"
+# The smoke run's ladder is the 2+2 one alone: the same scenario as the 1+1
+# ladder, through two of each process (each system costs seconds to start and stop).
+SMOKE_ONLY = "idle,pages,scaleout,growth"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", default="ladder,idle,pages,scaleout,growth")
+    parser.add_argument("--only", default=None, help=f"scenarios (default {EVERY}; {SMOKE_ONLY} with --smoke)")
     parser.add_argument("--out", default=None, help="where to write the report (default bench/results)")
     parser.add_argument("--repeat", type=int, default=None, help="ladder runs (default 3, 1 with --smoke)")
     parser.add_argument("--rates", default=None, help="the ladder's offered rates, e.g. 100,200")
@@ -49,7 +53,7 @@ def main(argv=None):
     ladder = dict(sizes["ladder"])
     if arguments.rates:
         ladder["rates"] = tuple(int(rate) for rate in arguments.rates.split(","))
-    wanted = set(arguments.only.split(","))
+    wanted = set((arguments.only or (SMOKE_ONLY if arguments.smoke else EVERY)).split(","))
     out = arguments.out or RESULTS
     started = time.time()
     figures = {

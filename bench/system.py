@@ -197,7 +197,7 @@ class System:
         for process in [self.web, *self.workers, *self.mail_workers, *self.notify_workers]:
             process.stop(20)
         if self.own_mongo:
-            self.mongo.stop()
+            self.mongo.kill()  # in memory: nothing to keep, and a graceful stop takes two seconds
         if not clean:
             return
         client = redis.Redis.from_url(self.env["REDIS_URL"])
