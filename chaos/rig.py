@@ -17,6 +17,17 @@ from sandbox import Inbox, PrivateRedis, SecantusDB
 WEB_WORKERS = 2  # the Procfile's default WEB_CONCURRENCY: killing one leaves one serving
 
 
+class MachineRabbitMQ:
+    """The machine's RabbitMQ (RABBITMQ_URL), for faults that leave the broker
+    alone: a rig's queues carry a prefix of its own and go at the rig's end."""
+
+    def __init__(self):
+        self.url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+    def remove(self):
+        pass
+
+
 class Rig:
     def __init__(self, name, rabbitmq, log_dir, env=None):
         self.name = name
@@ -94,7 +105,8 @@ class Rig:
 
     def stop(self):
         if self.system:
-            self.system.stop(clean=False)
+            # Its private Redis and RabbitMQ go with the run; queues on the machine's RabbitMQ must go now.
+            self.system.stop(clean=isinstance(self.rabbitmq, MachineRabbitMQ))
         for service in (self.redis, self.mongo, self.inbox):
             try:
                 service.stop()
