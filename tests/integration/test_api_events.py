@@ -11,11 +11,18 @@ from tests.support.people import csrf_token, say, session_cookies, unique_email
 
 
 @pytest.fixture
-def deployment(namespace, processes):
-    """One web process (gunicorn, gevent) and the chat worker, with the original front end's origin allowed."""
-    processes.env.update(namespace, API_ORIGINS=FRONT_END)
-    web = processes.web()
-    processes.worker("chat")
+def namespace(module_namespace):
+    """The module's tests share one namespace: the one its deployment serves."""
+    return module_namespace
+
+
+@pytest.fixture(scope="module")
+def deployment(module_processes):
+    """One web process (gunicorn, gevent) and the chat worker, with the original
+    front end's origin allowed, for the module's tests (each a person of its own)."""
+    module_processes.env.update(API_ORIGINS=FRONT_END)
+    web = module_processes.web()
+    module_processes.worker("chat")
     return web
 
 
