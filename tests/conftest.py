@@ -232,21 +232,20 @@ def base_env(secantus, inbox, redis_url, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def apps_closed(monkeypatch):
+def apps_closed(request, monkeypatch):
     """Every app a test makes (in a fixture or in the test) closes its
-    MongoDB client, Redis pool and publishing threads when the test ends."""
+    MongoDB client, Redis pool and publishing threads when the test ends:
+    before the fixtures made ahead of it stop their servers (a MongoDB
+    client closing against a stopped server waits seconds to say goodbye)."""
     from app import connections
 
-    made, init_app = [], connections.init_app
+    init_app = connections.init_app
 
     def init_and_note(app):
         init_app(app)
-        made.append(app)
+        request.node.addfinalizer(lambda: connections.close(app))
 
     monkeypatch.setattr(connections, "init_app", init_and_note)
-    yield
-    for app in made:
-        connections.close(app)
 
 
 @pytest.fixture
