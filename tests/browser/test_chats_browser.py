@@ -10,8 +10,8 @@ from tests.support.browser import assert_accessible, chat_link, send_message, st
 pytestmark = pytest.mark.browser
 
 
-def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+def test_alice_finds_bob_and_they_chat(new_page, live, app, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     start_chat(alice, bob_name)
     send_message(alice, "Look at this sunset!", picture, "An orange sky over the sea")
     log = alice.get_by_role("log", name="Messages")
@@ -35,8 +35,8 @@ def test_alice_finds_bob_and_they_chat(new_page, inbox, picture):
     expect(alice.get_by_role("log", name="Messages").get_by_text("Seen")).to_be_visible()
 
 
-def test_the_same_journey_without_javascript(new_page, inbox, picture):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox, java_script_enabled=False)
+def test_the_same_journey_without_javascript(new_page, live, app, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app, java_script_enabled=False)
     start_chat(alice, bob_name)
     send_message(alice, "", None)
     expect(alice.get_by_text("Write a message or attach an image.")).to_be_visible()
@@ -52,8 +52,8 @@ def test_the_same_journey_without_javascript(new_page, inbox, picture):
     expect(alice.get_by_role("log", name="Messages").get_by_text("Seen")).to_be_visible()
 
 
-def test_load_earlier_messages_keeps_focus(new_page, inbox, live):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+def test_load_earlier_messages_keeps_focus(new_page, live, app):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     start_chat(alice, bob_name)
     message = alice.get_by_role("textbox", name="Message", exact=True)
     for n in range(55):
@@ -78,8 +78,8 @@ def test_load_earlier_messages_keeps_focus(new_page, inbox, live):
     assert texts == [f"note {n}" for n in range(55)]
 
 
-def test_new_chat_chat_list_and_chat_pages_have_no_axe_violations(new_page, inbox, picture):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+def test_new_chat_chat_list_and_chat_pages_have_no_axe_violations(new_page, live, app, picture):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     alice.get_by_role("link", name="New chat").click()
     assert_accessible(alice)  # empty search
     alice.get_by_label("Search people").fill("zzzz-nobody")
@@ -106,8 +106,8 @@ def test_new_chat_chat_list_and_chat_pages_have_no_axe_violations(new_page, inbo
     assert_accessible(bob)
 
 
-def test_message_text_is_shown_as_text(new_page, inbox):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+def test_message_text_is_shown_as_text(new_page, live, app):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     start_chat(alice, bob_name)
     send_message(alice, '<img src=x onerror="window.owned=1"><script>window.owned=2</script> مرحبا')
     bob.reload()

@@ -74,8 +74,8 @@ def test_the_oldest_of_too_many_pages_says_opened_elsewhere_and_stays_put(new_pa
         other.close()
 
 
-def test_block_asks_first_then_unblock_in_profile(new_page, inbox):
-    alice, bob, alice_name, bob_name = two_people(new_page, inbox)
+def test_block_asks_first_then_unblock_in_profile(new_page, live, app):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     start_chat(alice, bob_name)
     alice.get_by_label(f"Options for {bob_name}").click()
     alice.get_by_role("button", name=f"Block {bob_name}").click()

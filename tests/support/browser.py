@@ -8,7 +8,8 @@ import time
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.support.people import unique_email
+from tests.support.conversation import open_as
+from tests.support.people import session_cookies, unique_email
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 # The WCAG A/AA rules whose outcome a colour scheme can change.
@@ -95,11 +96,33 @@ def chat_link(page, name):
     return page.get_by_role("navigation", name="Chats").get_by_role("link", name=re.compile(name))
 
 
-def two_people(new_page, inbox, **options):
-    alice, bob = new_page(**options), new_page(**options)
+def signed_in_page(new_page, server, app, email, **options):
+    """A page from new_page(**options), signed in as `email` by cookie, on "/"
+    with Chats shown: where `sign_in` leaves a first sign-in that skips
+    choosing a name (the name is the email's local part), without the sign-in
+    pages or the email. For tests where signing in is only the setup; `app`
+    is an in-process app on the same database and Redis keys as `server`."""
+    from app.data import users
+
+    user, cookies = session_cookies(app, email)
+    with app.app_context():
+        users.keep_name(user["_id"])  # what "Skip" does: no "Choose your name"
+    page = open_as(new_page, server, cookies, **options)
+    page.goto("/")
+    expect(page.get_by_role("navigation", name="Chats")).to_be_visible()
+    return page
+
+
+def user_id(page):
+    """The id of the person signed in on `page`."""
+    return page.evaluate("document.documentElement.dataset.user")
+
+
+def two_people(new_page, server, app, **options):
+    """Alice and Bob, each signed in on a page of their own: (alice, bob, alice's name, bob's name)."""
     alice_email, bob_email = unique_email("alice"), unique_email("bob")
-    sign_in(alice, inbox, alice_email)
-    sign_in(bob, inbox, bob_email)
+    alice = signed_in_page(new_page, server, app, alice_email, **options)
+    bob = signed_in_page(new_page, server, app, bob_email, **options)
     return alice, bob, alice_email.split("@")[0], bob_email.split("@")[0]
 
 
