@@ -5,9 +5,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from bson import ObjectId
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, chat_link, connected, send_message, sign_in, start_chat, wait_until
+from tests.support.browser import (
+    assert_accessible,
+    chat_link,
+    connected,
+    send_message,
+    signed_in_page,
+    two_people,
+    user_id,
+    wait_until,
+)
 from tests.support.people import unique_email
 
 pytestmark = pytest.mark.browser
@@ -16,20 +26,27 @@ pytestmark = pytest.mark.browser
 NO_WEBSOCKETS = "window.WebSocket = function () { throw new Error('blocked by the network'); };"
 
 
-def open_chat_between(new_page, inbox, **options):
-    alice, bob = new_page(**options), new_page(**options)
-    alice_email, bob_email = unique_email("alice"), unique_email("bob")
-    sign_in(alice, inbox, alice_email)
-    sign_in(bob, inbox, bob_email)
-    alice_name, bob_name = alice_email.split("@")[0], bob_email.split("@")[0]
-    start_chat(alice, bob_name)
+def open_new_chat(app, alice, bob, bob_name):
+    """Alice starts a chat with Bob (the people on these pages) as New chat's
+    "Chat with" button does (POST /chats), and her page opens it."""
+    from app.chats import actions
+
+    with app.test_request_context():
+        chat, _ = actions.start(ObjectId(user_id(alice)), ObjectId(user_id(bob)))
+    alice.goto(f"/chats/{chat['_id']}")
+    expect(alice.get_by_role("heading", level=1, name=bob_name)).to_be_visible()
+
+
+def open_chat_between(new_page, live, app, **options):
+    alice, bob, alice_name, bob_name = two_people(new_page, live, app, **options)
+    open_new_chat(app, alice, bob, bob_name)
     bob.reload()  # a new, empty chat shows up on the next page Bob loads
     expect(chat_link(bob, alice_name)).to_contain_text("No messages yet")
     return alice, bob, alice_name, bob_name
 
 
-def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     connected(bob)
     send_message(alice, "Are you there?")
     expect(chat_link(bob, alice_name)).to_contain_text("1 unread")  # Bob is on his home page
@@ -47,8 +64,8 @@ def test_a_message_appears_live_and_counts_as_unread_elsewhere(new_page, inbox):
     expect(alice.get_by_role("log").get_by_text("Seen")).to_have_count(3)
 
 
-def test_typing_shows_and_clears(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_typing_shows_and_clears(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     chat_link(bob, alice_name).click()
     connected(alice)
     connected(bob)  # else its first "typing" can go before its socket is open (failed 1 in a full browser run)
@@ -69,8 +86,8 @@ def test_typing_shows_and_clears(new_page, inbox):
     expect(typing).to_have_text("", timeout=8000)  # five quiet seconds clear it
 
 
-def test_presence_is_live_and_the_heading_says_when_they_were_last_seen(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_presence_is_live_and_the_heading_says_when_they_were_last_seen(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     status = alice.locator(".presence-status")
     expect(status).to_have_text("Online", use_inner_text=True)
     expect(chat_link(alice, bob_name)).to_contain_text("online")
@@ -79,8 +96,8 @@ def test_presence_is_live_and_the_heading_says_when_they_were_last_seen(new_page
     expect(chat_link(alice, bob_name)).not_to_contain_text("online")
 
 
-def test_only_the_other_persons_messages_are_announced(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_only_the_other_persons_messages_are_announced(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     chat_link(bob, alice_name).click()
     connected(bob)
     send_message(alice, "Announce me")
@@ -92,8 +109,8 @@ def test_only_the_other_persons_messages_are_announced(new_page, inbox):
     assert log.get_attribute("aria-live") == "off"  # receipts and presence never re-announce messages
 
 
-def test_pushes_keep_focus_where_it_was(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_pushes_keep_focus_where_it_was(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     chat_link(bob, alice_name).click()
     connected(bob)
     draft = bob.get_by_role("textbox", name="Message", exact=True)
@@ -105,8 +122,8 @@ def test_pushes_keep_focus_where_it_was(new_page, inbox):
     expect(draft).to_have_value("half a thought")
 
 
-def test_live_pages_have_no_axe_violations(new_page, inbox):
-    alice, bob, alice_name, bob_name = open_chat_between(new_page, inbox)
+def test_live_pages_have_no_axe_violations(new_page, live, app):
+    alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     chat_link(bob, alice_name).click()
     connected(alice)
     send_message(alice, "Live and accessible")
@@ -117,15 +134,14 @@ def test_live_pages_have_no_axe_violations(new_page, inbox):
     assert_accessible(bob)
 
 
-def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, browser, live):
-    alice, bob = new_page(), new_page()
-    for page in (alice, bob):
+def test_the_same_without_websockets_over_server_sent_events(new_page, live, app):
+    def new_page_without_websockets(**options):
+        page = new_page(**options)
         page.context.add_init_script(NO_WEBSOCKETS)
-    alice_email, bob_email = unique_email("alice"), unique_email("bob")
-    sign_in(alice, inbox, alice_email)
-    sign_in(bob, inbox, bob_email)
-    alice_name, bob_name = alice_email.split("@")[0], bob_email.split("@")[0]
-    start_chat(alice, bob_name)
+        return page
+
+    alice, bob, alice_name, bob_name = two_people(new_page_without_websockets, live, app)
+    open_new_chat(app, alice, bob, bob_name)
     expect(alice.locator("[hx-sse\\:connect]")).to_have_count(1)  # it fell back
     connected(alice)
     send_message(alice, "Over events")
@@ -142,17 +158,11 @@ def test_the_same_without_websockets_over_server_sent_events(new_page, inbox, br
     expect(alice.locator(".typing")).to_have_text("")
 
 
-def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(browser, inbox, processes):
-    from tests.browser.conftest import RESEND_COOLDOWN
-
-    processes.env["SIGNIN_RESEND_COOLDOWN"] = str(RESEND_COOLDOWN)
-    web = processes.web()
-    processes.worker("mail")
-    processes.worker("chat")
+def test_after_a_web_restart_pages_reconnect_and_a_lost_session_goes_to_sign_in(browser, processes, app):
+    web = processes.web()  # on the run's database and keys, with its secrets: `app`'s sessions are good here
     context = browser.new_context(base_url=web.url)
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    sign_in(page, inbox, unique_email("rex"))
+    page = signed_in_page(lambda: context.new_page(), web, app, unique_email("rex"))
     connected(page)
     page.evaluate("""() => document.getElementById('live').addEventListener(
         'htmx:ws:after:connection', () => { window.reconnectedAt = Date.now(); })""")
@@ -187,11 +197,10 @@ def assert_refreshed(page, refreshes, times):
     assert len(refreshes) == times
 
 
-def test_a_page_left_open_past_midnight_shows_itself_again(new_page, inbox):
+def test_a_page_left_open_past_midnight_shows_itself_again(new_page, live, app):
     """Its "Today" and "Yesterday" would be a day out: once the reader's day
     changes, the page fetches its regions afresh (as after a long absence)."""
-    page = new_page()
-    sign_in(page, inbox, unique_email("owl"))
+    page = signed_in_page(new_page, live, app, unique_email("owl"))
     zone = page.evaluate("document.documentElement.dataset.timeZone") or "UTC"
     page.clock.install(time=datetime.now(ZoneInfo(zone)).replace(hour=23, minute=57))
     page.reload()
@@ -204,15 +213,21 @@ def test_a_page_left_open_past_midnight_shows_itself_again(new_page, inbox):
     assert_refreshed(page, refreshes, 1)
 
 
-def test_the_first_page_keeps_its_day_in_the_zone_it_learns(new_page, inbox):
+def test_the_first_page_keeps_its_day_in_the_zone_it_learns(new_page, live, app):
     """A new person's first page is written in UTC until the script tells the
     server the browser's zone; from then on the page's own times follow that
     zone too, so its day ends at the reader's midnight, not at UTC's."""
     new_york = ZoneInfo("America/New_York")
-    page = new_page(timezone_id="America/New_York")
-    page.clock.install(time=datetime(2027, 1, 14, 23, 50, tzinfo=new_york))
-    refreshes = refreshes_of(page)
-    sign_in(page, inbox, unique_email("lark"))
+    watched = []
+
+    def new_page_at_ten_to_midnight(**options):
+        page = new_page(timezone_id="America/New_York", **options)
+        page.clock.install(time=datetime(2027, 1, 14, 23, 50, tzinfo=new_york))
+        watched.append(refreshes_of(page))  # from before the first page loads
+        return page
+
+    page = signed_in_page(new_page_at_ten_to_midnight, live, app, unique_email("lark"))  # no zone yet
+    refreshes = watched[0]
     wait_until(page, "document.documentElement.dataset.timeZone === 'America/New_York'")
     assert_refreshed(page, refreshes, 1)  # shown again in the zone it learned
     now = datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, new_york)
