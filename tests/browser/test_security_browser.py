@@ -13,7 +13,7 @@ from tests.support.browser import (
     assert_accessible_in_every_scheme,
     chat_link,
     connected,
-    sign_in,
+    signed_in_page,
     start_chat,
     two_people,
 )
@@ -27,9 +27,8 @@ def cookies_of(page):
     return {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
 
 
-def test_signing_out_in_one_tab_signs_out_the_other_within_a_second(new_page, inbox):
-    first = new_page()
-    sign_in(first, inbox, unique_email("ann"))
+def test_signing_out_in_one_tab_signs_out_the_other_within_a_second(new_page, live, app):
+    first = signed_in_page(new_page, live, app, unique_email("ann"))
     second = first.context.new_page()  # another tab of the same browser
     second.goto("/profile")
     connected(first)
@@ -43,11 +42,10 @@ def test_signing_out_in_one_tab_signs_out_the_other_within_a_second(new_page, in
     expect(second.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def test_sign_out_of_all_devices(new_page, inbox, live):
-    email = unique_email("ann")
-    laptop, phone = new_page(), new_page()
-    sign_in(laptop, inbox, email)
-    sign_in(phone, inbox, email)
+def test_sign_out_of_all_devices(new_page, live, app):
+    email = unique_email("ann")  # two sessions of one person, each in a browser of its own
+    laptop = signed_in_page(new_page, live, app, email)
+    phone = signed_in_page(new_page, live, app, email)
     connected(phone)
     laptop.get_by_role("link", name="Profile").click()
     assert_accessible(laptop)
@@ -56,9 +54,8 @@ def test_sign_out_of_all_devices(new_page, inbox, live):
     expect(phone.get_by_role("heading", name="Sign in")).to_be_visible(timeout=1000)
 
 
-def test_the_oldest_of_too_many_pages_says_opened_elsewhere_and_stays_put(new_page, inbox, live):
-    page = new_page()
-    sign_in(page, inbox, unique_email("ann"))
+def test_the_oldest_of_too_many_pages_says_opened_elsewhere_and_stays_put(new_page, live, app):
+    page = signed_in_page(new_page, live, app, unique_email("ann"))
     connected(page)
     others = [SocketPage(live.url, cookies_of(page), page=f"other-{n}") for n in range(presence.PAGES_PER_PERSON)]
     for other in others:
