@@ -14,7 +14,16 @@ import pytest
 from playwright.sync_api import expect
 
 import config
-from tests.support.browser import LIGHT_AND_DARK, assert_accessible, connected, send_message, shoot, sign_in, start_chat
+from tests.support.browser import (
+    LIGHT_AND_DARK,
+    assert_accessible,
+    connected,
+    send_message,
+    shoot,
+    signed_in_page,
+    start_chat,
+    user_id,
+)
 from tests.support.people import unique_email
 from tests.support.services import Processes, free_port, redis_at, wait_for
 
@@ -49,6 +58,15 @@ def away(base_env):
 
 
 @pytest.fixture
+def away_app(away):
+    """An app in this process made from the deployment's environment (its
+    database, secrets and keys, where its sessions are): to sign people in by cookie."""
+    from app import create_app
+
+    return create_app(config.load(away.env))
+
+
+@pytest.fixture
 def open_page(browser, away):
     contexts = []
 
@@ -75,10 +93,6 @@ def checks_waiting(away, person):
     ]
 
 
-def user_id(page):
-    return page.evaluate("document.documentElement.dataset.user")
-
-
 def alice_writes(page, bob_name, *texts):
     for text in texts:
         send_message(page, text)
@@ -86,20 +100,18 @@ def alice_writes(page, bob_name, *texts):
     expect(page.get_by_role("log").locator(".message-row").last).to_contain_text("Sent")
 
 
-def test_an_email_reaches_bob_when_he_is_away_and_opens_the_chat_at_the_first_unread(open_page, away, inbox):
+def test_an_email_reaches_bob_when_he_is_away_and_opens_the_chat_at_the_first_unread(open_page, away, away_app, inbox):
     bob_email, alice_email = unique_email("bob"), unique_email("alice")
     bob_name, alice_name = bob_email.split("@")[0], alice_email.split("@")[0]
-    bob = open_page()
-    sign_in(bob, inbox, bob_email)
+    bob = signed_in_page(open_page, away, away_app, bob_email)
     bob_id = user_id(bob)
     bob.close()  # Bob goes away
-    alice = open_page()
-    sign_in(alice, inbox, alice_email)
+    alice = signed_in_page(open_page, away, away_app, alice_email)
     start_chat(alice, bob_name)
     connected(alice)
     alice_writes(alice, bob_name, "Are you there?", "I have the numbers.", "Call me when you can")
 
-    email = inbox.wait(bob_email, count=2, timeout=DELAY + 10)  # his sign-in code was the first
+    email = inbox.wait(bob_email, count=1, timeout=DELAY + 10)  # the first to him (he signed in by cookie)
     assert email["Subject"] == f"3 new messages from {alice_name}"
     text = email.get_body(("plain",)).get_content()
     assert text.index("Are you there?") < text.index("I have the numbers.") < text.index("Call me when you can")
@@ -118,7 +130,7 @@ def test_an_email_reaches_bob_when_he_is_away_and_opens_the_chat_at_the_first_un
     first = reader.locator("#unread + .message-row, #unread ~ .message-row").first
     expect(first).to_contain_text("Are you there?")
     wait_for(lambda: not checks_waiting(away, bob_id), 10, what="Bob's check to have run")
-    assert len(inbox.to(bob_email)) == 3  # two codes and one email
+    assert len(inbox.to(bob_email)) == 2  # the email and the code he just signed in with
     shoot_email(reader, email, "away-email")
 
 
@@ -131,14 +143,12 @@ def sign_in_here(page, inbox, email):
     page.get_by_role("button", name="Verify").click()
 
 
-def test_reading_before_the_delay_sends_nothing_and_never_sends_nothing(open_page, away, inbox):
+def test_reading_before_the_delay_sends_nothing_and_never_sends_nothing(open_page, away, away_app, inbox):
     bob_email, alice_email = unique_email("bob"), unique_email("alice")
     bob_name = bob_email.split("@")[0]
-    bob = open_page()
-    sign_in(bob, inbox, bob_email)
+    bob = signed_in_page(open_page, away, away_app, bob_email)
     bob_id = user_id(bob)
-    alice = open_page()
-    sign_in(alice, inbox, alice_email)
+    alice = signed_in_page(open_page, away, away_app, alice_email)
     start_chat(alice, bob_name)
     chat = alice.url
     bob.goto("/profile")  # Bob is about, but not in the chat
@@ -148,7 +158,7 @@ def test_reading_before_the_delay_sends_nothing_and_never_sends_nothing(open_pag
     bob.goto(urlsplit(chat).path)  # he reads it within the delay
     expect(bob.get_by_role("log").get_by_text("Quick question")).to_be_visible()
     wait_for(lambda: not checks_waiting(away, bob_id), DELAY + 10, what="the check to have run")
-    assert len(inbox.to(bob_email)) == 1  # only his code
+    assert inbox.to(bob_email) == []  # (he signed in by cookie: no code either)
 
     bob.goto("/profile")
     bob.get_by_role("radio", name="Never").check()
@@ -159,19 +169,17 @@ def test_reading_before_the_delay_sends_nothing_and_never_sends_nothing(open_pag
     # The chat worker may still schedule a check (it knows people's settings
     # a minute old): the check itself reads "Never".
     wait_for(lambda: not checks_waiting(away, bob_id), DELAY + 10, what="any check for Bob to have run")
-    assert len(inbox.to(bob_email)) == 1
+    assert inbox.to(bob_email) == []
 
 
-def test_one_click_unsubscribe_is_a_post_without_a_session(open_page, away, inbox, playwright_request):
+def test_one_click_unsubscribe_is_a_post_without_a_session(open_page, away, away_app, inbox, playwright_request):
     bob_email, alice_email = unique_email("bob"), unique_email("alice")
-    bob = open_page(viewport={"width": 1280, "height": 800})
-    sign_in(bob, inbox, bob_email)
+    bob = signed_in_page(open_page, away, away_app, bob_email, viewport={"width": 1280, "height": 800})
     bob.goto("/profile")
-    alice = open_page()
-    sign_in(alice, inbox, alice_email)
+    alice = signed_in_page(open_page, away, away_app, alice_email)
     start_chat(alice, bob_email.split("@")[0])
     alice_writes(alice, bob_email.split("@")[0], "Hello")
-    email = inbox.wait(bob_email, count=2, timeout=DELAY + 10)
+    email = inbox.wait(bob_email, count=1, timeout=DELAY + 10)
     url = email["List-Unsubscribe"].strip("<>")
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     answer = playwright_request.post(url, form={"List-Unsubscribe": "One-Click"})  # as a mail client does
@@ -189,10 +197,11 @@ def playwright_request(browser, away):
     context.close()
 
 
-def test_the_notifications_settings_read_well_at_320_and_1280_and_are_accessible(open_page, away, inbox):
+def test_the_notifications_settings_read_well_at_320_and_1280_and_are_accessible(open_page, away, away_app):
     for width, height in ((320, 640), (1280, 800)):
-        page = open_page(viewport={"width": width, "height": height})
-        sign_in(page, inbox, unique_email("vera"))
+        page = signed_in_page(
+            open_page, away, away_app, unique_email("vera"), viewport={"width": width, "height": height}
+        )
         page.goto("/profile#notifications")
         section = page.get_by_role("region", name="Notifications")
         expect(section.get_by_role("radio", name="Within 4 seconds")).to_be_checked()
@@ -214,14 +223,18 @@ def test_the_notifications_settings_read_well_at_320_and_1280_and_are_accessible
         page.context.close()
 
 
-def test_notify_me_in_this_browser_shows_with_javascript_and_its_worker_runs_under_the_csp(open_page, inbox):
+def test_notify_me_in_this_browser_shows_with_javascript_and_its_worker_runs_under_the_csp(open_page, away, away_app):
     """Headless Chromium reaches no push service here, so subscribing fails,
     and the page says so; the button, the service worker and the message are
     what a person sees."""
-    page = open_page(permissions=["notifications"])
     errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    sign_in(page, inbox, unique_email("nia"))
+
+    def watched_page(**options):
+        page = open_page(**options)
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        return page
+
+    page = signed_in_page(watched_page, away, away_app, unique_email("nia"), permissions=["notifications"])
     page.goto("/profile")
     button = page.get_by_role("button", name="Notify me in this browser")
     expect(button).to_be_visible()
@@ -233,9 +246,8 @@ def test_notify_me_in_this_browser_shows_with_javascript_and_its_worker_runs_und
     assert not [error for error in errors if "Content Security Policy" in error]
 
 
-def test_without_javascript_there_is_no_browser_button(open_page, inbox):
-    page = open_page(java_script_enabled=False)
-    sign_in(page, inbox, unique_email("noah"))
+def test_without_javascript_there_is_no_browser_button(open_page, away, away_app):
+    page = signed_in_page(open_page, away, away_app, unique_email("noah"), java_script_enabled=False)
     page.goto("/profile")
     expect(page.get_by_role("radio", name="Never")).to_be_visible()
     expect(page.get_by_role("button", name="Notify me in this browser")).to_be_hidden()
