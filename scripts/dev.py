@@ -1,6 +1,6 @@
 """Local services for `make run`, `make test` and `make bench`.
 
-    python scripts/dev.py services [--browser]   Redis and RabbitMQ up (and Chromium)
+    python scripts/dev.py services [--browser]   Redis and RabbitMQ up (and Chromium's headless shell)
     python scripts/dev.py run                    the whole app on http://127.0.0.1:$PORT
 
 Uses Redis and RabbitMQ where they already run; otherwise starts local ones,
@@ -120,10 +120,11 @@ EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 
 
 def ensure_chromium():
-    """Chromium, and a colour emoji font so that screenshots show 👍 as people see it."""
+    """Chromium's headless shell for the browser tests (tests/browser/conftest.py),
+    and a colour emoji font so that screenshots show 👍 as people see it."""
     missing = []
-    if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
-        missing.append("chromium")
+    if not os.path.exists("/usr/lib/chromium/chromium-headless-shell"):
+        missing.append("chromium-headless-shell")
     if not os.path.exists(EMOJI_FONT):
         missing.append("fonts-noto-color-emoji")
     if missing:
