@@ -59,9 +59,8 @@ install: $(VENV)/.installed
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 || { rm -rf $(VENV); scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
 
-# --no-compile: Python compiles what it imports when it first does (a fresh install took 29 s instead of 50 s).
 $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 # The browser tests' virtual screen reader comes from npm (tests/support/npm);
