@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # pytest-xdist: the tests wait on services more than they compute, so more
 # processes than this machine's 2 cores (docs/testing.md has the figures).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 CHECK_WORKERS ?= 4
 PYTEST := $(BIN)/python -m pytest --dist loadgroup
 # The fast tier: unit and in-process tests, no browser, no process of their own.

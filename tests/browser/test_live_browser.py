@@ -126,6 +126,7 @@ def test_live_pages_have_no_axe_violations(new_page, live, app):
     alice, bob, alice_name, bob_name = open_chat_between(new_page, live, app)
     chat_link(bob, alice_name).click()
     connected(alice)
+    connected(bob)  # else his typing can go before his socket is open (failed twice in a row on 4 processes)
     send_message(alice, "Live and accessible")
     bob.get_by_role("textbox", name="Message", exact=True).press_sequentially("typing", delay=30)
     expect(alice.locator(".typing")).to_have_text(f"{bob_name} is typing…")
