@@ -18,6 +18,12 @@ def api_app(namespace):
     return create_app({name: namespace[name] for name in ("KEY_PREFIX", "QUEUE_PREFIX", "QUEUE_TYPE")})
 
 
+# Schemathesis asks for gzip as requests does, but over WSGI it reads the body
+# as sent: an answer over Flask-Compress's 500 bytes (a long name in 4-byte
+# characters) would reach its checks compressed.
+PLAIN = {"Accept-Encoding": "identity"}
+
+
 def api_schema_of(app):
     return schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
 
@@ -55,7 +61,7 @@ def test_no_request_gets_a_5xx_or_an_answer_off_its_schema(api_app):
             alice, bob = api_person(api_app, "fuzz"), api_person(api_app, "other")
             chat_id = start_chat(bob, alice) if case.path_parameters or case.method == "POST" else None
             with_real_ids(case, alice, bob, chat_id)
-            case.call_and_validate(cookies=alice.cookies, checks=checks)
+            case.call_and_validate(cookies=alice.cookies, headers=PLAIN, checks=checks)
 
         answers_well()
 
