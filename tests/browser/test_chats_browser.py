@@ -5,7 +5,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, chat_link, send_message, start_chat, two_people, wait_until
+from tests.support.browser import (
+    assert_accessible,
+    chat_link,
+    connected,
+    send_message,
+    start_chat,
+    two_people,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +63,7 @@ def test_the_same_journey_without_javascript(new_page, live, app, picture):
 def test_load_earlier_messages_keeps_focus(new_page, live, app):
     alice, bob, alice_name, bob_name = two_people(new_page, live, app)
     start_chat(alice, bob_name)
+    connected(alice)  # the composer's script has run: an Enter before it is a new line, not a send
     message = alice.get_by_role("textbox", name="Message", exact=True)
     for n in range(55):
         message.fill(f"note {n}")
