@@ -3,6 +3,10 @@
 # `make check` runs the fast tier (docs/testing.md) while you work.
 
 PYTHON ?= python3
+# Python and pytest keep their compiled modules (app processes start about
+# 130 times in a run, and pytest rewrites every test module's asserts in each
+# of its processes), even where the environment says not to.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 # pytest-xdist: the tests wait on services more than they compute, so more
@@ -25,15 +29,15 @@ check: install
 	$(BIN)/python scripts/dev.py services
 	$(PYTEST) -n $(CHECK_WORKERS) -m "$(FAST)" tests/unit tests/integration
 
-# Then the redis tier's in-process tests again, on a local 3-node Redis Cluster
-# (on spare ports) instead of the shared Redis (the queue types and the slow
-# tier's thousands of requests need no second run), and a check that they
-# reached every Lua script and pipeline in app/.
+# Then the redis tier's in-process tests again (all in tests/integration), on a
+# local 3-node Redis Cluster (on spare ports) instead of the shared Redis (the
+# queue types and the slow tier's thousands of requests need no second run),
+# and a check that they reached every Lua script and pipeline in app/.
 test: install test-install
 	$(BIN)/python scripts/dev.py services --browser
 	$(PYTEST) -n $(TEST_WORKERS)
 	rm -rf $(REDIS_TIER_RECORD)
-	PARLEY_TEST_REDIS=cluster PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(PYTEST) -n $(TEST_WORKERS) -m "redis and not process and not slow" -k "not quorum"
+	PARLEY_TEST_REDIS=cluster PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(PYTEST) -n $(TEST_WORKERS) -m "redis and not process and not slow" -k "not quorum" tests/integration
 	PARLEY_REDIS_TIER_RECORD=$(REDIS_TIER_RECORD) $(BIN)/python -m pytest -q tests/unit/test_redis_tier.py
 
 # The browser tests again, taking their screenshots (test-results/screen/) to look at.
