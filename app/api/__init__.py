@@ -27,8 +27,35 @@ class Blueprint(SmorestBlueprint):
 
 
 class JsonApi(Api):
+    """flask-smorest's Api, with our errors, and an OpenAPI document written
+    the first time someone reads it (openapi.json, `flask openapi`) instead of
+    in every create_app: it was two fifths of an app's start, and most
+    processes (the workers, most web processes) never serve it."""
+
     ERROR_SCHEMA = schemas.Error
     DEFAULT_ERROR_RESPONSE_NAME = None  # each route lists the errors it answers
+
+    def __init__(self, *args, **kwargs):
+        self.undocumented = []
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        while self.undocumented:
+            blueprint, name, parameters = self.undocumented.pop(0)
+            blueprint.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+            self._spec.tag({"name": name, "description": blueprint.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self.undocumented.append((blp, name, parameters))
 
     def _register_error_handlers(self):
         """Errors go through app/errors.py, which answers /api/ with {message}."""

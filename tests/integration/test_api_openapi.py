@@ -77,3 +77,10 @@ def with_real_ids(case, alice, bob, chat_id):
             case.body["chatId"] = chat_id
         if "otherUserId" in case.body:
             case.body["otherUserId"] = str(bob.user["_id"]) if hash(str(case.body)) % 2 else str(alice.user["_id"])
+
+
+def test_the_document_is_written_when_first_read_not_at_start_up(api_app):
+    api = api_app.extensions["flask-smorest"]["blp_name_to_api"]["accounts"]
+    assert [name for _, name, _ in api.undocumented] == ["accounts", "conversations"]
+    paths = api_app.test_client().get(f"{API}/openapi.json").json["paths"]
+    assert api.undocumented == [] and "/api/v1/login" in paths and "/api/v1/chat/all" in paths
