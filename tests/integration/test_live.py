@@ -36,6 +36,12 @@ def opened_page(ns_app):
             hooks.of(ns_app).closed(connection)
 
 
+def on_a_page(*people):
+    """Each has a page open: a signed-in page was rendered for them, so a push may reach them (presence.expect)."""
+    for someone in people:
+        someone.get("/")
+
+
 def told(connection):
     """What the page was told directly (not through the person's channel)."""
     return "".join(item.html for item in connection.waiting if hasattr(item, "html"))
@@ -91,6 +97,7 @@ def test_a_page_that_stops_renewing_stops_counting_as_viewing(pair, ns_app, cloc
 
 def test_presence_goes_to_contacts_only_and_offline_says_when(pair, ns_app, pushes, clock):
     stranger = person(ns_app, "stranger")
+    on_a_page(pair.alice, pair.bob, stranger)
     bob_id = pair.bob.user["_id"]
     with ns_app.test_request_context():
         hooks.of(ns_app).online(bob_id)
@@ -114,6 +121,7 @@ def test_presence_reaches_the_contacts_a_push_can_reach_and_is_kept_for_pages_ab
     carol, dave = person(ns_app, "carol"), person(ns_app, "dave")
     for other in (carol, dave):
         other.post("/chats", data={"user_id": str(bob_id), "csrf_token": other.token})
+    on_a_page(carol, dave)
     with ns_app.test_request_context():
         redis_client().delete(presence.expected_key(pair.alice.user["_id"]), presence.expected_key(dave.user["_id"]))
         presence.heartbeat("web-test")
@@ -192,7 +200,8 @@ def test_someone_without_javascript_shows_as_active_from_page_loads_and_sends(pa
     from app.connections import key, redis_client
 
     bob_id = pair.bob.user["_id"]
-    clock.advance(minutes=2)  # the fixture's own page loads count too: a while on,
+    on_a_page(pair.alice, pair.bob)
+    clock.advance(minutes=2)  # those page loads count too: a while on,
     with ns_app.app_context():
         redis_client().delete(key("active", bob_id))  # their key has gone
     pushes.clear()
@@ -218,6 +227,7 @@ def test_someone_without_javascript_shows_as_active_from_page_loads_and_sends(pa
 def test_presence_pushes_are_rendered_in_each_contacts_time_zone(pair, ns_app, pushes, clock):
     carol = person(ns_app, "carol")
     carol.post("/chats", data={"user_id": str(pair.bob.user["_id"]), "csrf_token": carol.token})
+    on_a_page(pair.alice, carol)
     with ns_app.app_context():
         users.set_time_zone(pair.alice.user["_id"], "Asia/Tokyo")
         users.set_time_zone(carol.user["_id"], "America/New_York")

@@ -39,10 +39,15 @@ def session_cookies(app, email):
 
 def signed_in(app, client, email):
     """Sign `client` in as `email`; returns (user, csrf token)."""
+    from flask_jwt_extended import decode_token
+
     user, cookies = session_cookies(app, email)
     for name, value in cookies.items():
         client.set_cookie(name, value)
-    return user, csrf_token(client, "/")  # where signing in lands: the lightest signed-in page
+    with app.app_context():
+        # The token every page of this session carries (sessions.csrf_token), without rendering one.
+        token = decode_token(cookies[app.config["JWT_ACCESS_COOKIE_NAME"]])["csrf"]
+    return user, token
 
 
 def unique_email(name="someone"):
