@@ -339,7 +339,8 @@ def test_presence_goes_to_contacts_and_flips_when_the_last_tab_closes(chat_and_w
 def test_a_page_hears_of_presence_that_changed_before_its_socket_attached(chat_and_worker, ns_app):
     alice, bob, chat_id, processes = chat_and_worker
     web = processes.web()
-    rendered_at = newest_push(ns_app, alice.user)  # alice's page is rendered: bob shows offline
+    alice.get(f"/chats/{chat_id}")  # alice's page is rendered (so a push may reach it): bob shows offline
+    rendered_at = newest_push(ns_app, alice.user)
     bob_page = SocketPage(web.url, bob.cookies)
     bob_page.wait_until_attached()
     alice_page = SocketPage(web.url, alice.cookies, chat=chat_id, after=rendered_at)
