@@ -14,6 +14,7 @@ import sys
 import time
 
 from bench import growth, report, scenarios
+from bench.system import System
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -65,14 +66,22 @@ def main(argv=None):
         figures["ladder"] = [scenarios.rate_ladder(**ladder) for _ in range(repeat)]
     if "scaleout" in wanted:
         figures["scaleout"] = [scenarios.rate_ladder(web=2, workers=2, label="2+2", **ladder)]
-    if "idle" in wanted:
-        figures["idle"] = scenarios.idle_sockets(**sizes["idle"])
-    if "pages" in wanted:
-        figures["pages"] = scenarios.pages(**sizes["pages"])
-    if "growth" in wanted:
-        figures["growth"] = growth.growth(**sizes["growth"])
-    elif "search" in wanted:
-        figures["growth"] = growth.growth(**sizes["growth"], only_search=True)
+    # The smoke run's idle, pages and growth share one system (each costs seconds to
+    # start and stop); the full run gives each a fresh one, so none measures another's data.
+    together = arguments.smoke and wanted & {"idle", "pages", "growth", "search"}
+    shared = System(web_workers=1, chat_workers=1, server_timing=True) if together else None
+    try:
+        if "idle" in wanted:
+            figures["idle"] = scenarios.idle_sockets(**sizes["idle"], system=shared)
+        if "pages" in wanted:
+            figures["pages"] = scenarios.pages(**sizes["pages"], system=shared)
+        if "growth" in wanted:
+            figures["growth"] = growth.growth(**sizes["growth"], system=shared)
+        elif "search" in wanted:
+            figures["growth"] = growth.growth(**sizes["growth"], only_search=True, system=shared)
+    finally:
+        if shared:
+            shared.stop()
     figures["minutes"] = round((time.time() - started) / 60, 1)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "latest.json"), "w") as file:

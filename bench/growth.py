@@ -42,26 +42,34 @@ def growth(
     searched=(1_000, 10_000, 100_000),
     search_chats=1_000,
     only_search=False,
+    system=None,
 ):
     """Each path at each size, on one web worker (`only_search`: message search alone).
     SecantusDB keeps its data on disk here: in memory, its cache overflowed
-    (WT_CACHE_FULL) at about 100,000 messages with their search keys."""
+    (WT_CACHE_FULL) at about 100,000 messages with their search keys. On
+    `system` if given (server timing on, left running), else on one of its own."""
+    if system:
+        return measure(system, messages, people, chats, requests, searched, search_chats, only_search)
     storage = tempfile.mkdtemp(prefix="bench-growth-")
     mongo = SecantusDB(storage_path=storage, log_path=os.path.join("/tmp", os.path.basename(storage) + ".log"))
     system = System(web_workers=1, chat_workers=1, server_timing=True, mongo=mongo)
     try:
-        app = system.app()
-        figures = {"requests": requests}
-        if not only_search:
-            figures["chat page"], figures["Load earlier messages"] = history_paths(system, app, messages, requests)
-            figures["people search"] = search_path(system, app, people, requests)
-            figures.update(chat_list_paths(system, app, chats, requests))
-        figures.update(message_search_paths(system, app, searched, search_chats, requests))
-        return figures
+        return measure(system, messages, people, chats, requests, searched, search_chats, only_search)
     finally:
         system.stop()
         mongo.stop()
         shutil.rmtree(storage, ignore_errors=True)
+
+
+def measure(system, messages, people, chats, requests, searched, search_chats, only_search):
+    app = system.app()
+    figures = {"requests": requests}
+    if not only_search:
+        figures["chat page"], figures["Load earlier messages"] = history_paths(system, app, messages, requests)
+        figures["people search"] = search_path(system, app, people, requests)
+        figures.update(chat_list_paths(system, app, chats, requests))
+    figures.update(message_search_paths(system, app, searched, search_chats, requests))
+    return figures
 
 
 def history_paths(system, app, sizes, requests):

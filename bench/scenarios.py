@@ -216,9 +216,11 @@ def good(step):
     return p99 is not None and p99 <= 100 and not step["lost"] and not step["doubled"] and not step["errors"]
 
 
-def idle_sockets(count=5000, load_processes=2, messages=50):
-    """`count` signed-in sockets on one web process: connect time, memory, and a delivery while they are open."""
-    system = System(web_workers=1, chat_workers=1)
+def idle_sockets(count=5000, load_processes=2, messages=50, system=None):
+    """`count` signed-in sockets on one web process: connect time, memory, and a delivery while they are open.
+    On `system` if given (and left running), else on one of its own."""
+    own = system is None
+    system = system or System(web_workers=1, chat_workers=1)
     loads = []
     try:
         app = system.app()
@@ -271,7 +273,8 @@ def idle_sockets(count=5000, load_processes=2, messages=50):
     finally:
         for load in loads:
             load.stop()
-        system.stop()
+        if own:
+            system.stop()
 
 
 def attached(app):
@@ -324,9 +327,11 @@ def timing_figures(totals, dbs, clients, html_bytes):
     }
 
 
-def pages(requests=50):
-    """Server time of the heaviest pages, and what a first visit downloads."""
-    system = System(web_workers=1, chat_workers=1, server_timing=True)
+def pages(requests=50, system=None):
+    """Server time of the heaviest pages, and what a first visit downloads.
+    On `system` if given (server timing on, left running), else on one of its own."""
+    own = system is None
+    system = system or System(web_workers=1, chat_workers=1, server_timing=True)
     try:
         app = system.app()
         progress("pages: preparing a 1,000-message chat, 100 chats and 1,000 people")
@@ -374,7 +379,8 @@ def pages(requests=50):
         }
         return {"pages": figures, "first_load": first_loads}
     finally:
-        system.stop()
+        if own:
+            system.stop()
 
 
 def post_timings(url, chat, credentials, requests, api=False):
