@@ -179,8 +179,9 @@ class PrivateRabbitMQ:
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as file:
             file.write("[].\n")
         settings = [f"listeners.tcp.default = 127.0.0.1:{self.port}", "loopback_users = none"]
+        self.tls_port = None
         if certificates:
-            tls_port = free_port()
+            self.tls_port = tls_port = free_port()
             settings += [
                 f"listeners.ssl.default = 127.0.0.1:{tls_port}",
                 f"ssl_options.cacertfile = {certificates.ca}",
@@ -218,6 +219,10 @@ class PrivateRabbitMQ:
         self.process = Process("rabbitmq", command, env, log_path=self.log_path)
 
         def ready():
+            # Both listeners: the TLS one opens after the plain one, and a test
+            # run right after a restart (test_production's amqps test) found it shut.
+            if self.tls_port and not listening(self.tls_port):
+                return False
             try:
                 pika.BlockingConnection(pika.URLParameters(self.url)).close()
                 return True
